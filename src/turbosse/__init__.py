@@ -1,0 +1,18 @@
+"""turbosse: fast, spec-exact Server-Sent Events parsing for LLM streams."""
+
+from __future__ import annotations
+
+from ._errors import EventTooLarge, SSEError
+from ._parser import DEFAULT_MAX_EVENT_BYTES, IMPLEMENTATION, ServerSentEvent, SSEParser
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "IMPLEMENTATION",
+    "EventTooLarge",
+    "SSEError",
+    "SSEParser",
+    "ServerSentEvent",
+    "__version__",
+]

@@ -1,0 +1,353 @@
+"""Pure-Python SSE parser: the reference twin of ``_parser_c.pyx``.
+
+Implements the WHATWG HTML standard, section 9.2.6 "Parsing an event stream"
+and 9.2.7 (the event stream interpretation), on bytes. Working on bytes rather
+than on decoded text is exact, not an approximation: every byte the grammar
+looks at (CR, LF, ":", " ", NUL, digits) is ASCII, and an ASCII byte is never
+part of a multi-byte UTF-8 sequence, so splitting before decoding yields the
+same characters, U+FFFD replacements included, as decoding the whole stream
+first.
+
+Both twins must behave identically; the test suite runs against both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ._errors import EventTooLarge, SSEError
+
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "SSEParser", "ServerSentEvent"]
+
+#: Default cap on one line and on one event's data, in bytes (8 MiB).
+DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
+
+_BOM = b"\xef\xbb\xbf"
+# retry is a reconnection time in milliseconds; larger values are clamped here
+# (documented tolerance) instead of building an arbitrarily large integer.
+RETRY_MAX = 2**63 - 1
+_RETRY_MAX_DIGITS = len(str(RETRY_MAX))
+
+
+class ServerSentEvent:
+    """One dispatched event: immutable, compared and hashed by value.
+
+    ``event`` is the event type (``"message"`` when the stream gave none),
+    ``data`` the data lines joined with ``"\\n"``, ``id`` the last event ID in
+    effect when the event was dispatched (``""`` if none) and ``retry`` the last
+    valid ``retry`` field of this event's own block, else ``None``.
+    """
+
+    __slots__ = ("_event", "_data", "_id", "_retry")
+
+    _event: str
+    _data: str
+    _id: str
+    _retry: int | None
+
+    def __init__(
+        self, event: str = "message", data: str = "", id: str = "", retry: int | None = None
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "_event", event or "message")
+        set_(self, "_data", data)
+        set_(self, "_id", id)
+        set_(self, "_retry", retry)
+
+    @property
+    def event(self) -> str:
+        return self._event
+
+    @property
+    def data(self) -> str:
+        return self._data
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def retry(self) -> int | None:
+        return self._retry
+
+    def json(self) -> Any:
+        """Decode ``data`` as JSON (with orjson)."""
+        return orjson.loads(self._data)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("ServerSentEvent is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("ServerSentEvent is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ServerSentEvent):
+            return NotImplemented
+        return (
+            self._event == other._event
+            and self._data == other._data
+            and self._id == other._id
+            and self._retry == other._retry
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._event, self._data, self._id, self._retry))
+
+    def __repr__(self) -> str:
+        return (
+            f"ServerSentEvent(event={self._event!r}, data={self._data!r}, "
+            f"id={self._id!r}, retry={self._retry!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ServerSentEvent, (self._event, self._data, self._id, self._retry))
+
+
+def _check_options(max_event_bytes: object, sentinel: object) -> tuple[int, bytes | None]:
+    """Validate the constructor options; shared by both twins."""
+    if max_event_bytes is None:
+        limit = -1
+    elif isinstance(max_event_bytes, int) and not isinstance(max_event_bytes, bool):
+        if max_event_bytes < 1:
+            raise ValueError(f"max_event_bytes must be >= 1 or None, not {max_event_bytes}")
+        limit = max_event_bytes
+    else:
+        raise TypeError(f"max_event_bytes must be an int or None, not {type(max_event_bytes).__name__}")
+    if sentinel is None or isinstance(sentinel, bytes):
+        return limit, sentinel
+    if isinstance(sentinel, str):
+        return limit, sentinel.encode("utf-8")
+    if isinstance(sentinel, (bytearray, memoryview)):
+        return limit, bytes(sentinel)
+    raise TypeError(f"sentinel must be bytes, str or None, not {type(sentinel).__name__}")
+
+
+def parse_retry(value: bytes) -> int:
+    """The value of a ``retry`` field made of ASCII digits, clamped to RETRY_MAX."""
+    digits = value.lstrip(b"0")
+    if len(digits) > _RETRY_MAX_DIGITS:
+        return RETRY_MAX
+    return min(int(digits or b"0"), RETRY_MAX)
+
+
+class SSEParser:
+    """Incremental, sans-IO parser for ``text/event-stream`` bytes.
+
+    Feed it the bytes of a response as they arrive, in chunks of any size and
+    split anywhere; it returns the events each chunk completes.
+
+    :param max_event_bytes: cap, in bytes, on a single line and on one event's
+        accumulated data (default :data:`DEFAULT_MAX_EVENT_BYTES`, 8 MiB;
+        ``None`` for no cap). Crossing it raises :class:`EventTooLarge`, whose
+        ``events`` attribute keeps the events completed earlier in that call.
+        The parser cannot be used after that error.
+    :param sentinel: a payload such as ``b"[DONE]"`` that ends the stream: the
+        event carrying exactly that data is not returned, :attr:`done` becomes
+        true and every later byte is ignored.
+
+    Example::
+
+        >>> parser = SSEParser(sentinel=b"[DONE]")
+        >>> parser.feed(b'data: {"x": 1}\\n\\ndata: [DO')
+        [ServerSentEvent(event='message', data='{"x": 1}', id='', retry=None)]
+        >>> parser.feed(b"NE]\\n\\n"), parser.done
+        ([], True)
+    """
+
+    __slots__ = (
+        "_limit",
+        "_sentinel",
+        "_pending",
+        "_skip_lf",
+        "_at_start",
+        "_data",
+        "_data_size",
+        "_event_type",
+        "_id_buffer",
+        "_id_dirty",
+        "_last_event_id",
+        "_retry",
+        "_block_retry",
+        "_done",
+        "_closed",
+        "_failed",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
+        sentinel: bytes | str | None = None,
+    ) -> None:
+        self._limit, self._sentinel = _check_options(max_event_bytes, sentinel)
+        self._pending = bytearray()  # an unterminated line carried to the next feed
+        self._skip_lf = False  # the last chunk ended in CR: a leading LF belongs to it
+        self._at_start = True  # no byte seen yet: a leading BOM is still possible
+        self._data: list[bytes] = []  # the event's data lines ("data buffer")
+        self._data_size = 0  # bytes the joined data buffer would take
+        self._event_type = b""
+        self._id_buffer = b""
+        self._id_dirty = False  # id buffer changed since last_event_id was set
+        self._last_event_id = ""
+        self._retry: int | None = None
+        self._block_retry: int | None = None
+        self._done = False
+        self._closed = False
+        self._failed = False
+
+    @property
+    def last_event_id(self) -> str:
+        """The last event ID string, updated when a blank line ends a block."""
+        return self._last_event_id
+
+    @property
+    def retry(self) -> int | None:
+        """The reconnection time (ms) from the latest valid ``retry`` field."""
+        return self._retry
+
+    @property
+    def done(self) -> bool:
+        """True once the sentinel payload has been seen."""
+        return self._done
+
+    @property
+    def max_event_bytes(self) -> int | None:
+        return None if self._limit < 0 else self._limit
+
+    @property
+    def sentinel(self) -> bytes | None:
+        return self._sentinel
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
+        """Parse the next chunk; return the events it completed (maybe [])."""
+        if self._failed:
+            raise SSEError("this SSEParser failed earlier and cannot continue; use a new one")
+        if self._closed:
+            raise SSEError("feed() called after close()")
+        if type(data) is not bytes:
+            if not isinstance(data, (bytes, bytearray, memoryview)):
+                raise TypeError(
+                    f"feed() takes bytes, bytearray or memoryview, not {type(data).__name__}"
+                )
+            data = bytes(data)
+        if self._done:
+            return []
+        if self._at_start:
+            # Decoding strips one UTF-8 BOM at the very start of the stream
+            # (WHATWG 9.2.6, via "UTF-8 decode"); it may arrive split.
+            data = bytes(self._pending) + data
+            self._pending.clear()
+            if len(data) < 3 and _BOM.startswith(data):
+                self._pending += data
+                return []
+            if data.startswith(_BOM):
+                data = data[3:]
+            self._at_start = False
+        if self._skip_lf:
+            # A CR ended the previous chunk's last line; an LF right after it
+            # belongs to the same CRLF line ending.
+            self._skip_lf = False
+            if data[:1] == b"\n":
+                data = data[1:]
+        if b"\r" in data:
+            # Lines end at CRLF, LF or CR (9.2.6 "end-of-line").
+            self._skip_lf = data.endswith(b"\r")
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = data.split(b"\n")
+        tail = lines.pop()
+        events: list[ServerSentEvent] = []
+        if lines:
+            if self._pending:
+                lines[0] = bytes(self._pending) + lines[0]
+                self._pending.clear()
+            self._process(lines, events)
+            if self._done:
+                self._pending.clear()
+                return events
+        if tail:
+            self._pending += tail
+            if 0 <= self._limit < len(self._pending):
+                self._fail("a line", events)
+        return events
+
+    def close(self) -> list[ServerSentEvent]:
+        """End of input. An unterminated line or an event without its closing
+        blank line is discarded (WHATWG 9.2.6: "If the file ends in the middle
+        of an event, before the final empty line, the incomplete event is not
+        dispatched"). Returns the events completed by ending the input, which
+        is always [] because every line end is acted on as soon as it arrives.
+        """
+        if self._failed:
+            raise SSEError("this SSEParser failed earlier and cannot continue; use a new one")
+        self._closed = True
+        self._pending.clear()
+        self._reset_block()
+        return []
+
+    # -- internals ---------------------------------------------------------
+
+    def _process(self, lines: list[bytes], events: list[ServerSentEvent]) -> None:
+        limit = self._limit
+        for line in lines:
+            if not line:
+                # A blank line dispatches the event (9.2.6 "dispatch the event").
+                if self._id_dirty:
+                    self._last_event_id = self._id_buffer.decode("utf-8", "replace")
+                    self._id_dirty = False
+                data = self._data
+                if data:
+                    payload = data[0] if len(data) == 1 else b"\n".join(data)
+                    if payload == self._sentinel:
+                        self._done = True
+                        self._reset_block()
+                        return
+                    event_type = self._event_type
+                    events.append(
+                        ServerSentEvent(
+                            event_type.decode("utf-8", "replace") if event_type else "message",
+                            payload.decode("utf-8", "replace"),
+                            self._last_event_id,
+                            self._block_retry,
+                        )
+                    )
+                self._reset_block()
+                continue
+            if 0 <= limit < len(line):
+                self._fail("a line", events)
+            if line[0] == 0x3A:  # ":" starts a comment
+                continue
+            name, _, value = line.partition(b":")
+            if value[:1] == b" ":  # exactly one leading space is removed
+                value = value[1:]
+            if name == b"data":
+                data = self._data
+                if data:
+                    self._data_size += 1  # the "\n" that will join it
+                data.append(value)
+                self._data_size += len(value)
+                if 0 <= limit < self._data_size:
+                    self._fail("an event's data", events)
+            elif name == b"event":
+                self._event_type = value
+            elif name == b"id":
+                if b"\0" not in value:  # an id containing NULL is ignored
+                    self._id_buffer = value
+                    self._id_dirty = True
+            elif name == b"retry":
+                if value.isdigit():  # ASCII digits only, at least one
+                    self._retry = self._block_retry = parse_retry(value)
+            # any other field is ignored
+
+    def _reset_block(self) -> None:
+        self._data = []
+        self._data_size = 0
+        self._event_type = b""
+        self._block_retry = None
+
+    def _fail(self, what: str, events: list[ServerSentEvent]) -> None:
+        self._failed = True
+        self._pending.clear()
+        self._reset_block()
+        raise EventTooLarge(what, self._limit, events)

@@ -1,0 +1,62 @@
+"""One suite, both twins.
+
+Every test that takes the ``twin`` fixture (or a fixture built on it) runs once
+against the compiled twin and once against the pure-Python twin. The compiled
+twin is required: if it cannot be imported the cython-parametrized tests fail
+instead of being skipped. Only the pure-Python CI leg opts out, with
+``--no-c-extensions`` or TURBOSSE_NO_EXTENSIONS=1.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+CORPUS_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+if not CORPUS_DIR.is_dir():  # a clone placed elsewhere: TURBOSSE_CORPUS points at it
+    CORPUS_DIR = Path(os.environ.get("TURBOSSE_CORPUS", "../shared/corpus")).resolve()
+
+# twin name -> module suffix of each accelerated piece
+TWIN_SUFFIX = {"cython": "_c", "python": "_py"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--no-c-extensions",
+        action="store_true",
+        default=False,
+        help="test only the pure-Python twin (the compiled twin is otherwise required)",
+    )
+
+
+def c_extensions_required(config: pytest.Config) -> bool:
+    return not (config.getoption("--no-c-extensions") or os.environ.get("TURBOSSE_NO_EXTENSIONS"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "twin" in metafunc.fixturenames:
+        twins = ["cython", "python"] if c_extensions_required(metafunc.config) else ["python"]
+        metafunc.parametrize("twin", twins, scope="session")
+
+
+def twin_module(twin: str, piece: str) -> ModuleType:
+    """Import ``turbosse._<piece>_c`` or ``turbosse._<piece>_py``; a missing
+    compiled module raises ImportError, which fails the test."""
+    return importlib.import_module(f"turbosse._{piece}{TWIN_SUFFIX[twin]}")
+
+
+@pytest.fixture(scope="session")
+def parser_mod(twin: str) -> ModuleType:
+    """The parser module of the twin under test."""
+    return twin_module(twin, "parser")
+
+
+@pytest.fixture(scope="session")
+def corpus_files() -> list[Path]:
+    files = sorted(CORPUS_DIR.glob("*.sse"))
+    assert files, f"no corpus files found in {CORPUS_DIR}"
+    return files
