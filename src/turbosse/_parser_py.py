@@ -222,6 +222,14 @@ class SSEParser:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """Parse the next chunk; return the events it completed (maybe [])."""
+        return self._feed(data, False)  # type: ignore[return-value]
+
+    def _feed_raw(self, data: bytes | bytearray | memoryview) -> list[tuple[str, bytes]]:
+        """Like feed(), but each dispatched event is ``(event_type, data_bytes)``:
+        the data stays undecoded bytes for orjson. Used by the decoder layer."""
+        return self._feed(data, True)  # type: ignore[return-value]
+
+    def _feed(self, data: bytes | bytearray | memoryview, raw: bool) -> list[Any]:
         if self._failed:
             raise SSEError("this SSEParser failed earlier and cannot continue; use a new one")
         if self._closed:
@@ -257,12 +265,12 @@ class SSEParser:
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = data.split(b"\n")
         tail = lines.pop()
-        events: list[ServerSentEvent] = []
+        events: list[Any] = []
         if lines:
             if self._pending:
                 lines[0] = bytes(self._pending) + lines[0]
                 self._pending.clear()
-            self._process(lines, events)
+            self._process(lines, events, raw)
             if self._done:
                 self._pending.clear()
                 return events
@@ -288,7 +296,7 @@ class SSEParser:
 
     # -- internals ---------------------------------------------------------
 
-    def _process(self, lines: list[bytes], events: list[ServerSentEvent]) -> None:
+    def _process(self, lines: list[bytes], events: list[Any], raw: bool) -> None:
         limit = self._limit
         for line in lines:
             if not line:
@@ -304,14 +312,18 @@ class SSEParser:
                         self._reset_block()
                         return
                     event_type = self._event_type
-                    events.append(
-                        ServerSentEvent(
-                            event_type.decode("utf-8", "replace") if event_type else "message",
-                            payload.decode("utf-8", "replace"),
-                            self._last_event_id,
-                            self._block_retry,
+                    type_str = event_type.decode("utf-8", "replace") if event_type else "message"
+                    if raw:
+                        events.append((type_str, payload))
+                    else:
+                        events.append(
+                            ServerSentEvent(
+                                type_str,
+                                payload.decode("utf-8", "replace"),
+                                self._last_event_id,
+                                self._block_retry,
+                            )
                         )
-                    )
                 self._reset_block()
                 continue
             if 0 <= limit < len(line):
@@ -346,7 +358,7 @@ class SSEParser:
         self._event_type = b""
         self._block_retry = None
 
-    def _fail(self, what: str, events: list[ServerSentEvent]) -> None:
+    def _fail(self, what: str, events: list[Any]) -> None:
         self._failed = True
         self._pending.clear()
         self._reset_block()
