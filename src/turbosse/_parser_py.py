@@ -13,6 +13,7 @@ Both twins must behave identically; the test suite runs against both.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import orjson
@@ -29,6 +30,10 @@ _BOM = b"\xef\xbb\xbf"
 # (documented tolerance) instead of building an arbitrarily large integer.
 RETRY_MAX = 2**63 - 1
 _RETRY_MAX_DIGITS = len(str(RETRY_MAX))
+_BUSY_MESSAGE = (
+    "SSEParser.feed() was entered while another call was running on the same parser "
+    "(two threads sharing one parser?); use one parser per stream"
+)
 
 
 class ServerSentEvent:
@@ -173,6 +178,7 @@ class SSEParser:
         "_done",
         "_closed",
         "_failed",
+        "_busy",
     )
 
     def __init__(
@@ -196,6 +202,7 @@ class SSEParser:
         self._done = False
         self._closed = False
         self._failed = False
+        self._busy = threading.Lock()  # held while a feed() runs
 
     @property
     def last_event_id(self) -> str:
@@ -230,6 +237,14 @@ class SSEParser:
         return self._feed(data, True)  # type: ignore[return-value]
 
     def _feed(self, data: bytes | bytearray | memoryview, raw: bool) -> list[Any]:
+        if not self._busy.acquire(blocking=False):
+            raise SSEError(_BUSY_MESSAGE)
+        try:
+            return self._feed_locked(data, raw)
+        finally:
+            self._busy.release()
+
+    def _feed_locked(self, data: bytes | bytearray | memoryview, raw: bool) -> list[Any]:
         if self._failed:
             raise SSEError("this SSEParser failed earlier and cannot continue; use a new one")
         if self._closed:
@@ -240,7 +255,7 @@ class SSEParser:
                     f"feed() takes bytes, bytearray or memoryview, not {type(data).__name__}"
                 )
             data = bytes(data)
-        if self._done:
+        if self._done or not data:
             return []
         if self._at_start:
             # Decoding strips one UTF-8 BOM at the very start of the stream

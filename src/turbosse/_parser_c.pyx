@@ -1,0 +1,428 @@
+# Compiled twin of _parser_py.py: the WHATWG HTML "Parsing an event stream"
+# (9.2.6) and "Interpreting an event stream" rules, scanned in C.
+#
+# Bytes are scanned with memchr; a line is never turned into a Python object.
+# Python objects are created only for what is returned: one str for the data,
+# one for the event type (cached), and the event itself. Splitting the byte
+# stream before UTF-8 decoding is exact because every byte the grammar looks at
+# is ASCII, and ASCII bytes never occur inside a multi-byte UTF-8 sequence.
+#
+# Behaviour must match the Python twin exactly; the same tests run on both.
+
+cimport cython
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.long cimport PyLong_FromUnsignedLongLong
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.string cimport memchr, memcmp, memcpy
+
+import orjson
+
+from turbosse._errors import EventTooLarge, SSEError
+from turbosse._parser_py import DEFAULT_MAX_EVENT_BYTES, RETRY_MAX, _check_options
+
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "SSEParser", "ServerSentEvent"]
+
+cdef str MESSAGE = "message"
+cdef str EMPTY = ""
+cdef unsigned long long C_RETRY_MAX = RETRY_MAX
+cdef Py_ssize_t RETRY_MAX_DIGITS = len(str(RETRY_MAX))
+cdef const unsigned char* BOM = b"\xef\xbb\xbf"
+# Buffers that grew past this are freed after use, so that one huge event
+# does not pin its memory for the rest of a long-lived stream.
+cdef Py_ssize_t KEEP_CAPACITY = 64 * 1024
+cdef str BUSY_MESSAGE = (
+    "SSEParser.feed() was entered while another call was running on the same parser "
+    "(two threads sharing one parser?); use one parser per stream"
+)
+
+
+# -- growable byte buffers ---------------------------------------------------
+
+cdef int buf_reserve(ByteBuf* b, Py_ssize_t extra) except -1:
+    cdef Py_ssize_t need = b.len + extra
+    cdef Py_ssize_t cap
+    cdef char* ptr
+    if need <= b.cap:
+        return 0
+    cap = b.cap * 2 if b.cap else 256
+    if cap < need:
+        cap = need
+    ptr = <char*>PyMem_Realloc(b.ptr, cap)
+    if ptr is NULL:
+        raise MemoryError()
+    b.ptr = ptr
+    b.cap = cap
+    return 0
+
+
+cdef inline int buf_append(ByteBuf* b, const char* src, Py_ssize_t n) except -1:
+    if n <= 0:
+        return 0
+    if b.len + n > b.cap:
+        buf_reserve(b, n)
+    memcpy(b.ptr + b.len, src, n)
+    b.len += n
+    return 0
+
+
+cdef inline void buf_clear(ByteBuf* b) noexcept:
+    b.len = 0
+    if b.cap > KEEP_CAPACITY:
+        PyMem_Free(b.ptr)
+        b.ptr = NULL
+        b.cap = 0
+
+
+cdef inline void buf_free(ByteBuf* b) noexcept:
+    PyMem_Free(b.ptr)
+    b.ptr = NULL
+    b.len = b.cap = 0
+
+
+# -- the event ----------------------------------------------------------------
+
+@cython.final
+@cython.freelist(32)
+cdef class ServerSentEvent:
+    """One dispatched event: immutable, compared and hashed by value.
+
+    ``event`` is the event type (``"message"`` when the stream gave none),
+    ``data`` the data lines joined with ``"\\n"``, ``id`` the last event ID in
+    effect when the event was dispatched (``""`` if none) and ``retry`` the last
+    valid ``retry`` field of this event's own block, else ``None``.
+    """
+
+    cdef readonly object event
+    cdef readonly object data
+    cdef readonly object id
+    cdef readonly object retry
+
+    def __init__(self, event="message", data="", id="", retry=None):
+        self.event = event or MESSAGE
+        self.data = data
+        self.id = id
+        self.retry = retry
+
+    def json(self):
+        """Decode ``data`` as JSON (with orjson)."""
+        return orjson.loads(self.data)
+
+    def __eq__(self, other):
+        if not isinstance(other, ServerSentEvent):
+            return NotImplemented
+        cdef ServerSentEvent o = <ServerSentEvent>other
+        return (
+            self.event == o.event and self.data == o.data
+            and self.id == o.id and self.retry == o.retry
+        )
+
+    def __hash__(self):
+        return hash((self.event, self.data, self.id, self.retry))
+
+    def __repr__(self):
+        return (
+            f"ServerSentEvent(event={self.event!r}, data={self.data!r}, "
+            f"id={self.id!r}, retry={self.retry!r})"
+        )
+
+    def __reduce__(self):
+        return (ServerSentEvent, (self.event, self.data, self.id, self.retry))
+
+
+# -- the parser ---------------------------------------------------------------
+
+cdef class SSEParser:
+    """Incremental, sans-IO parser for ``text/event-stream`` bytes.
+
+    Feed it the bytes of a response as they arrive, in chunks of any size and
+    split anywhere; it returns the events each chunk completes.
+
+    :param max_event_bytes: cap, in bytes, on a single line and on one event's
+        accumulated data (default :data:`DEFAULT_MAX_EVENT_BYTES`, 8 MiB;
+        ``None`` for no cap). Crossing it raises :class:`EventTooLarge`, whose
+        ``events`` attribute keeps the events completed earlier in that call.
+        The parser cannot be used after that error.
+    :param sentinel: a payload such as ``b"[DONE]"`` that ends the stream: the
+        event carrying exactly that data is not returned, :attr:`done` becomes
+        true and every later byte is ignored.
+    """
+
+    def __cinit__(self):
+        self._at_start = True
+        self._last_event_id = EMPTY
+
+    def __init__(self, *, max_event_bytes=DEFAULT_MAX_EVENT_BYTES, sentinel=None):
+        self._limit, self._sentinel = _check_options(max_event_bytes, sentinel)
+
+    def __dealloc__(self):
+        buf_free(&self._line)
+        buf_free(&self._data)
+        buf_free(&self._etype)
+        buf_free(&self._idbuf)
+
+    @property
+    def last_event_id(self):
+        """The last event ID string, updated when a blank line ends a block."""
+        return self._last_event_id
+
+    @property
+    def retry(self):
+        """The reconnection time (ms) from the latest valid ``retry`` field."""
+        return self._retry
+
+    @property
+    def done(self):
+        """True once the sentinel payload has been seen."""
+        return self._done
+
+    @property
+    def max_event_bytes(self):
+        return None if self._limit < 0 else self._limit
+
+    @property
+    def sentinel(self):
+        return self._sentinel
+
+    def feed(self, data):
+        """Parse the next chunk; return the events it completed (maybe [])."""
+        return self._feed_object(data, False)
+
+    cpdef list _feed_raw(self, object data):
+        """Like feed(), but each dispatched event is ``(event_type, data_bytes)``:
+        the data stays undecoded bytes for orjson. Used by the decoder layer."""
+        return self._feed_object(data, True)
+
+    def close(self):
+        """End of input. An unterminated line or an event without its closing
+        blank line is discarded (WHATWG 9.2.6: "If the file ends in the middle
+        of an event, before the final empty line, the incomplete event is not
+        dispatched"). Returns the events completed by ending the input, which
+        is always [] because every line end is acted on as soon as it arrives.
+        """
+        if self._failed:
+            raise SSEError("this SSEParser failed earlier and cannot continue; use a new one")
+        self._closed = True
+        buf_clear(&self._line)
+        self._reset_block()
+        return []
+
+    cdef list _feed_object(self, object data, bint raw):
+        cdef Py_buffer view
+        cdef list out = []
+        cdef bint busy
+        if self._failed:
+            raise SSEError("this SSEParser failed earlier and cannot continue; use a new one")
+        if self._closed:
+            raise SSEError("feed() called after close()")
+        if not PyBytes_CheckExact(data):
+            if not isinstance(data, (bytes, bytearray, memoryview)):
+                raise TypeError(
+                    f"feed() takes bytes, bytearray or memoryview, not {type(data).__name__}"
+                )
+            if isinstance(data, memoryview) and not (<memoryview>data).c_contiguous:
+                data = bytes(data)
+        if self._done:
+            return out
+        # Claim the parser; under the GIL nothing can run between the test and
+        # the set, and in free-threaded builds the critical section makes it so.
+        with cython.critical_section(self):
+            busy = self._busy
+            self._busy = True
+        if busy:
+            raise SSEError(BUSY_MESSAGE)
+        try:
+            if PyBytes_CheckExact(data):
+                self._feed_bytes(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), out, raw)
+            else:
+                PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+                try:
+                    self._feed_bytes(<const char*>view.buf, view.len, out, raw)
+                finally:
+                    PyBuffer_Release(&view)
+        finally:
+            self._busy = False
+        return out
+
+    # The scanning loop is the measured hot path: bounds and wraparound checks
+    # are off because it only does pointer arithmetic within [p, end).
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int _feed_bytes(self, const char* p, Py_ssize_t n, list out, bint raw) except -1:
+        cdef const char* end = p + n
+        cdef const char* eol
+        cdef const char* next_cr
+        cdef Py_ssize_t seg
+        if n == 0:
+            return 0
+        if self._at_start:
+            # Decoding strips one UTF-8 BOM at the very start of the stream
+            # (9.2.6, via "UTF-8 decode"); it may arrive split across chunks.
+            while p < end and self._bom_matched < 3:
+                if <unsigned char>p[0] != BOM[self._bom_matched]:
+                    # Not a BOM after all: the bytes matched so far are data.
+                    buf_append(&self._line, <const char*>BOM, self._bom_matched)
+                    self._bom_matched = 3
+                    break
+                self._bom_matched += 1
+                p += 1
+            if self._bom_matched < 3:
+                return 0  # the whole chunk is a prefix of the BOM
+            self._at_start = False
+        if self._skip_lf:
+            # A CR ended the previous chunk's last line; an LF right after it
+            # belongs to the same CRLF line ending.
+            self._skip_lf = False
+            if p < end and p[0] == b'\n':
+                p += 1
+        # Lines end at CRLF, LF or CR (9.2.6 "end-of-line"). The next CR is
+        # searched once and again only after it has been passed, so the scan
+        # stays linear whatever the mix of line endings.
+        next_cr = <const char*>memchr(p, b'\r', end - p)
+        while p < end:
+            if next_cr is not NULL and next_cr < p:
+                next_cr = <const char*>memchr(p, b'\r', end - p)
+            if next_cr is not NULL:
+                eol = <const char*>memchr(p, b'\n', next_cr - p)
+                if eol is NULL:
+                    eol = next_cr
+            else:
+                eol = <const char*>memchr(p, b'\n', end - p)
+            seg = (eol if eol is not NULL else end) - p
+            if self._limit >= 0 and self._line.len + seg > self._limit:
+                self._fail("a line", out)
+            if eol is NULL:
+                buf_append(&self._line, p, seg)  # unterminated: wait for more
+                return 0
+            if self._line.len:
+                buf_append(&self._line, p, seg)
+                self._process_line(self._line.ptr, self._line.len, out, raw)
+                buf_clear(&self._line)
+            else:
+                self._process_line(p, seg, out, raw)
+            if self._done:
+                buf_clear(&self._line)
+                return 0
+            p = eol + 1
+            if eol[0] == b'\r':
+                if p < end:
+                    if p[0] == b'\n':
+                        p += 1
+                else:
+                    self._skip_lf = True
+        return 0
+
+    cdef int _process_line(self, const char* s, Py_ssize_t n, list out, bint raw) except -1:
+        cdef const char* colon
+        cdef const char* value
+        cdef Py_ssize_t name_len, value_len, i, extra
+        cdef unsigned long long retry
+        if n == 0:
+            return self._dispatch(out, raw)
+        if s[0] == b':':
+            return 0  # a comment
+        colon = <const char*>memchr(s, b':', n)
+        if colon is NULL:
+            name_len = n  # the whole line is the field name; the value is empty
+            value = s + n
+            value_len = 0
+        else:
+            name_len = colon - s
+            value = colon + 1
+            value_len = n - name_len - 1
+            if value_len and value[0] == b' ':  # exactly one leading space is removed
+                value += 1
+                value_len -= 1
+        if name_len == 4 and memcmp(s, b"data", 4) == 0:
+            extra = value_len + 1 if self._has_data else value_len
+            if self._limit >= 0 and self._data.len + extra > self._limit:
+                self._fail("an event's data", out)
+            if self._has_data:
+                buf_append(&self._data, b"\n", 1)
+            buf_append(&self._data, value, value_len)
+            self._has_data = True
+        elif name_len == 5 and memcmp(s, b"event", 5) == 0:
+            self._etype.len = 0
+            buf_append(&self._etype, value, value_len)
+        elif name_len == 2 and memcmp(s, b"id", 2) == 0:
+            if memchr(value, 0, value_len) is NULL:  # an id containing NULL is ignored
+                self._idbuf.len = 0
+                buf_append(&self._idbuf, value, value_len)
+                self._id_dirty = True
+        elif name_len == 5 and memcmp(s, b"retry", 5) == 0:
+            if value_len == 0:
+                return 0
+            for i in range(value_len):  # ASCII digits only
+                if value[i] < c'0' or value[i] > c'9':
+                    return 0
+            while value_len and value[0] == c'0':
+                value += 1
+                value_len -= 1
+            if value_len > RETRY_MAX_DIGITS:
+                retry = C_RETRY_MAX
+            else:
+                retry = 0
+                for i in range(value_len):
+                    retry = retry * 10 + <unsigned long long>(value[i] - c'0')
+                if retry > C_RETRY_MAX:  # 19 digits fit in 64 bits unsigned
+                    retry = C_RETRY_MAX
+            self._retry = self._block_retry = PyLong_FromUnsignedLongLong(retry)
+        # any other field is ignored
+        return 0
+
+    cdef int _dispatch(self, list out, bint raw) except -1:
+        # 9.2.6 "dispatch the event": the last event ID is set even when the
+        # data buffer is empty and no event is dispatched.
+        cdef str event_type
+        cdef ServerSentEvent event
+        cdef Py_ssize_t sentinel_len
+        if self._id_dirty:
+            self._last_event_id = PyUnicode_DecodeUTF8(self._idbuf.ptr, self._idbuf.len, "replace")
+            self._id_dirty = False
+        if not self._has_data:
+            self._reset_block()
+            return 0
+        if self._sentinel is not None:
+            sentinel_len = PyBytes_GET_SIZE(self._sentinel)
+            if sentinel_len == self._data.len and memcmp(
+                PyBytes_AS_STRING(self._sentinel), self._data.ptr, sentinel_len
+            ) == 0:
+                self._done = True
+                self._reset_block()
+                return 0
+        if self._etype.len == 0:
+            event_type = MESSAGE
+        elif (
+            self._type_key is not None
+            and PyBytes_GET_SIZE(self._type_key) == self._etype.len
+            and memcmp(PyBytes_AS_STRING(self._type_key), self._etype.ptr, self._etype.len) == 0
+        ):
+            event_type = self._type_str
+        else:
+            self._type_key = PyBytes_FromStringAndSize(self._etype.ptr, self._etype.len)
+            self._type_str = PyUnicode_DecodeUTF8(self._etype.ptr, self._etype.len, "replace")
+            event_type = self._type_str
+        if raw:
+            out.append((event_type, PyBytes_FromStringAndSize(self._data.ptr, self._data.len)))
+        else:
+            event = ServerSentEvent.__new__(ServerSentEvent)
+            event.event = event_type
+            event.data = PyUnicode_DecodeUTF8(self._data.ptr, self._data.len, "replace")
+            event.id = self._last_event_id
+            event.retry = self._block_retry
+            out.append(event)
+        self._reset_block()
+        return 0
+
+    cdef void _reset_block(self) noexcept:
+        buf_clear(&self._data)
+        self._has_data = False
+        self._etype.len = 0
+        self._block_retry = None
+
+    cdef int _fail(self, str what, list out) except -1:
+        self._failed = True
+        buf_clear(&self._line)
+        self._reset_block()
+        raise EventTooLarge(what, self._limit, out)
