@@ -1,0 +1,354 @@
+"""Side-by-side benchmark: every competitor on every workload, in one run.
+
+    PYTHONPATH=src python benchmarks/compare.py [--quick] [--repeats N] [--json FILE]
+
+Benchmarks are hard, and shared machines are noisy. So everything here runs in
+one process, in the same run: for each workload the competitors are timed in
+an interleaved, rotating order (so drift and neighbours' load hit all of them
+alike), each sample with the GC disabled, and the best of N samples is kept.
+Quote the *ratios* from one run, not absolute times across runs.
+
+The table has one row per (section, workload, implementation). Rows are
+produced by *providers* registered in ``PROVIDERS``: a provider takes the
+workloads and returns :class:`Entry` objects. The "parser" section (issue 2)
+is provided here; later work (e.g. bytes->deltas decoders) adds a provider of
+its own and gets the same timing, correctness check and table for free.
+
+Within a (section, workload) group, rows flagged ``turbosse=True`` are the
+baselines: each gets a ratio column ("how many times faster than this row"),
+and the first of them is the correctness reference every row's
+``(event count, sum of data lengths)`` is compared to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+_HERE = Path(__file__).resolve().parent
+if str(_HERE) not in sys.path:  # run as a script or imported from tests
+    sys.path.insert(0, str(_HERE))
+_SRC = _HERE.parent / "src"
+if _SRC.is_dir() and str(_SRC) not in sys.path:  # a source checkout without install
+    sys.path.insert(1, str(_SRC))
+
+import competitors  # noqa: E402
+from workloads import Workload, build_workloads  # noqa: E402
+
+Summary = tuple[int, int]
+
+
+@dataclass
+class Entry:
+    """One thing to time: an implementation on a workload."""
+
+    section: str  # table section, e.g. "parser"; ratios are computed within it
+    workload: Workload
+    name: str  # implementation name
+    run: Callable[[list[bytes]], Any]
+    summarize: Callable[[Any], Summary]
+    turbosse: bool = False  # a baseline row (gets a ratio column)
+
+
+@dataclass
+class Result:
+    entry: Entry
+    times: list[float] = field(default_factory=list)  # seconds per call, one per sample
+    loops: int = 1  # calls per sample
+    summary: Summary | None = None
+    error: str | None = None
+    reference: Summary | None = None  # summary of the group's reference row
+
+    @property
+    def best(self) -> float:
+        return min(self.times) if self.times else math.nan
+
+    @property
+    def correct(self) -> bool:
+        return self.error is None and self.summary is not None and self.summary == self.reference
+
+
+# -- providers ---------------------------------------------------------------------
+
+Provider = Callable[[dict[str, Workload]], list[Entry]]
+PROVIDERS: list[Provider] = []
+
+
+def provider(fn: Provider) -> Provider:
+    """Register a row provider (decorator)."""
+    PROVIDERS.append(fn)
+    return fn
+
+
+@provider
+def parser_entries(workloads: dict[str, Workload]) -> list[Entry]:
+    """Issue 2: SSE framing, bytes -> events, on every workload."""
+    comps = competitors.parser_competitors(strict=False)
+    return [
+        Entry("parser", w, c.name, c.run, c.summarize, turbosse=c.name.startswith("turbosse-"))
+        for w in workloads.values()
+        for c in comps
+    ]
+
+
+def collect_entries(workloads: dict[str, Workload], providers: Iterable[Provider] | None = None) -> list[Entry]:
+    entries: list[Entry] = []
+    for p in PROVIDERS if providers is None else providers:
+        entries.extend(p(workloads))
+    return entries
+
+
+# -- measurement -------------------------------------------------------------------
+
+def _groups(entries: list[Entry]) -> dict[tuple[str, str], list[Entry]]:
+    groups: dict[tuple[str, str], list[Entry]] = {}
+    for e in entries:
+        groups.setdefault((e.section, e.workload.name), []).append(e)
+    return groups
+
+
+def _sample(entry: Entry, loops: int) -> tuple[float, Any]:
+    """Time ``loops`` calls with the GC off; results are kept alive until the
+    clock stops so their deallocation is not timed."""
+    chunks = entry.workload.chunks
+    run = entry.run
+    keep = []
+    gc.collect()
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        for _ in range(loops):
+            keep.append(run(chunks))
+        t1 = time.perf_counter()
+    finally:
+        gc.enable()
+    return (t1 - t0) / loops, keep[0]
+
+
+def measure(
+    entries: list[Entry],
+    repeats: int = 7,
+    min_sample: float = 0.005,
+    progress: Callable[[str], None] | None = None,
+) -> list[Result]:
+    """Time every entry: one warm-up call (which also gives the correctness
+    summary and calibrates calls per sample so a sample lasts >= min_sample),
+    then ``repeats`` samples per entry, interleaved across the group's entries
+    in a rotating order. Best sample wins."""
+    results: list[Result] = []
+    for (section, wname), group in _groups(entries).items():
+        if progress:
+            progress(f"{section}/{wname}: {len(group)} implementations x {repeats}")
+        rs = [Result(e) for e in group]
+        for r in rs:  # warm-up, correctness, calibration
+            try:
+                dt, out = _sample(r.entry, 1)
+                r.summary = r.entry.summarize(out)
+                del out
+                r.loops = max(1, math.ceil(min_sample / dt)) if dt > 0 else 1
+            except Exception as exc:  # a competitor that crashes is reported, not fatal
+                r.error = f"{type(exc).__name__}: {exc}"
+        live = [r for r in rs if r.error is None]
+        for i in range(repeats):
+            k = i % len(live) if live else 0
+            for r in live[k:] + live[:k]:
+                dt, out = _sample(r.entry, r.loops)
+                del out
+                r.times.append(dt)
+        ref = next((r.summary for r in rs if r.entry.turbosse and r.error is None), None)
+        for r in rs:
+            r.reference = ref
+        results.extend(rs)
+    return results
+
+
+# -- reporting ----------------------------------------------------------------------
+
+def _fmt_rate(x: float) -> str:
+    if not math.isfinite(x):
+        return "-"
+    if x >= 1e6:
+        return f"{x / 1e6:.2f} M"
+    if x >= 1e3:
+        return f"{x / 1e3:.1f} k"
+    return f"{x:.0f}"
+
+
+def _fmt_ratio(x: float) -> str:
+    return f"{x:.1f}x" if math.isfinite(x) else "-"
+
+
+def _fmt_time(t: float) -> str:
+    if not math.isfinite(t):
+        return "-"
+    return f"{t * 1e3:.2f} ms" if t < 1 else f"{t:.2f} s"
+
+
+def table(results: list[Result]) -> str:
+    """Markdown table: per (section, workload) group, one row per implementation,
+    with a ratio column per turbosse baseline (``t_row / t_baseline``: how many
+    times faster the baseline is than that row)."""
+    lines: list[str] = []
+    by_group: dict[tuple[str, str], list[Result]] = {}
+    for r in results:
+        by_group.setdefault((r.entry.section, r.entry.workload.name), []).append(r)
+    sections = list(dict.fromkeys(s for s, _ in by_group))
+    for section in sections:
+        groups = [(k, v) for k, v in by_group.items() if k[0] == section]
+        bases = list(dict.fromkeys(r.entry.name for _, v in groups for r in v if r.entry.turbosse))
+        head = ["workload", "implementation", "best time", "events/s", "MB/s"]
+        head += [f"{b} is N x faster" for b in bases] + ["correct"]
+        lines.append(f"### {section}\n")
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "|".join("---" if i < 2 or i == len(head) - 1 else "---:" for i in range(len(head))) + "|")
+        for (_, wname), rs in groups:
+            base_t = {r.entry.name: r.best for r in rs if r.entry.turbosse and r.error is None}
+            for r in rs:
+                w = r.entry.workload
+                nevents = r.reference[0] if r.reference else math.nan
+                t = r.best
+                row = [wname, r.entry.name]
+                if r.error:
+                    row += ["error", "-", "-"] + ["-" for _ in bases] + [f"no ({r.error})"]
+                else:
+                    row += [_fmt_time(t), _fmt_rate(nevents / t), f"{w.nbytes / 1e6 / t:.1f}"]
+                    row += [_fmt_ratio(t / base_t[b]) if b in base_t else "-" for b in bases]
+                    if r.correct:
+                        row.append("yes")
+                    else:
+                        row.append(f"no: {r.summary[0]} events, {r.summary[1]} chars "
+                                   f"(ref {r.reference[0] if r.reference else '?'}, "
+                                   f"{r.reference[1] if r.reference else '?'})")
+                lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+        lines.append("events/s counts the reference (turbosse) events of the workload; "
+                     "MB/s is input bytes (10^6) per second.")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def linearity(results: list[Result], family: str = "d") -> str:
+    """Time per big-event size for each implementation, and the growth ratio
+    largest/smallest (linear: equal to the size ratio; quadratic: its square)."""
+    rs = [r for r in results if r.entry.workload.family == family and r.error is None]
+    if not rs:
+        return ""
+    sizes = list(dict.fromkeys(r.entry.workload.name for r in rs))
+    nbytes = {r.entry.workload.name: r.entry.workload.nbytes for r in rs}
+    impls = list(dict.fromkeys((r.entry.section, r.entry.name) for r in rs))
+    lo, hi = sizes[0], sizes[-1]
+    size_ratio = nbytes[hi] / nbytes[lo]
+    head = ["section", "implementation"] + sizes + [f"{hi}/{lo} time", "verdict"]
+    lines = [f"### linear growth: one big event in 256-byte reads (size ratio {size_ratio:.1f})\n",
+             "| " + " | ".join(head) + " |",
+             "|---|---|" + "---:|" * (len(sizes) + 1) + "---|"]
+    for section, name in impls:
+        t = {r.entry.workload.name: r.best for r in rs if (r.entry.section, r.entry.name) == (section, name)}
+        if lo not in t or hi not in t:
+            continue
+        g = t[hi] / t[lo]
+        # linear -> g ~ size_ratio; quadratic -> g ~ size_ratio**2. Split the
+        # difference geometrically so timing noise does not flip the verdict.
+        verdict = "linear" if g <= size_ratio ** 1.5 else "SUPERLINEAR"
+        lines.append("| " + " | ".join([section, name] + [_fmt_time(t.get(s, math.nan)) for s in sizes]
+                                       + [f"{g:.2f}", verdict]) + " |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def targets(results: list[Result]) -> str:
+    """The issue-2 performance targets, checked on this run's numbers."""
+    best = {(r.entry.section, r.entry.workload.name, r.entry.name): r.best
+            for r in results if r.error is None}
+    checks = [
+        ("synthetic-16k", "turbosse-cython", "httpx-sse", 15.0),
+        ("synthetic-16k", "turbosse-cython", "openai", 20.0),
+        ("synthetic-16k", "turbosse-python", "httpx-sse", 1.0),
+    ]
+    lines = ["### issue 2 targets (same run)\n"]
+    for wname, fast, slow, goal in checks:
+        a, b = best.get(("parser", wname, fast)), best.get(("parser", wname, slow))
+        if a is None or b is None:
+            lines.append(f"- {wname}: {fast} vs {slow}: not measured")
+            continue
+        ratio = b / a
+        lines.append(f"- {wname}: {fast} is {ratio:.1f}x {slow} (target >= {goal:g}x): "
+                     f"{'MET' if ratio >= goal else 'NOT MET'}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def machine_info() -> str:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        cpu = platform.processor() or "?"
+    try:
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        load = "?"
+    import turbosse
+
+    def v(dist: str) -> str:
+        return competitors._version(dist)
+
+    return "\n".join([
+        f"- CPU: {cpu}, {os.cpu_count()} logical CPUs; load average {load} (shared machine: expect noise)",
+        f"- Python {platform.python_version()} ({platform.python_implementation()}), {platform.platform()}",
+        f"- turbosse {turbosse.__version__} (default IMPLEMENTATION={turbosse.IMPLEMENTATION}), "
+        f"httpx-sse {v('httpx-sse')}, httpx {v('httpx')}, openai {v('openai')}, Cython {v('Cython')}",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small workloads, few repeats (< 30 s)")
+    ap.add_argument("--repeats", type=int, default=None, help="samples per entry (best wins)")
+    ap.add_argument("--json", type=Path, default=None, help="also write raw results here")
+    args = ap.parse_args(argv)
+    repeats = args.repeats or (5 if args.quick else 15)
+
+    t0 = time.perf_counter()
+    workloads = build_workloads(quick=args.quick)
+    entries = collect_entries(workloads)
+    if not any(e.name == "turbosse-cython" for e in entries):
+        print("WARNING: turbosse-cython not measured (not built, or TURBOSSE_NO_EXTENSIONS is set)",
+              file=sys.stderr)
+    results = measure(entries, repeats=repeats, progress=lambda s: print(s, file=sys.stderr))
+    elapsed = time.perf_counter() - t0
+
+    print("## turbosse benchmark: SSE framing, same run\n")
+    print(machine_info())
+    print(f"- best of {repeats} samples per row, GC disabled, interleaved rotating order; "
+          f"run took {elapsed:.0f} s{' (--quick)' if args.quick else ''}\n")
+    print("Workloads:\n")
+    for w in workloads.values():
+        print(f"- `{w.name}`: {w.description}; {w.nbytes / 1e6:.2f} MB in {len(w.chunks)} reads")
+    print()
+    print(table(results))
+    print(linearity(results))
+    print(targets(results))
+    if args.json:
+        args.json.write_text(json.dumps([
+            {"section": r.entry.section, "workload": r.entry.workload.name, "implementation": r.entry.name,
+             "best_s": r.best, "times_s": r.times, "loops": r.loops, "bytes": r.entry.workload.nbytes,
+             "summary": r.summary, "reference": r.reference, "correct": r.correct, "error": r.error}
+            for r in results], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""The SSE framing competitors, each run through its real fast path.
+
+Every competitor is a function ``run(chunks) -> list`` that consumes the same
+list of network reads and returns what a consumer would receive (event
+objects, or data strings for the naive loop). ``summarize`` turns that result
+into ``(event_count, sum_of_data_lengths)``, computed outside the timed region,
+so correctness can be compared against turbosse.
+
+- ``turbosse-cython`` / ``turbosse-python``: ``SSEParser.feed`` per read, then
+  ``close()``. No sentinel, so ``[DONE]`` is an ordinary event as it is for
+  the other competitors.
+- ``httpx-sse``: the pipeline ``httpx_sse.EventSource.iter_sse`` runs, minus
+  the socket: httpx's ``TextDecoder`` (incremental UTF-8, errors="replace") and
+  ``TextChunker`` exactly as ``httpx.Response.iter_text`` drives them, then
+  ``httpx_sse._decoders.SSELineDecoder`` as in ``_iter_sse_lines``, then
+  ``line.rstrip("\\n")`` and ``SSEDecoder.decode`` as in ``iter_sse``.
+- ``httpx-sse+Response``: the real ``EventSource(httpx.Response(...)).iter_sse()``
+  over an in-memory byte iterator; a check that the replica above is faithful
+  (it adds only httpx's per-read generator overhead).
+- ``openai``: ``openai._streaming.SSEDecoder().iter_bytes(iter(chunks))``, the
+  path ``openai.Stream`` uses.
+- ``naive``: what people write by hand: append each read to a bytearray, split
+  on ``b"\\n\\n"`` when a blank line may have arrived, strip ``b"data: "`` and
+  decode. Linear (it only rescans the bytes around the new read).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+__all__ = [
+    "Competitor",
+    "parser_competitors",
+    "summarize_events",
+    "summarize_strings",
+]
+
+Run = Callable[[list[bytes]], list[Any]]
+Summary = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Competitor:
+    name: str
+    run: Run
+    summarize: Callable[[list[Any]], Summary]
+    #: library version or other note shown in the machine info
+    version: str = ""
+
+
+def summarize_events(events: list[Any]) -> Summary:
+    return len(events), sum(len(e.data) for e in events)
+
+
+def summarize_strings(datas: list[str]) -> Summary:
+    return len(datas), sum(map(len, datas))
+
+
+# -- turbosse -------------------------------------------------------------------
+
+def _turbosse_runner(module_name: str) -> Run:
+    mod = importlib.import_module(module_name)
+    SSEParser = mod.SSEParser
+
+    def run(chunks: list[bytes]) -> list[Any]:
+        parser = SSEParser()
+        feed = parser.feed
+        out: list[Any] = []
+        for chunk in chunks:
+            out += feed(chunk)
+        out += parser.close()
+        return out
+
+    return run
+
+
+# -- httpx-sse ------------------------------------------------------------------
+
+def _httpx_sse_runner() -> Run:
+    from httpx._decoders import TextChunker, TextDecoder
+    from httpx_sse._decoders import SSEDecoder, SSELineDecoder
+
+    def iter_text(chunks: Iterable[bytes]) -> Iterator[str]:
+        # httpx.Response.iter_text(), with the response's encoding "utf-8"
+        # (httpx's default for text/event-stream without a charset).
+        decoder = TextDecoder(encoding="utf-8")
+        chunker = TextChunker(chunk_size=None)
+        for byte_content in chunks:
+            text_content = decoder.decode(byte_content)
+            for chunk in chunker.decode(text_content):
+                yield chunk
+        text_content = decoder.flush()
+        for chunk in chunker.decode(text_content):
+            yield chunk
+        for chunk in chunker.flush():
+            yield chunk
+
+    def iter_sse_lines(chunks: Iterable[bytes]) -> Iterator[str]:
+        # httpx_sse._api._iter_sse_lines
+        decoder = SSELineDecoder()
+        for text in iter_text(chunks):
+            for line in decoder.decode(text):
+                yield line
+        for line in decoder.flush():
+            yield line
+
+    def iter_sse(chunks: Iterable[bytes]) -> Iterator[Any]:
+        # httpx_sse.EventSource.iter_sse (after the content-type check)
+        decoder = SSEDecoder()
+        for line in iter_sse_lines(chunks):
+            line = line.rstrip("\n")
+            sse = decoder.decode(line)
+            if sse is not None:
+                yield sse
+
+    def run(chunks: list[bytes]) -> list[Any]:
+        return list(iter_sse(chunks))
+
+    return run
+
+
+def _httpx_sse_response_runner() -> Run:
+    import httpx
+    from httpx_sse import EventSource
+
+    headers = {"content-type": "text/event-stream"}
+    request = httpx.Request("GET", "http://bench.invalid/v1/chat/completions")
+
+    def run(chunks: list[bytes]) -> list[Any]:
+        response = httpx.Response(200, headers=headers, content=iter(chunks), request=request)
+        return list(EventSource(response).iter_sse())
+
+    return run
+
+
+# -- openai ------------------------------------------------------------------------
+
+def _openai_runner() -> Run:
+    from openai._streaming import SSEDecoder
+
+    def run(chunks: list[bytes]) -> list[Any]:
+        return list(SSEDecoder().iter_bytes(iter(chunks)))
+
+    return run
+
+
+# -- naive ---------------------------------------------------------------------------
+
+def naive_run(chunks: list[bytes]) -> list[str]:
+    """Split on blank lines, keep ``data: `` payloads. Not spec-compliant:
+    ignores CR line ends, ``event:``/``id:`` lines, multi-line data and
+    ``data:`` without a space; that is the point of the comparison."""
+    out: list[str] = []
+    buf = bytearray()
+    for chunk in chunks:
+        start = len(buf) - 1 if buf else 0
+        buf += chunk
+        if buf.find(b"\n\n", start) < 0:
+            continue
+        *blocks, rest = buf.split(b"\n\n")
+        buf = bytearray(rest)
+        for block in blocks:
+            if block.startswith(b"data: "):
+                out.append(block[6:].decode("utf-8", "replace"))
+    return out
+
+
+# -- registry --------------------------------------------------------------------------
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "?"
+
+
+def cython_wanted() -> bool:
+    """False when TURBOSSE_NO_EXTENSIONS is set: the pure-Python leg skips the
+    compiled twin (elsewhere it is required)."""
+    return not os.environ.get("TURBOSSE_NO_EXTENSIONS")
+
+
+def parser_competitors(
+    *, include_cython: bool | None = None, strict: bool = True, include_response: bool = True
+) -> list[Competitor]:
+    """All framing competitors, turbosse first.
+
+    ``include_cython``: None means "unless TURBOSSE_NO_EXTENSIONS is set". When
+    wanted but not built, ``strict`` raises ImportError; otherwise the row is
+    left out with a warning on stderr.
+    """
+    if include_cython is None:
+        include_cython = cython_wanted()
+    import turbosse
+
+    ts = f"turbosse {turbosse.__version__}"
+    comps: list[Competitor] = []
+    if include_cython:
+        try:
+            comps.append(Competitor("turbosse-cython", _turbosse_runner("turbosse._parser_c"),
+                                    summarize_events, ts))
+        except ImportError as exc:
+            if strict:
+                raise
+            print(f"WARNING: turbosse-cython left out, the compiled twin is not importable: {exc}",
+                  file=sys.stderr)
+    comps.append(Competitor("turbosse-python", _turbosse_runner("turbosse._parser_py"),
+                            summarize_events, ts))
+    comps.append(Competitor("httpx-sse", _httpx_sse_runner(), summarize_events,
+                            f"httpx-sse {_version('httpx-sse')}, httpx {_version('httpx')}"))
+    if include_response:
+        comps.append(Competitor("httpx-sse+Response", _httpx_sse_response_runner(),
+                                summarize_events,
+                                f"httpx-sse {_version('httpx-sse')}, httpx {_version('httpx')}"))
+    comps.append(Competitor("openai", _openai_runner(), summarize_events,
+                            f"openai {_version('openai')}"))
+    comps.append(Competitor("naive", naive_run, summarize_strings, "split on b'\\n\\n'"))
+    return comps
