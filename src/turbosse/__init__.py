@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from ._errors import EventTooLarge, SSEError
 from ._parser import DEFAULT_MAX_EVENT_BYTES, IMPLEMENTATION, ServerSentEvent, SSEParser
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
