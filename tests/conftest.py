@@ -56,6 +56,12 @@ def parser_mod(twin: str) -> ModuleType:
 
 
 @pytest.fixture(scope="session")
+def decoder_mod(twin: str) -> ModuleType:
+    """The ChatDecoder module of the twin under test."""
+    return twin_module(twin, "decoder")
+
+
+@pytest.fixture(scope="session")
 def corpus_files() -> list[Path]:
     files = sorted(CORPUS_DIR.glob("*.sse"))
     assert files, f"no corpus files found in {CORPUS_DIR}"

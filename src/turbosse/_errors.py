@@ -29,3 +29,159 @@ class EventTooLarge(SSEError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.what, self.limit, self.events))
+
+
+# -- decoding layer (issue 3) ------------------------------------------------
+
+
+class StreamError(SSEError):
+    """The server reported an error inside the stream: a payload with a
+    top-level ``"error"`` object (OpenAI, vLLM, OpenRouter), an ``event: error``
+    (Anthropic, Groq) or a Responses API ``response.failed``.
+
+    ``message``, ``type`` and ``code`` are the provider's (None when absent),
+    ``error`` the provider's error object as sent. ``deltas`` holds the deltas
+    decoded before the error in the same ``feed()`` call, including any the
+    error chunk itself carried (OpenRouter sends usage with it); deltas from
+    earlier calls were already returned. ``partial`` is the ChatResult so far
+    when the error passed through a StreamHandler/accumulating helper, else None.
+    """
+
+    def __init__(
+        self,
+        message: str | None,
+        type: str | None = None,
+        code: Any = None,
+        error: Any = None,
+        deltas: list[Any] | None = None,
+        partial: Any = None,
+    ) -> None:
+        detail = message or "the server reported an error"
+        tags = ", ".join(f"{k}={v!r}" for k, v in (("type", type), ("code", code)) if v is not None)
+        super().__init__(f"{detail} ({tags})" if tags else detail)
+        self.message = message
+        self.type = type
+        self.code = code
+        self.error = error
+        self.deltas = [] if deltas is None else deltas
+        self.partial = partial
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            type(self),
+            (self.message, self.type, self.code, self.error, self.deltas, self.partial),
+        )
+
+
+class MalformedChunk(SSEError):
+    """An event's data is not a chunk of the expected format: not JSON, not a
+    JSON object, or (with ``format="auto"``) no known format.
+
+    ``event_number`` counts the stream's dispatched events from 1, ``snippet``
+    is the start of the offending data, ``deltas`` the deltas decoded before
+    it in the same ``feed()`` call, ``partial`` as for StreamError. Pass
+    ``on_malformed="skip"`` to ChatDecoder to skip and count such events
+    instead.
+    """
+
+    def __init__(
+        self,
+        event_number: int,
+        snippet: str,
+        reason: str = "invalid JSON",
+        deltas: list[Any] | None = None,
+        partial: Any = None,
+    ) -> None:
+        super().__init__(f"event {event_number}: {reason}: {snippet!r}")
+        self.event_number = event_number
+        self.snippet = snippet
+        self.reason = reason
+        self.deltas = [] if deltas is None else deltas
+        self.partial = partial
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            type(self),
+            (self.event_number, self.snippet, self.reason, self.deltas, self.partial),
+        )
+
+
+class StreamInterrupted(SSEError):
+    """The byte source failed midway (a network error, a timeout, a cancelled
+    read). ``partial`` is the ChatResult accumulated so far and ``__cause__``
+    (also ``cause``) the original exception."""
+
+    def __init__(self, cause: BaseException, partial: Any = None) -> None:
+        super().__init__(f"stream interrupted: {type(cause).__name__}: {cause}")
+        self.cause = cause
+        self.partial = partial
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.cause, self.partial))
+
+
+# -- transport layer (issue 4) -----------------------------------------------
+
+
+class APIStatusError(SSEError):
+    """The server answered with something other than an event stream: an
+    error status (429, 503, 401, ...) or a 2xx response whose content type is
+    not ``text/event-stream``.
+
+    ``status_code``, ``reason``, ``content_type``; ``body`` holds at most 500
+    characters of the response body (the provider's error message is usually
+    there); ``retry_after`` is the delay in seconds the server asked for
+    (``retry-after-ms`` or ``Retry-After`` as seconds or an HTTP-date), else
+    None; ``request_id`` the ``x-request-id`` header, if any.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        body: str,
+        *,
+        reason: str = "",
+        content_type: str = "",
+        retry_after: float | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        what = f"HTTP {status_code}" + (f" {reason}" if reason else "")
+        if 200 <= status_code < 300:
+            what += f": expected a text/event-stream response, got content-type {content_type!r}"
+        super().__init__(f"{what}: {body!r}" if body else what)
+        self.status_code = status_code
+        self.body = body
+        self.reason = reason
+        self.content_type = content_type
+        self.retry_after = retry_after
+        self.request_id = request_id
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        kwargs = {
+            "reason": self.reason,
+            "content_type": self.content_type,
+            "retry_after": self.retry_after,
+            "request_id": self.request_id,
+        }
+        return (_rebuild, (type(self), (self.status_code, self.body), kwargs))
+
+
+class IdleTimeout(StreamInterrupted):
+    """No byte arrived for ``timeout`` seconds (the client's ``idle_timeout``).
+
+    A StreamInterrupted: ``partial`` is the ChatResult received before the
+    silence (empty when the silence came before any content) and ``cause``
+    the transport's timeout exception.
+    """
+
+    def __init__(self, timeout: float, cause: BaseException, partial: Any = None) -> None:
+        super().__init__(cause, partial)
+        self.args = (f"no bytes received for {timeout} s (idle_timeout={timeout})",)
+        self.timeout = timeout
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.timeout, self.cause, self.partial))
+
+
+def _rebuild(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return cls(*args, **kwargs)

@@ -1,0 +1,323 @@
+"""Pure-Python ChatDecoder: the reference twin of ``_decoder_c.pyx``.
+
+Bytes in, :class:`~turbosse.Delta` tuples out. Framing is the Python
+SSEParser's ``_feed_raw`` (event type plus undecoded data bytes), payloads go
+to ``orjson.loads`` straight from bytes, and OpenAI chat chunks are mapped
+here; the other wire formats are mapped by the shared ``_formats`` module.
+The compiled twin must produce equal deltas for every input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orjson import JSONDecodeError, loads
+
+from ._delta import Delta, ToolCallDelta, Usage
+from ._errors import EventTooLarge, MalformedChunk, SSEError
+from ._formats import (
+    AUTO,
+    FORMATS,
+    KIND_NAMES,
+    OPENAI,
+    FormatState,
+    detect,
+    is_error,
+    json_text,
+    make_stream_error,
+)
+from ._parser_py import DEFAULT_MAX_EVENT_BYTES, SSEParser
+
+__all__ = ["ChatDecoder"]
+
+SNIPPET_BYTES = 80  # how much of a bad payload an error message quotes
+
+
+def check_options(format: str, on_malformed: str) -> int:
+    """Validate the constructor options; shared by both twins."""
+    kind = FORMATS.get(format) if type(format) is str else None
+    if kind is None:
+        raise ValueError(f"format must be one of {sorted(FORMATS)}, not {format!r}")
+    if on_malformed not in ("raise", "skip"):
+        raise ValueError(f"on_malformed must be 'raise' or 'skip', not {on_malformed!r}")
+    return kind
+
+
+def snippet(payload: bytes) -> str:
+    return payload[:SNIPPET_BYTES].decode("utf-8", "replace")
+
+
+def openai_usage(u: Any) -> Usage | None:
+    if type(u) is not dict:
+        return None
+    p, c, t = u.get("prompt_tokens"), u.get("completion_tokens"), u.get("total_tokens")
+    if p is None and c is None and t is None:
+        return None  # {} or a usage object of some other shape
+    return tuple.__new__(Usage, (p if type(p) is int else None, c if type(c) is int else None,
+                                 t if type(t) is int else None))
+
+
+def parts_text(parts: list[Any]) -> tuple[str | None, str | None]:
+    """Mistral-style content arrays: text parts are content, thinking parts
+    (themselves arrays of text parts) are reasoning."""
+    texts: list[str] = []
+    thoughts: list[str] = []
+    for part in parts:
+        if type(part) is not dict:
+            continue
+        ptype = part.get("type")
+        if ptype == "text":
+            t = part.get("text")
+            if type(t) is str:
+                texts.append(t)
+        elif ptype == "thinking":
+            inner = part.get("thinking")
+            if type(inner) is str:
+                thoughts.append(inner)
+            elif type(inner) is list:
+                for sub in inner:
+                    if type(sub) is dict and type(sub.get("text")) is str:
+                        thoughts.append(sub["text"])
+    return "".join(texts) or None, "".join(thoughts) or None
+
+
+def details_text(details: Any) -> str | None:
+    """OpenRouter/Snowflake ``reasoning_details``: readable text or summary
+    items (encrypted items carry no text)."""
+    if type(details) is not list:
+        return None
+    texts = []
+    for item in details:
+        if type(item) is dict:
+            t = item.get("text")
+            if type(t) is not str:
+                t = item.get("summary")
+            if type(t) is str:
+                texts.append(t)
+    return "".join(texts) or None
+
+
+def tool_call_delta(tc: Any) -> ToolCallDelta | None:
+    if type(tc) is not dict:
+        return None
+    index = tc.get("index")
+    id_ = tc.get("id")
+    fn = tc.get("function")
+    name = args = None
+    if type(fn) is dict:
+        name = fn.get("name")
+        args = fn.get("arguments")
+        if args is not None and type(args) is not str:
+            args = json_text(args)  # a server that sends the object itself
+    return tuple.__new__(ToolCallDelta, (
+        index if type(index) is int else None,
+        id_ if type(id_) is str and id_ else None,
+        name if type(name) is str and name else None,
+        args,
+    ))
+
+
+def openai_chunk(obj: dict[str, Any], out: list[Any], st: FormatState) -> None:
+    """Map one chat.completion.chunk (or legacy text_completion) object."""
+    if st.model is None or st.id is None:
+        st.meta(obj.get("model"), obj.get("id"))
+    start = len(out)
+    choices = obj.get("choices")
+    if type(choices) is list:
+        pos = -1
+        for ch in choices:
+            pos += 1
+            if type(ch) is not dict:
+                continue
+            index = ch.get("index")
+            if type(index) is not int:
+                index = pos
+            role = content = reasoning = refusal = tool_calls = None
+            d = ch.get("delta")
+            if type(d) is dict:
+                role = d.get("role")
+                content = d.get("content")
+                if type(content) is list:
+                    content, reasoning = parts_text(content)
+                reasoning = d.get("reasoning_content") or d.get("reasoning") or reasoning
+                if reasoning is None and "reasoning_details" in d:
+                    reasoning = details_text(d["reasoning_details"])
+                refusal = d.get("refusal")
+                tcs = d.get("tool_calls")
+                if type(tcs) is list and tcs:
+                    tool_calls = tuple([t for t in map(tool_call_delta, tcs) if t is not None]) or None
+                else:
+                    fc = d.get("function_call")  # the deprecated functions API
+                    if type(fc) is dict:
+                        tool_calls = (tool_call_delta({"index": 0, "function": fc}),)
+            else:
+                content = ch.get("text")  # legacy completions: choices[].text
+            finish = ch.get("finish_reason")
+            # empty strings carry nothing: no delta for them (see Delta docs)
+            if type(role) is not str or not role:
+                role = None
+            if type(content) is not str or not content:
+                content = None
+            if type(reasoning) is not str or not reasoning:
+                reasoning = None
+            if type(refusal) is not str or not refusal:
+                refusal = None
+            if type(finish) is not str or not finish:
+                finish = None
+            if (role is not None or content is not None or reasoning is not None
+                    or refusal is not None or tool_calls is not None or finish is not None):
+                out.append(tuple.__new__(Delta, (index, role, content, reasoning, refusal,
+                                                 tool_calls, finish, None)))
+    u = obj.get("usage")
+    if u is None:
+        xg = obj.get("x_groq")  # older Groq: usage inside x_groq on the last chunk
+        if type(xg) is dict:
+            u = xg.get("usage")
+    if u is not None:
+        usage = openai_usage(u)
+        if usage is not None:
+            if len(out) > start:
+                last = out[-1]
+                out[-1] = tuple.__new__(Delta, (*last[:7], usage))
+            else:
+                out.append(tuple.__new__(Delta, (0, None, None, None, None, None, None, usage)))
+
+
+class ChatDecoder:
+    """Incremental decoder: raw ``text/event-stream`` bytes of an LLM
+    response in, :class:`Delta` tuples out. Sans-IO.
+
+    :param format: ``"openai-chat"``, ``"openai-completions"`` (same code
+        path: ``choices[].delta`` or ``choices[].text``), ``"openai-responses"``,
+        ``"anthropic"``, ``"gemini"``, ``"cohere"``, ``"watsonx"``, or
+        ``"auto"`` (default): decided from the first JSON event.
+    :param on_malformed: ``"raise"`` (default) raises :class:`MalformedChunk`
+        for an event whose data is not a JSON object (or, in ``"auto"``, of no
+        known format); ``"skip"`` skips it and counts it in :attr:`skipped`.
+    :param max_event_bytes: passed to the SSEParser (None for no limit).
+
+    ``data: [DONE]`` ends the stream (compared as bytes); so do Anthropic's
+    ``message_stop``, the Responses API's ``response.completed``/``failed``/
+    ``incomplete`` and Cohere's ``message-end``; then :attr:`done` is true and
+    later input is ignored. An in-band provider error raises
+    :class:`StreamError`. After any exception the decoder refuses more input.
+    """
+
+    def __init__(
+        self,
+        format: str = "auto",
+        *,
+        on_malformed: str = "raise",
+        max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
+        self._kind = check_options(format, on_malformed)
+        self._skip = on_malformed == "skip"
+        self._parser = SSEParser(max_event_bytes=max_event_bytes, sentinel=b"[DONE]")
+        self._state = FormatState()
+        self._events = 0
+        self._skipped = 0
+        self._failed = False
+
+    @property
+    def format(self) -> str:
+        """The format in use: the one given, or the detected one (``"auto"``
+        until the first event decides)."""
+        return KIND_NAMES.get(self._kind, "auto")
+
+    @property
+    def done(self) -> bool:
+        """The stream reached its format's natural end ([DONE], message_stop,
+        response.completed, ...). Some servers send none (llama.cpp without
+        --send-done, TGI, Writer, Gemini): then it stays false."""
+        return self._state.done or self._parser.done
+
+    @property
+    def skipped(self) -> int:
+        """Events skipped as malformed (with ``on_malformed="skip"``)."""
+        return self._skipped
+
+    @property
+    def events(self) -> int:
+        """Events dispatched so far (the numbering MalformedChunk uses)."""
+        return self._events
+
+    @property
+    def model(self) -> str | None:
+        """The first non-empty model name the stream reported."""
+        return self._state.model
+
+    @property
+    def id(self) -> str | None:
+        """The first non-empty response id the stream reported."""
+        return self._state.id
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Delta]:
+        """Decode the next chunk of bytes; return the deltas it completed."""
+        if self._failed:
+            raise SSEError("this ChatDecoder failed earlier and cannot continue; use a new one")
+        if self._state.done:
+            return []
+        out: list[Any] = []
+        try:
+            events = self._parser._feed_raw(data)
+        except EventTooLarge as exc:
+            # decode what the parser completed before the limit, keep it on
+            # the exception: nothing already received is lost
+            self._failed = True
+            self._decode(exc.events, out)
+            exc.deltas = out  # type: ignore[attr-defined]
+            raise
+        self._decode(events, out)
+        return out
+
+    def close(self) -> list[Delta]:
+        """End of input. An event not followed by its blank line is discarded
+        (WHATWG); returns [] (every event is decoded as soon as it completes)."""
+        self._parser.close()
+        return []
+
+    def _decode(self, events: list[tuple[str, bytes]], out: list[Any]) -> None:
+        st = self._state
+        for event_type, payload in events:
+            self._events += 1
+            try:
+                obj = loads(payload)
+            except JSONDecodeError:
+                self._malformed(payload, "invalid JSON", out)
+                continue
+            if type(obj) is not dict:
+                self._malformed(payload, "not a JSON object", out)
+                continue
+            kind = self._kind
+            if kind == AUTO:
+                kind = detect(event_type, obj)
+                if kind == AUTO:
+                    if is_error(event_type, obj):
+                        self._fail_with(obj, out)
+                    self._malformed(payload, "not a chunk of any known format", out)
+                    continue
+                self._kind = kind
+            try:
+                if kind == OPENAI:
+                    openai_chunk(obj, out, st)
+                else:
+                    st.decode(kind, event_type, obj, out)
+            except SSEError as exc:  # response.failed
+                self._failed = True
+                exc.deltas[:0] = out  # type: ignore[attr-defined]
+                raise
+            if is_error(event_type, obj):
+                self._fail_with(obj, out)
+            if st.done:
+                return  # the format's end marker: later events are ignored
+
+    def _fail_with(self, obj: dict[str, Any], out: list[Any]) -> None:
+        self._failed = True
+        raise make_stream_error(obj, out)
+
+    def _malformed(self, payload: bytes, reason: str, out: list[Any]) -> None:
+        if self._skip:
+            self._skipped += 1
+            return
+        self._failed = True
+        raise MalformedChunk(self._events, snippet(payload), reason, out)
