@@ -15,12 +15,23 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromSt
 from cpython.long cimport PyLong_FromUnsignedLongLong
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdint cimport uint64_t
 from libc.string cimport memchr, memcmp, memcpy
+
+
+cdef extern from "Python.h":
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    void* PyUnicode_DATA(object unicode)
 
 import orjson
 
 from turbosse._errors import EventTooLarge, SSEError
-from turbosse._parser_py import DEFAULT_MAX_EVENT_BYTES, RETRY_MAX, _check_options
+from turbosse._parser_py import (
+    DEFAULT_MAX_EVENT_BYTES,
+    RETRY_MAX,
+    _check_options,
+    event_fields,
+)
 
 __all__ = ["DEFAULT_MAX_EVENT_BYTES", "SSEParser", "ServerSentEvent"]
 
@@ -81,10 +92,43 @@ cdef inline void buf_free(ByteBuf* b) noexcept:
     b.len = b.cap = 0
 
 
+# -- decoding -------------------------------------------------------------------
+
+cdef inline bint is_ascii(const char* s, Py_ssize_t n) noexcept:
+    # Word-at-a-time OR of all bytes; gcc vectorizes the loop at -O3.
+    cdef uint64_t acc = 0
+    cdef uint64_t word
+    cdef Py_ssize_t i = 0
+    while i + 8 <= n:
+        memcpy(&word, s + i, 8)
+        acc |= word
+        i += 8
+    while i < n:
+        acc |= <unsigned char>s[i]
+        i += 1
+    return (acc & 0x8080808080808080ULL) == 0
+
+
+cdef str decode_utf8(const char* s, Py_ssize_t n):
+    """bytes.decode("utf-8", "replace") without the intermediate bytes.
+
+    Payloads are nearly always ASCII (JSON escapes non-ASCII by default in many
+    servers); for those a vectorized check plus memcpy is about twice as fast
+    as CPython's generic decoder (measured with callgrind).
+    """
+    cdef object text
+    if is_ascii(s, n):
+        text = PyUnicode_New(n, 127)
+        memcpy(PyUnicode_DATA(text), s, n)
+        return <str>text
+    return PyUnicode_DecodeUTF8(s, n, "replace")
+
+
 # -- the event ----------------------------------------------------------------
 
 @cython.final
 @cython.freelist(32)
+@cython.no_gc  # fields are str, int or None only: no reference cycles possible
 cdef class ServerSentEvent:
     """One dispatched event: immutable, compared and hashed by value.
 
@@ -94,16 +138,13 @@ cdef class ServerSentEvent:
     valid ``retry`` field of this event's own block, else ``None``.
     """
 
-    cdef readonly object event
-    cdef readonly object data
-    cdef readonly object id
+    cdef readonly str event
+    cdef readonly str data
+    cdef readonly str id
     cdef readonly object retry
 
     def __init__(self, event="message", data="", id="", retry=None):
-        self.event = event or MESSAGE
-        self.data = data
-        self.id = id
-        self.retry = retry
+        self.event, self.data, self.id, self.retry = event_fields(event, data, id, retry)
 
     def json(self):
         """Decode ``data`` as JSON (with orjson)."""
@@ -378,7 +419,7 @@ cdef class SSEParser:
         cdef ServerSentEvent event
         cdef Py_ssize_t sentinel_len
         if self._id_dirty:
-            self._last_event_id = PyUnicode_DecodeUTF8(self._idbuf.ptr, self._idbuf.len, "replace")
+            self._last_event_id = decode_utf8(self._idbuf.ptr, self._idbuf.len)
             self._id_dirty = False
         if not self._has_data:
             self._reset_block()
@@ -401,14 +442,14 @@ cdef class SSEParser:
             event_type = self._type_str
         else:
             self._type_key = PyBytes_FromStringAndSize(self._etype.ptr, self._etype.len)
-            self._type_str = PyUnicode_DecodeUTF8(self._etype.ptr, self._etype.len, "replace")
+            self._type_str = decode_utf8(self._etype.ptr, self._etype.len)
             event_type = self._type_str
         if raw:
             out.append((event_type, PyBytes_FromStringAndSize(self._data.ptr, self._data.len)))
         else:
             event = ServerSentEvent.__new__(ServerSentEvent)
             event.event = event_type
-            event.data = PyUnicode_DecodeUTF8(self._data.ptr, self._data.len, "replace")
+            event.data = decode_utf8(self._data.ptr, self._data.len)
             event.id = self._last_event_id
             event.retry = self._block_retry
             out.append(event)

@@ -56,7 +56,7 @@ class ServerSentEvent:
     def __init__(
         self, event: str = "message", data: str = "", id: str = "", retry: int | None = None
     ) -> None:
-        _set_fields(self, (event or "message", data, id, retry))
+        _set_fields(self, event_fields(event, data, id, retry))
 
     @property
     def event(self) -> str:
@@ -98,6 +98,21 @@ class ServerSentEvent:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (ServerSentEvent, self._fields)
+
+
+def event_fields(
+    event: object, data: object, id: object, retry: object
+) -> tuple[str, str, str, int | None]:
+    """Check and normalise ServerSentEvent's constructor arguments (shared by
+    both twins): str fields become exact str, retry must be an int or None."""
+    fields = []
+    for name, value in (("event", event), ("data", data), ("id", id)):
+        if not isinstance(value, str):
+            raise TypeError(f"ServerSentEvent.{name} must be a str, not {type(value).__name__}")
+        fields.append(str.__str__(value))  # an exact str, even for a subclass
+    if retry is not None and (not isinstance(retry, int) or isinstance(retry, bool)):
+        raise TypeError(f"ServerSentEvent.retry must be an int or None, not {type(retry).__name__}")
+    return (fields[0] or "message", fields[1], fields[2], None if retry is None else int(retry))
 
 
 _new_event = object.__new__
@@ -340,8 +355,9 @@ class SSEParser:
                         events.append(event)
                     self._reset_block()
                     data = self._data
-                elif self._event_type or self._block_retry is not None:
-                    self._reset_block()
+                else:  # nothing to dispatch; the type and retry still reset
+                    self._event_type = b""
+                    self._block_retry = None
                 continue
             if len(line) > limit:
                 self._fail("a line", events)
