@@ -24,22 +24,21 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import json
 import math
 import os
 import platform
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 _HERE = Path(__file__).resolve().parent
-if str(_HERE) not in sys.path:  # run as a script or imported from tests
+if str(_HERE) not in sys.path:  # imported from elsewhere: find the sibling modules
     sys.path.insert(0, str(_HERE))
-_SRC = _HERE.parent / "src"
-if _SRC.is_dir() and str(_SRC) not in sys.path:  # a source checkout without install
-    sys.path.insert(1, str(_SRC))
 
 import competitors  # noqa: E402
 from workloads import Workload, build_workloads  # noqa: E402
@@ -145,30 +144,44 @@ def measure(
     then ``repeats`` samples per entry, interleaved across the group's entries
     in a rotating order. Best sample wins."""
     results: list[Result] = []
-    for (section, wname), group in _groups(entries).items():
-        if progress:
-            progress(f"{section}/{wname}: {len(group)} implementations x {repeats}")
-        rs = [Result(e) for e in group]
-        for r in rs:  # warm-up, correctness, calibration
-            try:
-                dt, out = _sample(r.entry, 1)
-                r.summary = r.entry.summarize(out)
-                del out
-                r.loops = max(1, math.ceil(min_sample / dt)) if dt > 0 else 1
-            except Exception as exc:  # a competitor that crashes is reported, not fatal
-                r.error = f"{type(exc).__name__}: {exc}"
-        live = [r for r in rs if r.error is None]
-        for i in range(repeats):
-            k = i % len(live) if live else 0
-            for r in live[k:] + live[:k]:
-                dt, out = _sample(r.entry, r.loops)
-                del out
-                r.times.append(dt)
-        ref = next((r.summary for r in rs if r.entry.turbosse and r.error is None), None)
-        for r in rs:
-            r.reference = ref
-        results.extend(rs)
+    # Everything alive now (modules, workloads) is moved out of the collector's
+    # reach, so the gc.collect() before each sample only walks recent garbage.
+    gc.collect()
+    gc.freeze()
+    try:
+        for (_section, _wname), group in _groups(entries).items():
+            results.extend(_measure_group(group, repeats, min_sample, progress))
+    finally:
+        gc.unfreeze()
     return results
+
+
+def _measure_group(
+    group: list[Entry], repeats: int, min_sample: float, progress: Callable[[str], None] | None
+) -> list[Result]:
+    section, wname = group[0].section, group[0].workload.name
+    if progress:
+        progress(f"{section}/{wname}: {len(group)} implementations x {repeats}")
+    rs = [Result(e) for e in group]
+    for r in rs:  # warm-up, correctness, calibration
+        try:
+            dt, out = _sample(r.entry, 1)
+            r.summary = r.entry.summarize(out)
+            del out
+            r.loops = max(1, math.ceil(min_sample / dt)) if dt > 0 else 1
+        except Exception as exc:  # a competitor that crashes is reported, not fatal
+            r.error = f"{type(exc).__name__}: {exc}"
+    live = [r for r in rs if r.error is None]
+    for i in range(repeats):
+        k = i % len(live) if live else 0
+        for r in live[k:] + live[:k]:
+            dt, out = _sample(r.entry, r.loops)
+            del out
+            r.times.append(dt)
+    ref = next((r.summary for r in rs if r.entry.turbosse and r.error is None), None)
+    for r in rs:
+        r.reference = ref
+    return rs
 
 
 # -- reporting ----------------------------------------------------------------------
@@ -247,7 +260,7 @@ def linearity(results: list[Result], family: str = "d") -> str:
     impls = list(dict.fromkeys((r.entry.section, r.entry.name) for r in rs))
     lo, hi = sizes[0], sizes[-1]
     size_ratio = nbytes[hi] / nbytes[lo]
-    head = ["section", "implementation"] + sizes + [f"{hi}/{lo} time", "verdict"]
+    head = ["section", "implementation", *sizes, f"{hi}/{lo} time", "verdict"]
     lines = [f"### linear growth: one big event in 256-byte reads (size ratio {size_ratio:.1f})\n",
              "| " + " | ".join(head) + " |",
              "|---|---|" + "---:|" * (len(sizes) + 1) + "---|"]
@@ -319,6 +332,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=None, help="samples per entry (best wins)")
     ap.add_argument("--json", type=Path, default=None, help="also write raw results here")
     args = ap.parse_args(argv)
+    if importlib.util.find_spec("turbosse") is None:
+        # a source checkout run without PYTHONPATH=src or an install (only here,
+        # never on import, so tests of an installed wheel are not shadowed)
+        sys.path.insert(1, str(_HERE.parent / "src"))
     repeats = args.repeats or (5 if args.quick else 15)
 
     t0 = time.perf_counter()

@@ -29,11 +29,15 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 __all__ = [
+    "PARSER_FACTORIES",
     "Competitor",
+    "naive_run",
+    "parser_names",
     "parser_competitors",
     "summarize_events",
     "summarize_strings",
@@ -186,6 +190,48 @@ def cython_wanted() -> bool:
     return not os.environ.get("TURBOSSE_NO_EXTENSIONS")
 
 
+def _make_turbosse(twin: str) -> Callable[[], Competitor]:
+    def make() -> Competitor:
+        import turbosse
+
+        module = {"cython": "turbosse._parser_c", "python": "turbosse._parser_py"}[twin]
+        return Competitor(f"turbosse-{twin}", _turbosse_runner(module), summarize_events,
+                          f"turbosse {turbosse.__version__}")
+
+    return make
+
+
+def _httpx_versions() -> str:
+    return f"httpx-sse {_version('httpx-sse')}, httpx {_version('httpx')}"
+
+
+#: name -> factory; the order is the row order of the tables. A factory may
+#: raise ImportError (the compiled twin not built).
+PARSER_FACTORIES: dict[str, Callable[[], Competitor]] = {
+    "turbosse-cython": _make_turbosse("cython"),
+    "turbosse-python": _make_turbosse("python"),
+    "httpx-sse": lambda: Competitor("httpx-sse", _httpx_sse_runner(), summarize_events,
+                                    _httpx_versions()),
+    "httpx-sse+Response": lambda: Competitor("httpx-sse+Response", _httpx_sse_response_runner(),
+                                             summarize_events, _httpx_versions()),
+    "openai": lambda: Competitor("openai", _openai_runner(), summarize_events,
+                                 f"openai {_version('openai')}"),
+    "naive": lambda: Competitor("naive", naive_run, summarize_strings, "split on blank lines"),
+}
+
+
+def parser_names(*, include_cython: bool | None = None, include_response: bool = True) -> list[str]:
+    """Names of the framing competitors to run, turbosse first.
+
+    ``include_cython``: None means "unless TURBOSSE_NO_EXTENSIONS is set".
+    """
+    if include_cython is None:
+        include_cython = cython_wanted()
+    return [n for n in PARSER_FACTORIES
+            if (include_cython or n != "turbosse-cython")
+            and (include_response or n != "httpx-sse+Response")]
+
+
 def parser_competitors(
     *, include_cython: bool | None = None, strict: bool = True, include_response: bool = True
 ) -> list[Competitor]:
@@ -195,30 +241,13 @@ def parser_competitors(
     wanted but not built, ``strict`` raises ImportError; otherwise the row is
     left out with a warning on stderr.
     """
-    if include_cython is None:
-        include_cython = cython_wanted()
-    import turbosse
-
-    ts = f"turbosse {turbosse.__version__}"
     comps: list[Competitor] = []
-    if include_cython:
+    for name in parser_names(include_cython=include_cython, include_response=include_response):
         try:
-            comps.append(Competitor("turbosse-cython", _turbosse_runner("turbosse._parser_c"),
-                                    summarize_events, ts))
+            comps.append(PARSER_FACTORIES[name]())
         except ImportError as exc:
-            if strict:
+            if strict or name != "turbosse-cython":
                 raise
             print(f"WARNING: turbosse-cython left out, the compiled twin is not importable: {exc}",
                   file=sys.stderr)
-    comps.append(Competitor("turbosse-python", _turbosse_runner("turbosse._parser_py"),
-                            summarize_events, ts))
-    comps.append(Competitor("httpx-sse", _httpx_sse_runner(), summarize_events,
-                            f"httpx-sse {_version('httpx-sse')}, httpx {_version('httpx')}"))
-    if include_response:
-        comps.append(Competitor("httpx-sse+Response", _httpx_sse_response_runner(),
-                                summarize_events,
-                                f"httpx-sse {_version('httpx-sse')}, httpx {_version('httpx')}"))
-    comps.append(Competitor("openai", _openai_runner(), summarize_events,
-                            f"openai {_version('openai')}"))
-    comps.append(Competitor("naive", naive_run, summarize_strings, "split on b'\\n\\n'"))
     return comps

@@ -80,11 +80,12 @@ def chunked(data: bytes, size: int) -> list[bytes]:
 # quotes/backslashes (JSON escapes) and some multi-byte UTF-8 (sent raw, as
 # OpenAI does), so decoders see realistic payloads rather than pure ASCII.
 _WORDS = (
-    "the of and to in is that for it as with was on be by this are from at or an "
-    "stream token model parser event server client response request latency "
-    "throughput buffer chunk decode encode function argument value result python "
-    "cython performance benchmark memory string bytes network socket reading"
-).split()
+    "the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "with", "was", "on", "be",
+    "by", "this", "are", "from", "at", "or", "an", "stream", "token", "model", "parser",
+    "event", "server", "client", "response", "request", "latency", "throughput", "buffer",
+    "chunk", "decode", "encode", "function", "argument", "value", "result", "python", "cython",
+    "performance", "benchmark", "memory", "string", "bytes", "network", "socket", "reading",
+)
 _SPECIAL = [
     ".", ",", ":", ";", "!", "?", "\n", "\n\n", " -", " (", ")", '"', ' "', "\\",
     " café", " naïve", " über", "—", " €", " 東京", "日本語", " 🙂", " →", " ü",
