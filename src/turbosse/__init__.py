@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._errors import APIStatusError, EventTooLarge, IdleTimeout, SSEError
 from ._parser import DEFAULT_MAX_EVENT_BYTES, IMPLEMENTATION, ServerSentEvent, SSEParser
 from ._version import __version__
 
+if TYPE_CHECKING:
+    from ._client import AsyncChatClient, ChatClient
+
 __all__ = [
     "APIStatusError",
+    "AsyncChatClient",
+    "ChatClient",
     "DEFAULT_MAX_EVENT_BYTES",
     "IMPLEMENTATION",
     "EventTooLarge",
@@ -17,3 +24,18 @@ __all__ = [
     "ServerSentEvent",
     "__version__",
 ]
+
+# The chat clients import httpx (about 0.1 s): loaded on first use, so that
+# `import turbosse` for the parser alone stays cheap.
+_LAZY = {"ChatClient": "._client", "AsyncChatClient": "._client"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'turbosse' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
