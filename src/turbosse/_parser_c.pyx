@@ -459,7 +459,7 @@ cdef class SSEParser:
     cdef void _reset_block(self) noexcept:
         buf_clear(&self._data)
         self._has_data = False
-        self._etype.len = 0
+        buf_clear(&self._etype)
         self._block_retry = None
 
     cdef int _fail(self, str what, list out) except -1:
