@@ -14,7 +14,7 @@ NO_EXTENSIONS = bool(os.environ.get("TURBOSSE_NO_EXTENSIONS"))
 CYTHON_TRACE = bool(os.environ.get("TURBOSSE_CYTHON_TRACE"))
 
 # One place for every compiled module of the package.
-EXTENSION_MODULES = ["turbosse._parser_c"]
+EXTENSION_MODULES = ["turbosse._parser_c", "turbosse._decoder_c"]
 
 
 def _extensions() -> list:

@@ -1,0 +1,431 @@
+# Compiled twin of _decoder_py.py: framing + JSON + delta building fused in
+# one pass per feed().
+#
+# The compiled SSEParser's _feed_raw is called at C level and returns
+# (event type, data bytes) pairs; each payload goes to orjson.loads as bytes
+# (never via str); OpenAI chat chunks are walked with PyDict_GetItem and
+# module-level key strings (Cython interns them, and orjson caches its keys,
+# so lookups mostly hit on pointer equality); Delta/ToolCallDelta/Usage
+# tuples are allocated with the type's tp_alloc and filled in place, the way
+# CPython's tuple_subtype_new does, with no call to __new__.
+#
+# The other wire formats (Responses API, Anthropic, Gemini, Cohere, watsonx)
+# are mapped by the shared Python module _formats, so the twins cannot differ
+# on them. Behaviour must match the Python twin exactly; the same tests run on
+# both.
+
+from cpython.dict cimport PyDict_Size
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_GET_ITEM
+from cpython.unicode cimport PyUnicode_GET_LENGTH
+
+from turbosse._parser_c cimport SSEParser
+
+from orjson import JSONDecodeError, loads as _orjson_loads
+
+from turbosse._decoder_py import (
+    check_options,
+    details_text,
+    json_text,
+    parts_text,
+    snippet,
+)
+from turbosse._delta import Delta, ToolCallDelta, Usage
+from turbosse._errors import EventTooLarge, MalformedChunk, SSEError
+from turbosse._formats import FormatState, KIND_NAMES, detect, is_error, make_stream_error
+from turbosse._parser_py import DEFAULT_MAX_EVENT_BYTES
+
+__all__ = ["ChatDecoder"]
+
+cdef extern from *:
+    """
+    /* Allocate an instance of a tuple subclass with n (NULL) items, as
+       tuple_subtype_new does; the caller fills every slot before the object
+       is visible to anything else. */
+    static PyObject* turbosse_alloc_tuple(PyObject* type, Py_ssize_t n) {
+        PyTypeObject* t = (PyTypeObject*)type;
+        return t->tp_alloc(t, n);
+    }
+    #define turbosse_SET_ITEM(t, i, v) (Py_INCREF(v), PyTuple_SET_ITEM(t, i, v))
+    """
+    object turbosse_alloc_tuple(object type, Py_ssize_t n)
+    void turbosse_SET_ITEM(object t, Py_ssize_t i, object v)
+
+# kind codes, as in _formats
+cdef enum:
+    AUTO = 0
+    OPENAI = 1
+
+cdef object DELTA = Delta
+cdef object TOOL_CALL_DELTA = ToolCallDelta
+cdef object USAGE = Usage
+cdef object LOADS = _orjson_loads
+
+cdef str K_CHOICES = "choices"
+cdef str K_INDEX = "index"
+cdef str K_DELTA = "delta"
+cdef str K_ROLE = "role"
+cdef str K_CONTENT = "content"
+cdef str K_REASONING_CONTENT = "reasoning_content"
+cdef str K_REASONING = "reasoning"
+cdef str K_REASONING_DETAILS = "reasoning_details"
+cdef str K_REFUSAL = "refusal"
+cdef str K_TOOL_CALLS = "tool_calls"
+cdef str K_FUNCTION_CALL = "function_call"
+cdef str K_FUNCTION = "function"
+cdef str K_NAME = "name"
+cdef str K_ARGUMENTS = "arguments"
+cdef str K_ID = "id"
+cdef str K_TEXT = "text"
+cdef str K_FINISH_REASON = "finish_reason"
+cdef str K_USAGE = "usage"
+cdef str K_X_GROQ = "x_groq"
+cdef str K_PROMPT_TOKENS = "prompt_tokens"
+cdef str K_COMPLETION_TOKENS = "completion_tokens"
+cdef str K_TOTAL_TOKENS = "total_tokens"
+cdef str K_MODEL = "model"
+cdef str K_ERROR = "error"
+cdef str K_TYPE = "type"
+cdef str S_ERROR = "error"
+
+
+cdef extern from "Python.h":
+    # declared here without Cython's "except? NULL": keys are exact str with
+    # cached hashes, so the lookup cannot raise, and no error check is needed
+    PyObject* PyDict_GetItem "PyDict_GetItemWithError" (object d, object key)
+
+
+cdef inline object dget(dict d, object key):
+    """d.get(key) without a method call (PyDict_GetItemWithError: 3.11's
+    PyDict_GetItem saves and restores the error state on every call)."""
+    cdef PyObject* p = PyDict_GetItem(d, key)
+    if p == NULL:
+        return None
+    return <object>p
+
+
+cdef inline object text_or_none(object v):
+    """A non-empty str, else None (an empty fragment carries nothing)."""
+    if type(v) is str and PyUnicode_GET_LENGTH(v) > 0:
+        return v
+    return None
+
+
+cdef inline object int_or_none(object v):
+    return v if type(v) is int else None
+
+
+cdef inline object new_delta(object index, object role, object content, object reasoning,
+                             object refusal, object tool_calls, object finish, object usage):
+    cdef object d = turbosse_alloc_tuple(DELTA, 8)
+    turbosse_SET_ITEM(d, 0, index)
+    turbosse_SET_ITEM(d, 1, role)
+    turbosse_SET_ITEM(d, 2, content)
+    turbosse_SET_ITEM(d, 3, reasoning)
+    turbosse_SET_ITEM(d, 4, refusal)
+    turbosse_SET_ITEM(d, 5, tool_calls)
+    turbosse_SET_ITEM(d, 6, finish)
+    turbosse_SET_ITEM(d, 7, usage)
+    return d
+
+
+cdef object new_usage(object p, object c, object t):
+    cdef object u = turbosse_alloc_tuple(USAGE, 3)
+    turbosse_SET_ITEM(u, 0, p)
+    turbosse_SET_ITEM(u, 1, c)
+    turbosse_SET_ITEM(u, 2, t)
+    return u
+
+
+cdef object tool_call_delta(object tc):
+    """Mirror of _decoder_py.tool_call_delta."""
+    if type(tc) is not dict:
+        return None
+    cdef dict t = <dict>tc
+    cdef object name = None
+    cdef object args = None
+    cdef object fn = dget(t, K_FUNCTION)
+    if type(fn) is dict:
+        name = text_or_none(dget(<dict>fn, K_NAME))
+        args = dget(<dict>fn, K_ARGUMENTS)
+        if args is not None and type(args) is not str:
+            args = json_text(args)
+    cdef object out = turbosse_alloc_tuple(TOOL_CALL_DELTA, 4)
+    turbosse_SET_ITEM(out, 0, int_or_none(dget(t, K_INDEX)))
+    turbosse_SET_ITEM(out, 1, text_or_none(dget(t, K_ID)))
+    turbosse_SET_ITEM(out, 2, name)
+    turbosse_SET_ITEM(out, 3, args)
+    return out
+
+
+cdef object openai_usage(object u):
+    """Mirror of _decoder_py.openai_usage."""
+    if type(u) is not dict:
+        return None
+    cdef object p = dget(<dict>u, K_PROMPT_TOKENS)
+    cdef object c = dget(<dict>u, K_COMPLETION_TOKENS)
+    cdef object t = dget(<dict>u, K_TOTAL_TOKENS)
+    if p is None and c is None and t is None:
+        return None
+    return new_usage(int_or_none(p), int_or_none(c), int_or_none(t))
+
+
+cdef object tool_calls_of(dict d):
+    cdef object tcs = dget(d, K_TOOL_CALLS)
+    cdef list calls
+    cdef object tc
+    if type(tcs) is list and len(<list>tcs) > 0:
+        calls = []
+        for tc in <list>tcs:
+            tc = tool_call_delta(tc)
+            if tc is not None:
+                calls.append(tc)
+        return tuple(calls) if calls else None
+    cdef object fc = dget(d, K_FUNCTION_CALL)  # the deprecated functions API
+    if type(fc) is dict:
+        return (tool_call_delta({"index": 0, "function": fc}),)
+    return None
+
+
+cdef int openai_chunk(dict obj, list out) except -1:
+    """Mirror of _decoder_py.openai_chunk (metadata is handled by the caller)."""
+    cdef Py_ssize_t start = len(out)
+    cdef Py_ssize_t pos
+    cdef object choices = dget(obj, K_CHOICES)
+    cdef object ch, index, role, content, reasoning, refusal, tool_calls, finish, d, tmp
+    cdef Py_ssize_t left
+    cdef PyObject* p
+    if type(choices) is list:
+        pos = -1
+        for ch in <list>choices:
+            pos += 1
+            if type(ch) is not dict:
+                continue
+            index = dget(<dict>ch, K_INDEX)
+            if type(index) is not int:
+                index = pos
+            role = content = reasoning = refusal = tool_calls = None
+            d = dget(<dict>ch, K_DELTA)
+            if type(d) is dict:
+                # Most deltas hold one or two keys ({"content": "tok"}): look
+                # the keys up by frequency and stop once every key is found.
+                left = PyDict_Size(d)
+                if left:
+                    p = PyDict_GetItem(<dict>d, K_CONTENT)
+                    if p != NULL:
+                        content = <object>p
+                        left -= 1
+                if left:
+                    p = PyDict_GetItem(<dict>d, K_ROLE)
+                    if p != NULL:
+                        role = <object>p
+                        left -= 1
+                if type(content) is list:
+                    content, reasoning = parts_text(content)
+                if left:
+                    # reasoning_content (DeepSeek, vLLM) or reasoning (OpenRouter,
+                    # Groq, Ollama); same truthiness rule as the Python twin's `or`
+                    tmp = None
+                    p = PyDict_GetItem(<dict>d, K_REASONING_CONTENT)
+                    if p != NULL:
+                        tmp = <object>p
+                        left -= 1
+                    if not tmp:
+                        p = PyDict_GetItem(<dict>d, K_REASONING)
+                        tmp = None
+                        if p != NULL:
+                            tmp = <object>p
+                            left -= 1
+                        if not tmp:
+                            tmp = reasoning
+                    reasoning = tmp
+                    if reasoning is None and PyDict_GetItem(<dict>d, K_REASONING_DETAILS) != NULL:
+                        reasoning = details_text((<dict>d)[K_REASONING_DETAILS])
+                if left:
+                    p = PyDict_GetItem(<dict>d, K_REFUSAL)
+                    if p != NULL:
+                        refusal = <object>p
+                        left -= 1
+                if left and (PyDict_GetItem(<dict>d, K_TOOL_CALLS) != NULL
+                             or PyDict_GetItem(<dict>d, K_FUNCTION_CALL) != NULL):
+                    tool_calls = tool_calls_of(<dict>d)
+            else:
+                content = dget(<dict>ch, K_TEXT)  # legacy completions: choices[].text
+            role = text_or_none(role)
+            content = text_or_none(content)
+            reasoning = text_or_none(reasoning)
+            refusal = text_or_none(refusal)
+            finish = text_or_none(dget(<dict>ch, K_FINISH_REASON))
+            if (role is not None or content is not None or reasoning is not None
+                    or refusal is not None or tool_calls is not None or finish is not None):
+                out.append(new_delta(index, role, content, reasoning, refusal, tool_calls, finish, None))
+    cdef object u = dget(obj, K_USAGE)
+    cdef object usage, last
+    if u is None:
+        tmp = dget(obj, K_X_GROQ)  # older Groq: usage inside x_groq on the last chunk
+        if type(tmp) is dict:
+            u = dget(<dict>tmp, K_USAGE)
+    if u is not None:
+        usage = openai_usage(u)
+        if usage is not None:
+            if len(out) > start:
+                last = out[len(out) - 1]
+                out[len(out) - 1] = new_delta(
+                    <object>PyTuple_GET_ITEM(last, 0), <object>PyTuple_GET_ITEM(last, 1),
+                    <object>PyTuple_GET_ITEM(last, 2), <object>PyTuple_GET_ITEM(last, 3),
+                    <object>PyTuple_GET_ITEM(last, 4), <object>PyTuple_GET_ITEM(last, 5),
+                    <object>PyTuple_GET_ITEM(last, 6), usage)
+            else:
+                out.append(new_delta(0, None, None, None, None, None, None, usage))
+    return 0
+
+
+cdef class ChatDecoder:
+    """Incremental decoder: raw ``text/event-stream`` bytes of an LLM
+    response in, Delta tuples out (compiled twin; see _decoder_py.ChatDecoder
+    for the full documentation)."""
+
+    cdef SSEParser _parser
+    cdef object _state          # _formats.FormatState
+    cdef int _kind
+    cdef bint _skip
+    cdef bint _failed
+    cdef bint _meta_done        # model and id both known: stop looking
+    cdef Py_ssize_t _events
+    cdef Py_ssize_t _skipped
+
+    def __init__(self, format="auto", *, on_malformed="raise", max_event_bytes=DEFAULT_MAX_EVENT_BYTES):
+        self._kind = check_options(format, on_malformed)
+        self._skip = on_malformed == "skip"
+        self._parser = SSEParser(max_event_bytes=max_event_bytes, sentinel=b"[DONE]")
+        self._state = FormatState()
+        self._failed = False
+        self._meta_done = False
+        self._events = 0
+        self._skipped = 0
+
+    @property
+    def format(self):
+        """The format in use: the one given, or the detected one."""
+        return KIND_NAMES.get(self._kind, "auto")
+
+    @property
+    def done(self):
+        """The stream reached its format's natural end."""
+        return self._state.done or self._parser.done
+
+    @property
+    def skipped(self):
+        """Events skipped as malformed (with ``on_malformed="skip"``)."""
+        return self._skipped
+
+    @property
+    def events(self):
+        """Events dispatched so far (the numbering MalformedChunk uses)."""
+        return self._events
+
+    @property
+    def model(self):
+        """The first non-empty model name the stream reported."""
+        return self._state.model
+
+    @property
+    def id(self):
+        """The first non-empty response id the stream reported."""
+        return self._state.id
+
+    def feed(self, data):
+        """Decode the next chunk of bytes; return the deltas it completed."""
+        if self._failed:
+            raise SSEError("this ChatDecoder failed earlier and cannot continue; use a new one")
+        if self._kind != OPENAI and self._state.done:
+            return []
+        cdef list out = []
+        cdef list events
+        try:
+            events = self._parser._feed_raw(data)
+        except EventTooLarge as exc:
+            # decode what the parser completed before the limit, keep it on
+            # the exception: nothing already received is lost
+            self._failed = True
+            self._decode(exc.events, out)
+            exc.deltas = out
+            raise
+        self._decode(events, out)
+        return out
+
+    def close(self):
+        """End of input; returns [] (every event is decoded when it completes)."""
+        self._parser.close()
+        return []
+
+    cdef int _decode(self, list events, list out) except -1:
+        cdef object ev, event_type, payload, obj, p
+        cdef PyObject* e
+        cdef int kind
+        cdef object st = self._state
+        for ev in events:
+            event_type = <object>PyTuple_GET_ITEM(ev, 0)
+            payload = <object>PyTuple_GET_ITEM(ev, 1)
+            self._events += 1
+            try:
+                obj = LOADS(payload)
+            except JSONDecodeError:
+                self._malformed(payload, "invalid JSON", out)
+                continue
+            if type(obj) is not dict:
+                self._malformed(payload, "not a JSON object", out)
+                continue
+            kind = self._kind
+            if kind == OPENAI:
+                if not self._meta_done:
+                    st.meta(dget(<dict>obj, K_MODEL), dget(<dict>obj, K_ID))
+                    self._meta_done = st.model is not None and st.id is not None
+                openai_chunk(<dict>obj, out)
+                # in-band error: top-level "error", event: error, type: error
+                e = PyDict_GetItem(<dict>obj, K_ERROR)
+                if (e != NULL and <object>e is not None) or event_type == S_ERROR:
+                    self._fail_with(obj, out)
+                e = PyDict_GetItem(<dict>obj, K_TYPE)
+                if e != NULL and <object>e == S_ERROR:
+                    self._fail_with(obj, out)
+                continue
+            if kind == AUTO:
+                kind = detect(event_type, obj)
+                if kind == AUTO:
+                    if is_error(event_type, obj):
+                        self._fail_with(obj, out)
+                    self._malformed(payload, "not a chunk of any known format", out)
+                    continue
+                self._kind = kind
+                if kind == OPENAI:
+                    # decode this first chunk on the fast path as well
+                    st.meta(dget(<dict>obj, K_MODEL), dget(<dict>obj, K_ID))
+                    self._meta_done = st.model is not None and st.id is not None
+                    openai_chunk(<dict>obj, out)
+                    if is_error(event_type, obj):
+                        self._fail_with(obj, out)
+                    continue
+            try:
+                st.decode(kind, event_type, obj, out)
+            except SSEError as exc:  # response.failed
+                self._failed = True
+                exc.deltas[:0] = out
+                raise
+            if is_error(event_type, obj):
+                self._fail_with(obj, out)
+            if st.done:
+                return 0  # the format's end marker: later events are ignored
+        return 0
+
+    cdef int _fail_with(self, object obj, list out) except -1:
+        self._failed = True
+        raise make_stream_error(obj, out)
+
+    cdef int _malformed(self, object payload, str reason, list out) except -1:
+        if self._skip:
+            self._skipped += 1
+            return 0
+        self._failed = True
+        raise MalformedChunk(self._events, snippet(payload), reason, out)
