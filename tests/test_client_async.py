@@ -1,0 +1,252 @@
+"""AsyncChatClient over loopback against the real FakeLLMServer, on asyncio and
+on uvloop, with httpx's default transport and with httpx-aiohttp's: retries,
+faults with their partial results, idle timeouts, cancellation, and no leaks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+from _transport_helpers import async_assert_no_leak
+
+from turbosse import APIStatusError, AsyncChatClient, IdleTimeout
+from turbosse._errors import MalformedChunk, StreamError, StreamInterrupted
+from turbosse.testing import FakeLLMServer, fake_text, fake_token
+
+pytestmark = pytest.mark.anyio
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+def _backends():
+    params = [pytest.param("asyncio", id="asyncio")]
+    try:
+        import uvloop  # noqa: F401
+
+        params.append(pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"))
+    except ImportError:  # pragma: no cover
+        pass
+    return params
+
+
+@pytest.fixture(params=_backends())
+def anyio_backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FakeLLMServer(lifetime=300) as srv:
+        yield srv
+
+
+def _transports():
+    params = [pytest.param("httpx", id="httpx")]
+    try:
+        import httpx_aiohttp  # noqa: F401
+
+        params.append(pytest.param("aiohttp", id="aiohttp"))
+    except ImportError:  # pragma: no cover
+        pass
+    return params
+
+
+@pytest.fixture(params=_transports())
+def transport(request):
+    return request.param
+
+
+def http_client(transport: str) -> httpx.AsyncClient:
+    if transport == "aiohttp":
+        from httpx_aiohttp import AiohttpTransport
+
+        return httpx.AsyncClient(transport=AiohttpTransport())
+    return httpx.AsyncClient()
+
+
+@pytest.fixture
+async def client(server, transport):
+    """Fast backoff; after the test nothing may be left open."""
+    async with http_client(transport) as http:
+        c = AsyncChatClient(base_url=server.base_url, model="gpt-fake", http_client=http, backoff_initial=0.01, backoff_max=0.05)
+        yield c
+        await async_assert_no_leak(server, http)
+
+
+def key(request) -> str:
+    return request.node.nodeid
+
+
+async def test_stream_and_result(client):
+    async with client.stream(MESSAGES, fake={"tokens": 25}) as stream:
+        deltas = [d async for d in stream]
+    assert deltas[0].role == "assistant"
+    result = await stream.result()
+    assert result.content == fake_text(25)
+    assert result.usage.completion_tokens == 25
+    assert result.model == "gpt-fake"
+
+
+async def test_text_stream_and_complete(client):
+    stream = client.stream(MESSAGES, fake={"tokens": 5})
+    assert [t async for t in stream.text_stream] == [fake_token(i) for i in range(5)]
+    assert (await client.complete(MESSAGES, fake={"tokens": 8, "tool_calls": 1})).tool_calls[0].name == "get_weather"
+
+
+async def test_default_http_client(server):
+    async with AsyncChatClient(base_url=server.base_url, model="m") as c:
+        assert (await c.complete(MESSAGES, fake={"tokens": 3})).content == fake_text(3)
+        await async_assert_no_leak(server, c.http_client)
+    assert c.http_client.is_closed
+
+
+async def test_status_retry_with_retry_after_ms(request, client):
+    start = time.monotonic()
+    stream = client.stream(MESSAGES, fake={"tokens": 3, "fail_status": 429, "retry_after_ms": 100, "fail_times": 2, "fail_key": key(request)})
+    assert (await stream.result()).content == fake_text(3)
+    assert stream.attempts == 3 and stream.retry_delays == [0.1, 0.1]
+    assert time.monotonic() - start >= 0.2
+
+
+async def test_status_not_retried_and_exhausted(client):
+    stream = client.stream(MESSAGES, fake={"fail_status": 401})
+    with pytest.raises(APIStatusError) as info:
+        await stream.result()
+    assert info.value.status_code == 401 and stream.attempts == 1
+    stream = client.stream(MESSAGES, fake={"fail_status": 503, "retry_after": 0.01})
+    with pytest.raises(APIStatusError):
+        await stream.result()
+    assert stream.attempts == 3
+
+
+async def test_connection_refused(anyio_backend):
+    dead = FakeLLMServer(lifetime=30).start()
+    url = dead.base_url
+    dead.stop()
+    async with AsyncChatClient(base_url=url, model="m", max_retries=1, backoff_initial=0.001) as c:
+        stream = c.stream(MESSAGES)
+        with pytest.raises(StreamInterrupted) as info:
+            await stream.result()
+    assert isinstance(info.value.cause, httpx.ConnectError)
+    assert stream.attempts == 2
+
+
+async def test_disconnect_before_content_retried_after_content_kept(request, client):
+    stream = client.stream(MESSAGES, fake={"tokens": 5, "disconnect_after": 0, "fail_times": 1, "fail_key": key(request)})
+    assert (await stream.result()).content == fake_text(5)
+    assert stream.attempts == 2
+    stream = client.stream(MESSAGES, fake={"tokens": 9, "disconnect_after": 4})
+    got = []
+    with pytest.raises(StreamInterrupted) as info:
+        async for d in stream:
+            got.append(d)
+    assert info.value.partial.content == fake_text(4)
+    assert "".join(d.content for d in got if d.content) == fake_text(4)
+    assert stream.attempts == 1
+
+
+async def test_in_band_errors(request, client):
+    stream = client.stream(MESSAGES, fake={"tokens": 4, "error_after": 0, "fail_times": 1, "fail_key": key(request)})
+    deltas = [d async for d in stream]
+    assert sum(d.role is not None for d in deltas) == 1 and stream.attempts == 2
+    assert (await stream.result()).content == fake_text(4)
+    stream = client.stream(MESSAGES, fake={"tokens": 4, "error_after": 2})
+    with pytest.raises(StreamError) as info:
+        await stream.result()
+    assert info.value.partial.content == fake_text(2) and stream.attempts == 1
+
+
+async def test_malformed(client):
+    with pytest.raises(MalformedChunk) as info:
+        await client.complete(MESSAGES, fake={"tokens": 5, "malformed_after": 3})
+    assert info.value.partial.content == fake_text(3)
+
+
+async def test_idle_timeout(server, transport):
+    async with http_client(transport) as http:
+        c = AsyncChatClient(base_url=server.base_url, model="m", http_client=http, idle_timeout=0.2)
+        stream = c.stream(MESSAGES, fake={"tokens": 8, "stall_after": 2, "stall": 30})
+        start = time.monotonic()
+        with pytest.raises(IdleTimeout) as info:
+            await stream.result()
+        assert 0.15 < time.monotonic() - start < 5
+        assert info.value.partial.content == fake_text(2)
+        assert stream.attempts == 1
+        await async_assert_no_leak(server, http)
+
+
+async def test_idle_timeout_before_content_retried(request, server, transport):
+    async with http_client(transport) as http:
+        c = AsyncChatClient(base_url=server.base_url, model="m", http_client=http, idle_timeout=0.2, backoff_initial=0.01)
+        stream = c.stream(MESSAGES, fake={"tokens": 3, "stall_after": 0, "fail_times": 1, "fail_key": key(request)})
+        assert (await stream.result()).content == fake_text(3)
+        assert stream.attempts == 2
+        await async_assert_no_leak(server, http)
+
+
+async def test_break_and_aclose_close_the_connection(server, client):
+    async with client.stream(MESSAGES, fake={"tokens": 1000, "tokens_per_second": 500}) as stream:
+        i = 0
+        async for _ in stream:
+            i += 1
+            if i == 4:
+                break
+    await async_assert_no_leak(server, client.http_client)
+    assert stream.partial.content == fake_text(3)
+    stream = client.stream(MESSAGES, fake={"tokens": 1000, "tokens_per_second": 500})
+    it = stream.__aiter__()
+    await it.__anext__()
+    await stream.aclose()
+    await stream.aclose()
+    assert [d async for d in stream] == []
+
+
+async def test_cancelling_the_task_closes_the_connection(server, client):
+    got: list = []
+    started = asyncio.Event()
+
+    async def consume():
+        async with client.stream(MESSAGES, fake={"tokens": 10_000, "tokens_per_second": 200}) as stream:
+            async for d in stream:
+                got.append(d)
+                if len(got) == 3:
+                    started.set()
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(started.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert 3 <= len(got) < 100
+    await async_assert_no_leak(server, client.http_client)
+    assert (await asyncio.to_thread(server.stats))["active_responses"] == 0
+
+
+async def test_cancelling_without_context_manager(server, client):
+    stream = client.stream(MESSAGES, fake={"tokens": 10_000, "tokens_per_second": 200})
+
+    async def consume():
+        async for _ in stream:
+            pass
+
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await async_assert_no_leak(server, client.http_client)
+    assert stream.partial.content  # what arrived before the cancel is kept
+
+
+async def test_timeout_around_the_stream_closes_the_connection(server, client):
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(client.complete(MESSAGES, fake={"tokens": 1000, "tokens_per_second": 100}), 0.2)
+    await async_assert_no_leak(server, client.http_client)
+
+
+async def test_concurrent_streams(server, client):
+    results = await asyncio.gather(*(client.complete(MESSAGES, fake={"tokens": 20 + i, "tokens_per_second": 400}) for i in range(40)))
+    assert [r.content for r in results] == [fake_text(20 + i) for i in range(40)]
+    await async_assert_no_leak(server, client.http_client)
