@@ -429,3 +429,49 @@ def test_cohere_v2(decoder_mod: ModuleType) -> None:
         Delta(0, tool_calls=(ToolCallDelta(0, None, None, "{}"),)),
         Delta(0, content="ok"), Delta(0, finish_reason="stop", usage=Usage(2, 3, 5)),
     ]
+
+
+def test_gemini_interactions(decoder_mod: ModuleType) -> None:
+    body = sse(
+        {"interaction": {"id": "i1", "status": "in_progress", "model": "gem"}, "event_type": "interaction.created"},
+        {"index": 0, "step": {"type": "thought"}, "event_type": "step.start"},
+        {"index": 0, "delta": {"content": {"text": "think"}}, "event_type": "step.delta"},
+        {"index": 0, "delta": {"signature": "", "type": "thought_signature"}, "event_type": "step.delta"},
+        {"index": 1, "step": {"type": "model_output"}, "event_type": "step.start"},
+        {"index": 1, "delta": {"text": "Hi", "type": "text"}, "event_type": "step.delta"},
+        {"interaction": {"id": "i1", "status": "completed", "usage": {
+            "total_tokens": 9, "total_input_tokens": 2, "total_output_tokens": 3, "total_thought_tokens": 4}},
+         "event_type": "interaction.completed"},
+        "[DONE]",
+    )
+    dec = decoder_mod.ChatDecoder()
+    assert dec.feed(body) == [Delta(0, reasoning="think"), Delta(0, content="Hi"),
+                              Delta(0, finish_reason="stop", usage=Usage(2, 7, 9))]
+    assert dec.format == "gemini-interactions" and dec.done and dec.model == "gem"
+
+
+def test_replicate_plain_text(decoder_mod: ModuleType) -> None:
+    body = (b": hi\n\nevent: output\nid: 1\ndata: \n\nevent: output\ndata: Sure\n\n"
+            b"event: output\ndata: :\ndata: \ndata: Why\n\nevent: done\ndata: {}\n\n"
+            b"event: output\ndata: ignored\n\n")
+    dec = decoder_mod.ChatDecoder()
+    assert dec.feed(body) == [Delta(0, content="Sure"), Delta(0, content=":\n\nWhy")]
+    assert dec.format == "replicate" and dec.done
+    with pytest.raises(StreamError, match="boom"):
+        feed_all(decoder_mod, b"event: output\ndata: a\n\nevent: error\ndata: boom\n\n")
+    with pytest.raises(StreamError, match="bad"):
+        feed_all(decoder_mod, b'event: error\ndata: {"detail": "bad"}\n\n', format="replicate")
+
+
+def test_compiled_decoder_is_loaded() -> None:
+    import os
+
+    import turbosse._decoder as chooser
+
+    if os.environ.get("TURBOSSE_NO_EXTENSIONS"):
+        assert chooser.ChatDecoder.__module__ == "turbosse._decoder_py"
+    else:
+        from turbosse import _decoder_c
+
+        assert chooser.ChatDecoder is _decoder_c.ChatDecoder
+        assert _decoder_c.__file__.endswith((".so", ".pyd"))

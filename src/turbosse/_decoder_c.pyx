@@ -56,6 +56,7 @@ cdef extern from *:
 cdef enum:
     AUTO = 0
     OPENAI = 1
+    REPLICATE = 8
 
 cdef object DELTA = Delta
 cdef object TOOL_CALL_DELTA = ToolCallDelta
@@ -369,6 +370,18 @@ cdef class ChatDecoder:
             event_type = <object>PyTuple_GET_ITEM(ev, 0)
             payload = <object>PyTuple_GET_ITEM(ev, 1)
             self._events += 1
+            kind = self._kind
+            if kind != OPENAI and (kind == REPLICATE or (kind == AUTO and event_type == "output")):
+                # Replicate's output events are plain text, not JSON
+                self._kind = REPLICATE
+                try:
+                    st.replicate(event_type, payload, out)
+                except SSEError:
+                    self._failed = True
+                    raise
+                if st.done:
+                    return 0
+                continue
             try:
                 obj = LOADS(payload)
             except JSONDecodeError:

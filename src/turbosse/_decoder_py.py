@@ -20,6 +20,7 @@ from ._formats import (
     FORMATS,
     KIND_NAMES,
     OPENAI,
+    REPLICATE,
     FormatState,
     detect,
     is_error,
@@ -280,6 +281,17 @@ class ChatDecoder:
         st = self._state
         for event_type, payload in events:
             self._events += 1
+            if self._kind == REPLICATE or (self._kind == AUTO and event_type == "output"):
+                # Replicate's output events are plain text, not JSON
+                self._kind = REPLICATE
+                try:
+                    st.replicate(event_type, payload, out)
+                except SSEError:
+                    self._failed = True
+                    raise
+                if st.done:
+                    return
+                continue
             try:
                 obj = loads(payload)
             except JSONDecodeError:

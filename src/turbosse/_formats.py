@@ -25,7 +25,7 @@ from ._errors import StreamError
 __all__ = ["FORMATS", "FormatState", "detect", "make_stream_error", "text_or_none"]
 
 # format name -> decoder kind code (the compiled twin switches on the int)
-AUTO, OPENAI, RESPONSES, ANTHROPIC, GEMINI, COHERE, WATSONX = range(7)
+AUTO, OPENAI, RESPONSES, ANTHROPIC, GEMINI, COHERE, WATSONX, INTERACTIONS, REPLICATE = range(9)
 FORMATS = {
     "auto": AUTO,
     "openai-chat": OPENAI,
@@ -36,9 +36,12 @@ FORMATS = {
     "gemini": GEMINI,
     "cohere": COHERE,
     "watsonx": WATSONX,
+    "gemini-interactions": INTERACTIONS,
+    "replicate": REPLICATE,
 }
 KIND_NAMES = {OPENAI: "openai-chat", RESPONSES: "openai-responses", ANTHROPIC: "anthropic",
-              GEMINI: "gemini", COHERE: "cohere", WATSONX: "watsonx"}
+              GEMINI: "gemini", COHERE: "cohere", WATSONX: "watsonx",
+              INTERACTIONS: "gemini-interactions", REPLICATE: "replicate"}
 
 _ANTHROPIC_TYPES = frozenset(
     ("message_start", "content_block_start", "content_block_delta", "content_block_stop",
@@ -112,6 +115,9 @@ def detect(event_type: str, obj: dict[str, Any]) -> int:
         return GEMINI
     if "results" in obj and "model_id" in obj:
         return WATSONX
+    et = obj.get("event_type")
+    if type(et) is str and et.startswith(("interaction.", "step.")):
+        return INTERACTIONS
     if event_type in _ANTHROPIC_TYPES:
         return ANTHROPIC
     return AUTO
@@ -131,6 +137,8 @@ def make_stream_error(obj: dict[str, Any], deltas: list[Any]) -> StreamError:
         err = obj  # Responses API "error" event: code/message at top level
     if isinstance(err, dict):
         message = err.get("message")
+        if message is None:
+            message = err.get("detail")  # FastAPI-style servers, Replicate
         etype = err.get("type") if err is not obj else None
         if etype is None:
             etype = err.get("status")  # Gemini: {"code": 400, "status": "INVALID_ARGUMENT"}
@@ -156,7 +164,7 @@ class FormatState:
     formats need to remember between events."""
 
     __slots__ = ("model", "id", "done", "start_usage", "blocks", "empty_tools", "saw_tool",
-                 "gemini_calls")
+                 "gemini_calls", "steps")
 
     def __init__(self) -> None:
         self.model: str | None = None
@@ -167,6 +175,7 @@ class FormatState:
         self.empty_tools: set[Any] = set()  # Anthropic tool_use blocks with no input yet
         self.saw_tool = False  # Responses: a function call was streamed
         self.gemini_calls = 0  # Gemini: function calls seen, to number them
+        self.steps: dict[Any, Any] = {}  # Gemini Interactions: step index -> step type
 
     def meta(self, model: Any, id_: Any) -> None:
         if self.model is None and type(model) is str and model:
@@ -185,6 +194,8 @@ class FormatState:
             self.cohere(obj, out)
         elif kind == WATSONX:
             self.watsonx(obj, out)
+        elif kind == INTERACTIONS:
+            self.interactions(obj, out)
 
     # -- OpenAI Responses API ------------------------------------------------
 
@@ -456,6 +467,11 @@ class FormatState:
     def watsonx(self, obj: dict[str, Any], out: list[Any]) -> None:
         self.meta(obj.get("model_id"), None)
         results = obj.get("results")
+        if type(results) is list and results and isinstance(results[0], dict):
+            # input_token_count is only reported by the first event
+            count = _int(results[0].get("input_token_count"))
+            if count:
+                self.start_usage = (count, None)
         for pos, res in enumerate(results if type(results) is list else ()):
             if not isinstance(res, dict):
                 continue
@@ -465,10 +481,73 @@ class FormatState:
             text = text_or_none(res.get("generated_text"))
             usage = None
             if finish is not None:
-                inp, outp = _int(res.get("input_token_count")), _int(res.get("generated_token_count"))
+                inp, outp = self.start_usage[0], _int(res.get("generated_token_count"))
                 usage = Usage(inp, outp, _add(inp, outp) if inp is not None and outp is not None else None)
             if text is not None or finish is not None:
                 out.append(Delta(pos, None, text, None, None, None, finish, usage))
+
+
+    # -- Gemini Interactions API ----------------------------------------------
+
+    def interactions(self, obj: dict[str, Any], out: list[Any]) -> None:
+        t = obj.get("event_type")
+        start = len(out)
+        if t == "step.delta":
+            d = obj.get("delta")
+            if isinstance(d, dict):
+                text = d.get("text")
+                if text is None:  # thought steps: {"content": {"text": ...}}
+                    c = d.get("content")
+                    text = c.get("text") if isinstance(c, dict) else None
+                text = text_or_none(text)
+                if text is not None:
+                    if self.steps.get(obj.get("index")) == "thought":
+                        out.append(Delta(0, reasoning=text))
+                    else:
+                        out.append(Delta(0, content=text))
+        elif t == "step.start":
+            step = obj.get("step")
+            self.steps[obj.get("index")] = step.get("type") if isinstance(step, dict) else None
+        elif t in ("interaction.created", "interaction.completed"):
+            inter = obj.get("interaction")
+            if isinstance(inter, dict):
+                self.meta(inter.get("model"), inter.get("id"))
+                if t == "interaction.completed":
+                    self.done = True
+                    status = inter.get("status")
+                    out.append(Delta(0, finish_reason="stop" if status == "completed" else status))
+                    self._interactions_usage(inter.get("usage"), out, start)
+                    return
+        meta = obj.get("metadata")
+        if isinstance(meta, dict):
+            self._interactions_usage(meta.get("usage"), out, start)
+
+    def _interactions_usage(self, u: Any, out: list[Any], start: int) -> None:
+        if isinstance(u, dict):
+            completion = _add(_int(u.get("total_output_tokens")), _int(u.get("total_thought_tokens")))
+            _attach_usage(out, start, Usage(_int(u.get("total_input_tokens")), completion,
+                                            _int(u.get("total_tokens"))))
+
+    # -- Replicate predictions (plain text, not JSON) -------------------------
+
+    def replicate(self, event_type: str, payload: bytes, out: list[Any]) -> None:
+        """``event: output`` carries raw text, ``event: done`` ends the stream,
+        ``event: error`` carries the error (text or JSON)."""
+        if event_type == "output":
+            text = payload.decode("utf-8", "replace")
+            if text:
+                out.append(Delta(0, content=text))
+        elif event_type == "done":
+            self.done = True
+        elif event_type == "error":
+            text = payload.decode("utf-8", "replace")
+            try:
+                obj = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                obj = None
+            if isinstance(obj, dict):
+                raise make_stream_error(obj if "error" in obj else {"error": obj}, out)
+            raise StreamError(text, None, None, text, out)
 
 
 def _attach_usage(out: list[Any], start: int, usage: Usage) -> None:
