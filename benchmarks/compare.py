@@ -1,6 +1,6 @@
 """Side-by-side benchmark: every competitor on every workload, in one run.
 
-    PYTHONPATH=src python benchmarks/compare.py [--quick] [--repeats N] [--json FILE]
+    PYTHONPATH=src python benchmarks/compare.py [--quick] [--repeats N] [--only WORKLOAD] [--json FILE]
 
 Benchmarks are hard, and shared machines are noisy. So everything here runs in
 one process, in the same run: for each workload the competitors are timed in
@@ -339,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small workloads, few repeats (< 30 s)")
     ap.add_argument("--repeats", type=int, default=None, help="samples per entry (best wins)")
     ap.add_argument("--json", type=Path, default=None, help="also write raw results here")
+    ap.add_argument("--only", action="append", default=None, metavar="WORKLOAD",
+                    help="run only workloads whose name contains this (repeatable)")
     args = ap.parse_args(argv)
     if importlib.util.find_spec("turbosse") is None:
         # a source checkout run without PYTHONPATH=src or an install (only here,
@@ -348,6 +350,10 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     workloads = build_workloads(quick=args.quick)
+    if args.only:
+        workloads = {k: w for k, w in workloads.items() if any(o in k for o in args.only)}
+        if not workloads:
+            ap.error(f"no workload matches {args.only}")
     entries = collect_entries(workloads)
     if not any(e.name == "turbosse-cython" for e in entries):
         print("WARNING: turbosse-cython not measured (not built, or TURBOSSE_NO_EXTENSIONS is set)",
