@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._errors import APIStatusError, EventTooLarge, IdleTimeout, SSEError
+from ._accumulator import ChatAccumulator, ChatResult, ChoiceResult, ToolCall
+from ._buffer import DeltaBuffer
+from ._decoder import ChatDecoder
+from ._delta import Delta, ToolCallDelta, Usage
+from ._errors import (
+    APIStatusError,
+    EventTooLarge,
+    IdleTimeout,
+    MalformedChunk,
+    SSEError,
+    StreamError,
+    StreamInterrupted,
+)
+from ._handler import StreamHandler, aaccumulate, accumulate
 from ._parser import DEFAULT_MAX_EVENT_BYTES, IMPLEMENTATION, ServerSentEvent, SSEParser
 from ._version import __version__
 
@@ -14,15 +27,30 @@ if TYPE_CHECKING:
 __all__ = [
     "APIStatusError",
     "AsyncChatClient",
+    "ChatAccumulator",
     "ChatClient",
+    "ChatDecoder",
+    "ChatResult",
+    "ChoiceResult",
     "DEFAULT_MAX_EVENT_BYTES",
+    "Delta",
+    "DeltaBuffer",
     "IMPLEMENTATION",
     "EventTooLarge",
     "IdleTimeout",
+    "MalformedChunk",
     "SSEError",
     "SSEParser",
     "ServerSentEvent",
+    "StreamError",
+    "StreamHandler",
+    "StreamInterrupted",
+    "ToolCall",
+    "ToolCallDelta",
+    "Usage",
     "__version__",
+    "aaccumulate",
+    "accumulate",
 ]
 
 # The chat clients import httpx (about 0.1 s): loaded on first use, so that

@@ -1,0 +1,192 @@
+"""The ``turbosse`` command line: the registry of subcommands, ``--version``,
+and ``turbosse parse``.
+
+Each module listed in :data:`CLI_MODULES` contributes to the command line
+through either or both of:
+
+- ``add_parser(subparsers) -> ArgumentParser``: adds one subcommand and sets
+  ``func`` (``args -> exit status``) with ``set_defaults``;
+- ``add_arguments(parser)``: adds top-level options.
+
+Adding a command is one line here: the name of its module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import IO, Any, Iterator
+
+import orjson
+
+#: Modules that add to the command line, in the order their commands are listed.
+CLI_MODULES = [
+    "turbosse._cli",  # --version, parse
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="turbosse",
+        description="Fast, spec-exact Server-Sent Events parsing for LLM streams.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in CLI_MODULES:
+        module = importlib.import_module(name)
+        if hasattr(module, "add_arguments"):
+            module.add_arguments(parser)
+        if hasattr(module, "add_parser"):
+            module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(func(args) or 0)
+    except BrokenPipeError:  # `turbosse parse big.sse | head`
+        return 0
+
+
+# -- this module's contributions ---------------------------------------------
+
+
+def version_string() -> str:
+    """``turbosse 0.1.0 (cython)``: the version and the implementation in use."""
+    from . import IMPLEMENTATION, __version__
+
+    return f"turbosse {__version__} ({IMPLEMENTATION})"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--version", action="version", version=version_string())
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    from ._formats import FORMATS
+
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "parse",
+        help="decode a recorded or piped SSE stream into JSON lines",
+        description=(
+            "Read a text/event-stream body from FILE (or - for stdin, as it arrives) and print "
+            "one JSON object per line: the SSE events, the decoded deltas (default), or the "
+            "final result. On an in-band error or malformed data, what was decoded is printed, "
+            "then the error goes to stderr and the exit status is 1."
+        ),
+    )
+    p.add_argument("file", metavar="FILE", help="the stream body, or - for standard input")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--events", dest="what", action="store_const", const="events",
+                      help="print SSE events: event, data, id, retry")
+    what.add_argument("--deltas", dest="what", action="store_const", const="deltas",
+                      help="print deltas, fields that are set only (default)")
+    what.add_argument("--result", dest="what", action="store_const", const="result",
+                      help="print the final result: choices, usage, model, id")
+    p.add_argument("--format", default="auto", choices=sorted(FORMATS),
+                   help="wire format (default: auto, from the first event)")
+    p.add_argument("--skip-malformed", action="store_true",
+                   help="skip events that are not valid chunks instead of stopping")
+    p.add_argument("--chunk-size", type=int, default=65536, metavar="N",
+                   help="read at most N bytes at a time (default 65536)")
+    p.set_defaults(func=parse_command, what="deltas")
+    return p
+
+
+def _chunks(stream: IO[bytes], size: int) -> Iterator[bytes]:
+    # read1 returns what is available, so `curl -N ... | turbosse parse -`
+    # prints each event as it arrives instead of waiting for a full buffer
+    read = getattr(stream, "read1", stream.read)
+    while True:
+        chunk = read(size)
+        if not chunk:
+            return
+        yield chunk
+
+
+def delta_json(delta: Any) -> dict[str, Any]:
+    """A delta as a JSON object of the fields that are set."""
+    out: dict[str, Any] = {}
+    for name, value in zip(delta._fields, delta):
+        if value is None:
+            continue
+        if name == "tool_calls":
+            value = [{k: v for k, v in zip(tc._fields, tc) if v is not None} for tc in value]
+        elif name == "usage":
+            value = value._asdict()
+        out[name] = value
+    return out
+
+
+def parse_command(args: argparse.Namespace) -> int:
+    from ._accumulator import ChatAccumulator
+    from ._decoder import ChatDecoder
+    from ._errors import SSEError
+    from ._parser import SSEParser
+
+    if args.chunk_size < 1:
+        print("turbosse parse: --chunk-size must be >= 1", file=sys.stderr)
+        return 2
+    out = sys.stdout.buffer
+    try:
+        source: IO[bytes] = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")
+    except OSError as exc:
+        print(f"turbosse parse: {exc}", file=sys.stderr)
+        return 2
+
+    def emit(obj: Any) -> None:
+        out.write(orjson.dumps(obj) + b"\n")
+
+    status = 0
+    with source:
+        if args.what == "events":
+            parser = SSEParser()
+            try:
+                for chunk in _chunks(source, args.chunk_size):
+                    for ev in parser.feed(chunk):
+                        emit({"event": ev.event, "data": ev.data, "id": ev.id, "retry": ev.retry})
+                    out.flush()
+                parser.close()
+            except SSEError as exc:
+                for ev in getattr(exc, "events", []):
+                    emit({"event": ev.event, "data": ev.data, "id": ev.id, "retry": ev.retry})
+                print(f"turbosse parse: {type(exc).__name__}: {exc}", file=sys.stderr)
+                status = 1
+            out.flush()
+            return status
+        decoder = ChatDecoder(args.format, on_malformed="skip" if args.skip_malformed else "raise")
+        acc = ChatAccumulator()
+        error: SSEError | None = None
+        try:
+            for chunk in _chunks(source, args.chunk_size):
+                deltas = decoder.feed(chunk)
+                acc.extend(deltas)
+                if args.what == "deltas":
+                    for d in deltas:
+                        emit(delta_json(d))
+                    out.flush()
+            decoder.close()
+        except SSEError as exc:
+            error = exc
+            deltas = getattr(exc, "deltas", [])
+            acc.extend(deltas)
+            if args.what == "deltas":
+                for d in deltas:
+                    emit(delta_json(d))
+        if args.what == "result":
+            acc.model, acc.id = decoder.model, decoder.id
+            emit(acc.result().to_dict())
+        out.flush()
+        if error is not None:
+            print(f"turbosse parse: {type(error).__name__}: {error}", file=sys.stderr)
+            status = 1
+        if decoder.skipped:
+            print(f"turbosse parse: skipped {decoder.skipped} malformed event(s)", file=sys.stderr)
+    return status

@@ -1,0 +1,102 @@
+"""``turbosse parse`` and ``python -m turbosse parse``, through a subprocess,
+with each twin (TURBOSSE_NO_EXTENSIONS selects the Python one)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from make_golden import CORPUS_DIR, GOLDEN_DIR
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+PARALLEL = CORPUS_DIR / "openai__chat-parallel-tool-calls.sse"
+
+
+def run(twin: str, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    env = dict(os.environ, PYTHONPATH=str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("TURBOSSE_NO_EXTENSIONS", None)
+    if twin == "python":
+        env["TURBOSSE_NO_EXTENSIONS"] = "1"
+    return subprocess.run([sys.executable, "-m", "turbosse", *args], input=stdin, capture_output=True,
+                          env=env, timeout=60, check=False)
+
+
+def lines(proc: subprocess.CompletedProcess[bytes]) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def test_result_matches_golden(twin: str) -> None:
+    proc = run(twin, "parse", "--result", str(PARALLEL))
+    assert proc.returncode == 0, proc.stderr
+    golden = json.loads((GOLDEN_DIR / f"{PARALLEL.stem}.json").read_text())
+    assert lines(proc) == [golden["result"]]
+
+
+def test_deltas_are_the_default_and_read_stdin(twin: str) -> None:
+    data = PARALLEL.read_bytes()
+    proc = run(twin, "parse", "-", "--chunk-size", "7", stdin=data)
+    assert proc.returncode == 0, proc.stderr
+    out = lines(proc)
+    assert out[0] == {"index": 0, "role": "assistant"}
+    assert out[1]["tool_calls"][0] == {"index": 0, "id": "call_JMW1whyEaYG438VE1OIflxA2",
+                                       "name": "GetWeatherArgs", "arguments": ""}
+    assert out[-1] == {"index": 0, "usage": {"prompt_tokens": 149, "completion_tokens": 60, "total_tokens": 209}}
+    assert lines(run(twin, "parse", "--deltas", str(PARALLEL))) == out
+
+
+def test_events(twin: str) -> None:
+    proc = run(twin, "parse", "--events", str(CORPUS_DIR / "anthropic__messages-parallel-tool-use-empty-input.sse"))
+    assert proc.returncode == 0, proc.stderr
+    out = lines(proc)
+    assert len(out) == 10 and out[0]["event"] == "message_start"
+    assert json.loads(out[0]["data"])["type"] == "message_start"
+    assert set(out[0]) == {"event", "data", "id", "retry"}
+
+
+def test_format_option(twin: str) -> None:
+    proc = run(twin, "parse", "--format", "openai-responses", "--result", str(PARALLEL))
+    assert proc.returncode == 0 and lines(proc)[0]["choices"] == []
+    proc = run(twin, "parse", "--format", "klingon", str(PARALLEL))
+    assert proc.returncode == 2 and b"invalid choice" in proc.stderr
+
+
+def test_stream_error_prints_partial_then_fails(twin: str) -> None:
+    path = CORPUS_DIR / "openrouter__chat-processing-comments-error-chunk.sse"
+    proc = run(twin, "parse", "--result", str(path))
+    assert proc.returncode == 1
+    assert b"StreamError: Token limit reached" in proc.stderr
+    assert lines(proc)[0]["usage"]["total_tokens"] == 53
+
+
+def test_malformed_and_skip(twin: str) -> None:
+    body = b'data: {"choices": [{"index": 0, "delta": {"content": "a"}}]}\n\ndata: {bad\n\n'
+    proc = run(twin, "parse", "-", stdin=body)
+    assert proc.returncode == 1 and b"MalformedChunk: event 2" in proc.stderr
+    assert lines(proc) == [{"index": 0, "content": "a"}]
+    proc = run(twin, "parse", "--skip-malformed", "-", stdin=body)
+    assert proc.returncode == 0 and b"skipped 1" in proc.stderr
+
+
+def test_missing_file_and_no_command(twin: str) -> None:
+    proc = run(twin, "parse", "/nonexistent/x.sse")
+    assert proc.returncode == 2 and b"No such file" in proc.stderr
+    proc = run(twin)
+    assert proc.returncode == 0 and b"parse" in proc.stdout
+
+
+def test_version_names_the_twin(twin: str) -> None:
+    proc = run(twin, "--version")
+    assert proc.returncode == 0 and proc.stdout.strip().endswith(f"({twin})".encode())
+
+
+def test_console_script_entry_point_is_main() -> None:
+    from turbosse.__main__ import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0

@@ -1,0 +1,200 @@
+"""StreamHandler callbacks and the accumulate/aaccumulate drivers, with each
+decoder twin; failures keep the partial result."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from types import ModuleType
+from typing import Any, AsyncIterator, Iterator
+
+import pytest
+
+import turbosse
+from turbosse import (
+    ChatResult,
+    EventTooLarge,
+    MalformedChunk,
+    SSEError,
+    StreamError,
+    StreamHandler,
+    StreamInterrupted,
+    ToolCall,
+    aaccumulate,
+    accumulate,
+)
+
+
+def chunk(delta: dict[str, Any], finish: str | None = None, index: int = 0, **top: Any) -> bytes:
+    obj = {"id": "c", "model": "m", "choices": [{"index": index, "delta": delta, "finish_reason": finish}], **top}
+    return b"data: " + json.dumps(obj).encode() + b"\n\n"
+
+
+STREAM = [
+    chunk({"role": "assistant", "content": ""}),
+    chunk({"reasoning_content": "think"}),
+    chunk({"content": "Hel"}) + chunk({"content": "lo"}, index=1),
+    chunk({"content": "lo"}),
+    chunk({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "f", "arguments": "{"}}]}),
+    chunk({"tool_calls": [{"index": 0, "function": {"arguments": "}"}}]}),
+    chunk({"tool_calls": [{"index": 1, "id": "b", "function": {"name": "g", "arguments": "[]"}}]}),
+    chunk({}, "tool_calls"),
+    b'data: {"choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}}\n\n',
+    b"data: [DONE]\n\n",
+]
+
+
+class Recorder(StreamHandler):
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def on_start(self) -> None:
+        self.calls.append(("start", None))
+
+    def on_token(self, text: str) -> None:
+        self.calls.append(("token", text))
+
+    def on_reasoning(self, text: str) -> None:
+        self.calls.append(("reasoning", text))
+
+    def on_tool_call(self, call: ToolCall) -> None:
+        self.calls.append(("tool_call", call))
+
+    def on_complete(self, result: ChatResult) -> None:
+        self.calls.append(("complete", result))
+
+    def on_error(self, exc: BaseException) -> None:
+        self.calls.append(("error", exc))
+
+
+EXPECTED_CALLS = [
+    ("start", None),
+    ("reasoning", "think"),
+    ("token", "Hel"),  # choice 1's "lo" is not a token of choice 0
+    ("token", "lo"),
+    ("tool_call", ToolCall("a", "f", "{}")),  # complete when call 1 starts
+    ("tool_call", ToolCall("b", "g", "[]")),  # complete at finish_reason
+]
+
+
+def check_result(result: ChatResult) -> None:
+    assert result.content == "Hello" and result.reasoning == "think"
+    assert result.tool_calls == [ToolCall("a", "f", "{}"), ToolCall("b", "g", "[]")]
+    assert result.choices[1].content == "lo"
+    assert result.usage == turbosse.Usage(1, 2, 3) and result.model == "m" and result.id == "c"
+
+
+def test_accumulate_calls_the_handler(decoder_mod: ModuleType) -> None:
+    rec = Recorder()
+    result = accumulate(iter(STREAM), rec, decoder=decoder_mod.ChatDecoder())
+    check_result(result)
+    assert rec.calls == EXPECTED_CALLS + [("complete", result)]
+
+
+def test_aaccumulate_calls_the_handler(decoder_mod: ModuleType) -> None:
+    async def source() -> AsyncIterator[bytes]:
+        for c in STREAM:
+            await asyncio.sleep(0)
+            yield c
+
+    rec = Recorder()
+    result = asyncio.run(aaccumulate(source(), rec, decoder=decoder_mod.ChatDecoder()))
+    check_result(result)
+    assert rec.calls == EXPECTED_CALLS + [("complete", result)]
+
+
+def test_no_handler_and_partial_handlers() -> None:
+    check_result(accumulate(STREAM))
+
+    class OnlyTokens:  # any object with some of the methods works
+        def __init__(self) -> None:
+            self.text = ""
+
+        def on_token(self, text: str) -> None:
+            self.text += text
+
+    h = OnlyTokens()
+    accumulate(STREAM, h)
+    assert h.text == "Hello"
+
+
+def test_tool_call_completed_at_end_of_stream() -> None:
+    # no finish_reason and no later call: the call completes when the stream ends
+    rec = Recorder()
+    accumulate([chunk({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "f", "arguments": "{}"}}]})], rec)
+    assert ("tool_call", ToolCall("a", "f", "{}")) in rec.calls
+
+
+def failing_source(fail_after: int, exc: Exception) -> Iterator[bytes]:
+    yield from STREAM[:fail_after]
+    raise exc
+
+
+def test_byte_source_failure_is_stream_interrupted(decoder_mod: ModuleType) -> None:
+    rec = Recorder()
+    cause = ConnectionResetError("peer reset")
+    with pytest.raises(StreamInterrupted) as info:
+        accumulate(failing_source(4, cause), rec, decoder=decoder_mod.ChatDecoder())
+    exc = info.value
+    assert isinstance(exc, SSEError) and exc.cause is cause and exc.__cause__ is cause
+    assert exc.partial.content == "Hello" and exc.partial.model == "m"
+    assert rec.calls[-1] == ("error", exc)
+    assert "ConnectionResetError" in str(exc)
+
+
+def test_async_byte_source_failure(decoder_mod: ModuleType) -> None:
+    async def source() -> AsyncIterator[bytes]:
+        yield STREAM[0]
+        yield STREAM[2]
+        raise TimeoutError("read timed out")
+
+    with pytest.raises(StreamInterrupted) as info:
+        asyncio.run(aaccumulate(source(), decoder=decoder_mod.ChatDecoder()))
+    assert isinstance(info.value.cause, TimeoutError) and info.value.partial.content == "Hel"
+
+
+def test_cancellation_is_not_wrapped() -> None:
+    async def source() -> AsyncIterator[bytes]:
+        yield STREAM[0]
+        raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(aaccumulate(source()))
+
+
+def test_stream_error_keeps_partial(decoder_mod: ModuleType) -> None:
+    rec = Recorder()
+    err = (b'data: {"error": {"message": "Token limit reached", "code": 400}, "choices": [], '
+           b'"usage": {"prompt_tokens": 4, "completion_tokens": 5, "total_tokens": 9}}\n\n')
+    with pytest.raises(StreamError) as info:
+        accumulate([STREAM[0], STREAM[2] + err], rec, decoder=decoder_mod.ChatDecoder())
+    exc = info.value
+    # deltas of the failing feed (and the usage the error chunk carried) are in the partial
+    assert exc.partial.content == "Hel" and exc.partial.usage == turbosse.Usage(4, 5, 9)
+    assert exc.code == 400 and rec.calls[-1] == ("error", exc)
+
+
+def test_malformed_and_too_large_keep_partial(decoder_mod: ModuleType) -> None:
+    with pytest.raises(MalformedChunk) as info:
+        accumulate([STREAM[3], b"data: {oops\n\n"], decoder=decoder_mod.ChatDecoder())
+    assert info.value.partial.content == "lo"
+    result = accumulate([STREAM[3], b"data: {oops\n\n"], decoder=decoder_mod.ChatDecoder(on_malformed="skip"))
+    assert result.content == "lo"
+    with pytest.raises(EventTooLarge) as info2:
+        accumulate([STREAM[3] + b"data: " + b"x" * 500], decoder=decoder_mod.ChatDecoder(max_event_bytes=300))
+    assert info2.value.partial.content == "lo"  # type: ignore[attr-defined]
+
+
+def test_handler_exceptions_propagate_unchanged() -> None:
+    class Boom(StreamHandler):
+        def on_token(self, text: str) -> None:
+            raise KeyError(text)
+
+    with pytest.raises(KeyError):
+        accumulate(STREAM, Boom())
+
+
+def test_format_and_on_malformed_options() -> None:
+    body = [b'data: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}}\n\n']
+    assert accumulate(body, format="anthropic").content == "hi"
+    assert accumulate([b"data: nope\n\n"] + STREAM, on_malformed="skip").content == "Hello"
