@@ -33,6 +33,7 @@ cdef class SSEParser:
     cdef list _feed_object(self, object data, bint raw)
     cdef int _feed_bytes(self, const char* p, Py_ssize_t n, list out, bint raw) except -1
     cdef int _process_line(self, const char* s, Py_ssize_t n, list out, bint raw) except -1
-    cdef int _dispatch(self, list out, bint raw) except -1
+    cdef int _dispatch(self, const char* data, Py_ssize_t data_len, bint has_data,
+                       list out, bint raw) except -1
     cdef void _reset_block(self) noexcept
     cdef int _fail(self, str what, list out) except -1
