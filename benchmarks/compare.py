@@ -99,6 +99,14 @@ def parser_entries(workloads: dict[str, Workload]) -> list[Entry]:
     ]
 
 
+@provider
+def decoder_entries(workloads: dict[str, Workload]) -> list[Entry]:
+    """Issue 3: bytes -> deltas, and tool-call accumulation (benchmarks/decoders.py)."""
+    import decoders
+
+    return decoders.entries(workloads, Entry)
+
+
 def collect_entries(workloads: dict[str, Workload], providers: Iterable[Provider] | None = None) -> list[Entry]:
     entries: list[Entry] = []
     for p in PROVIDERS if providers is None else providers:
@@ -372,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     print(linearity(results))
     print(targets(results))
+    print(__import__("decoders").targets(results))
     if args.json:
         args.json.write_text(json.dumps([
             {"section": r.entry.section, "workload": r.entry.workload.name, "implementation": r.entry.name,

@@ -14,7 +14,7 @@
 # on them. Behaviour must match the Python twin exactly; the same tests run on
 # both.
 
-from cpython.dict cimport PyDict_Size
+from cpython.dict cimport PyDict_Next, PyDict_Size
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_GET_ITEM
@@ -25,6 +25,7 @@ from turbosse._parser_c cimport SSEParser
 from orjson import JSONDecodeError, loads as _orjson_loads
 
 from turbosse._decoder_py import (
+    chat_error,
     check_options,
     details_text,
     json_text,
@@ -189,36 +190,117 @@ cdef object tool_calls_of(dict d):
     return None
 
 
-cdef int openai_chunk(dict obj, list out) except -1:
+cdef class KeySet:
+    """The hot dict keys, as the very str objects orjson puts in its dicts.
+
+    orjson caches key strings, so every chunk's "choices" is the same object;
+    looking a key up with that object hits on pointer equality instead of
+    comparing characters. The decoder refreshes these from the first chunk of
+    every feed() (the cache may drop an entry); a key not learned is the
+    module's own equal str, so lookups are always correct, only slower.
+    """
+
+    cdef object choices, index, delta, finish_reason, content, role, usage, error
+
+    def __cinit__(self):
+        self.choices = K_CHOICES
+        self.index = K_INDEX
+        self.delta = K_DELTA
+        self.finish_reason = K_FINISH_REASON
+        self.content = K_CONTENT
+        self.role = K_ROLE
+        self.usage = K_USAGE
+        self.error = K_ERROR
+
+    cdef void learn_from(self, dict d) noexcept:
+        cdef Py_ssize_t pos = 0
+        cdef PyObject* key
+        cdef PyObject* value
+        while PyDict_Next(d, &pos, &key, &value):
+            if type(<object>key) is not str:
+                continue
+            k = <object>key
+            # compare lengths first: most keys match none of ours
+            n = PyUnicode_GET_LENGTH(k)
+            if n == 7:
+                if k == K_CHOICES:
+                    self.choices = k
+            elif n == 5:
+                if k == K_INDEX:
+                    self.index = k
+                elif k == K_DELTA:
+                    self.delta = k
+                elif k == K_USAGE:
+                    self.usage = k
+                elif k == K_ERROR:
+                    self.error = k
+            elif n == 13:
+                if k == K_FINISH_REASON:
+                    self.finish_reason = k
+            elif n == 4:
+                if k == K_ROLE:
+                    self.role = k
+
+    cdef void learn(self, dict obj) noexcept:
+        """Learn from a chunk, its first choice and that choice's delta."""
+        self.learn_from(obj)
+        cdef PyObject* p = PyDict_GetItem(obj, self.choices)
+        if p == NULL or type(<object>p) is not list or len(<list>p) == 0:
+            return
+        ch = (<list>p)[0]
+        if type(ch) is not dict:
+            return
+        self.learn_from(<dict>ch)
+        p = PyDict_GetItem(<dict>ch, self.delta)
+        if p != NULL and type(<object>p) is dict:
+            self.learn_from(<dict>p)
+            # "content" is 7 long like "choices": learned here, where it is
+            pc = PyDict_GetItem(<dict><object>p, K_CONTENT)
+            if pc != NULL:
+                self.learn_content(<dict><object>p)
+
+    cdef void learn_content(self, dict d) noexcept:
+        cdef Py_ssize_t pos = 0
+        cdef PyObject* key
+        cdef PyObject* value
+        while PyDict_Next(d, &pos, &key, &value):
+            if type(<object>key) is str and <object>key == K_CONTENT:
+                self.content = <object>key
+                return
+
+
+cdef int openai_chunk(dict obj, list out, KeySet ks) except -1:
     """Mirror of _decoder_py.openai_chunk (metadata is handled by the caller)."""
     cdef Py_ssize_t start = len(out)
     cdef Py_ssize_t pos
-    cdef object choices = dget(obj, K_CHOICES)
+    cdef object choices = dget(obj, ks.choices)
     cdef object ch, index, role, content, reasoning, refusal, tool_calls, finish, d, tmp
     cdef Py_ssize_t left
     cdef PyObject* p
+    cdef bint finished = True  # no choices, or one finished: look for x_groq usage
     if type(choices) is list:
+        finished = len(<list>choices) == 0
         pos = -1
         for ch in <list>choices:
             pos += 1
             if type(ch) is not dict:
                 continue
-            index = dget(<dict>ch, K_INDEX)
+            index = dget(<dict>ch, ks.index)
             if type(index) is not int:
                 index = pos
             role = content = reasoning = refusal = tool_calls = None
-            d = dget(<dict>ch, K_DELTA)
+            d = dget(<dict>ch, ks.delta)
             if type(d) is dict:
                 # Most deltas hold one or two keys ({"content": "tok"}): look
                 # the keys up by frequency and stop once every key is found.
                 left = PyDict_Size(d)
                 if left:
-                    p = PyDict_GetItem(<dict>d, K_CONTENT)
+                    p = PyDict_GetItem(<dict>d, ks.content)
                     if p != NULL:
                         content = <object>p
                         left -= 1
                 if left:
-                    p = PyDict_GetItem(<dict>d, K_ROLE)
+                    p = PyDict_GetItem(<dict>d, ks.role)
                     if p != NULL:
                         role = <object>p
                         left -= 1
@@ -257,13 +339,15 @@ cdef int openai_chunk(dict obj, list out) except -1:
             content = text_or_none(content)
             reasoning = text_or_none(reasoning)
             refusal = text_or_none(refusal)
-            finish = text_or_none(dget(<dict>ch, K_FINISH_REASON))
+            finish = text_or_none(dget(<dict>ch, ks.finish_reason))
+            if finish is not None:
+                finished = True
             if (role is not None or content is not None or reasoning is not None
                     or refusal is not None or tool_calls is not None or finish is not None):
                 out.append(new_delta(index, role, content, reasoning, refusal, tool_calls, finish, None))
-    cdef object u = dget(obj, K_USAGE)
+    cdef object u = dget(obj, ks.usage)
     cdef object usage, last
-    if u is None:
+    if u is None and finished:
         tmp = dget(obj, K_X_GROQ)  # older Groq: usage inside x_groq on the last chunk
         if type(tmp) is dict:
             u = dget(<dict>tmp, K_USAGE)
@@ -289,6 +373,7 @@ cdef class ChatDecoder:
 
     cdef SSEParser _parser
     cdef object _state          # _formats.FormatState
+    cdef KeySet _keys           # orjson's key objects, refreshed once per feed()
     cdef int _kind
     cdef bint _skip
     cdef bint _failed
@@ -301,6 +386,7 @@ cdef class ChatDecoder:
         self._skip = on_malformed == "skip"
         self._parser = SSEParser(max_event_bytes=max_event_bytes, sentinel=b"[DONE]")
         self._state = FormatState()
+        self._keys = KeySet()
         self._failed = False
         self._meta_done = False
         self._events = 0
@@ -366,6 +452,8 @@ cdef class ChatDecoder:
         cdef PyObject* e
         cdef int kind
         cdef object st = self._state
+        cdef KeySet ks = self._keys
+        cdef bint learn = True
         for ev in events:
             event_type = <object>PyTuple_GET_ITEM(ev, 0)
             payload = <object>PyTuple_GET_ITEM(ev, 1)
@@ -395,14 +483,19 @@ cdef class ChatDecoder:
                 if not self._meta_done:
                     st.meta(dget(<dict>obj, K_MODEL), dget(<dict>obj, K_ID))
                     self._meta_done = st.model is not None and st.id is not None
-                openai_chunk(<dict>obj, out)
-                # in-band error: top-level "error", event: error, type: error
-                e = PyDict_GetItem(<dict>obj, K_ERROR)
+                if learn:
+                    ks.learn(<dict>obj)
+                    learn = False
+                openai_chunk(<dict>obj, out, ks)
+                # in-band error: top-level "error", event: error, or (with no
+                # choices) type: error; see _decoder_py.chat_error
+                e = PyDict_GetItem(<dict>obj, ks.error)
                 if (e != NULL and <object>e is not None) or event_type == S_ERROR:
                     self._fail_with(obj, out)
-                e = PyDict_GetItem(<dict>obj, K_TYPE)
-                if e != NULL and <object>e == S_ERROR:
-                    self._fail_with(obj, out)
+                if PyDict_GetItem(<dict>obj, ks.choices) == NULL:
+                    e = PyDict_GetItem(<dict>obj, K_TYPE)
+                    if e != NULL and <object>e == S_ERROR:
+                        self._fail_with(obj, out)
                 continue
             if kind == AUTO:
                 kind = detect(event_type, obj)
@@ -416,8 +509,8 @@ cdef class ChatDecoder:
                     # decode this first chunk on the fast path as well
                     st.meta(dget(<dict>obj, K_MODEL), dget(<dict>obj, K_ID))
                     self._meta_done = st.model is not None and st.id is not None
-                    openai_chunk(<dict>obj, out)
-                    if is_error(event_type, obj):
+                    openai_chunk(<dict>obj, out, ks)
+                    if chat_error(event_type, obj):
                         self._fail_with(obj, out)
                     continue
             try:

@@ -124,7 +124,9 @@ def openai_chunk(obj: dict[str, Any], out: list[Any], st: FormatState) -> None:
         st.meta(obj.get("model"), obj.get("id"))
     start = len(out)
     choices = obj.get("choices")
+    finished = True  # no choices, or one finished: look for x_groq usage
     if type(choices) is list:
+        finished = not choices
         pos = -1
         for ch in choices:
             pos += 1
@@ -165,13 +167,15 @@ def openai_chunk(obj: dict[str, Any], out: list[Any], st: FormatState) -> None:
                 refusal = None
             if type(finish) is not str or not finish:
                 finish = None
+            else:
+                finished = True
             if (role is not None or content is not None or reasoning is not None
                     or refusal is not None or tool_calls is not None or finish is not None):
                 out.append(tuple.__new__(Delta, (index, role, content, reasoning, refusal,
                                                  tool_calls, finish, None)))
     u = obj.get("usage")
-    if u is None:
-        xg = obj.get("x_groq")  # older Groq: usage inside x_groq on the last chunk
+    if u is None and finished:
+        xg = obj.get("x_groq")  # older Groq: usage inside x_groq on the finish chunk
         if type(xg) is dict:
             u = xg.get("usage")
     if u is not None:
@@ -182,6 +186,14 @@ def openai_chunk(obj: dict[str, Any], out: list[Any], st: FormatState) -> None:
                 out[-1] = tuple.__new__(Delta, (*last[:7], usage))
             else:
                 out.append(tuple.__new__(Delta, (0, None, None, None, None, None, None, usage)))
+
+
+def chat_error(event_type: str, obj: dict[str, Any]) -> bool:
+    """An error in a chat stream: a top-level ``error`` (OpenAI, vLLM,
+    OpenRouter: sometimes beside choices), ``event: error`` (Groq), or, in a
+    payload with no ``choices``, ``type: error``."""
+    return (obj.get("error") is not None or event_type == "error"
+            or ("choices" not in obj and obj.get("type") == "error"))
 
 
 class ChatDecoder:
@@ -309,11 +321,13 @@ class ChatDecoder:
                     self._malformed(payload, "not a chunk of any known format", out)
                     continue
                 self._kind = kind
+            if kind == OPENAI:
+                openai_chunk(obj, out, st)
+                if chat_error(event_type, obj):
+                    self._fail_with(obj, out)
+                continue
             try:
-                if kind == OPENAI:
-                    openai_chunk(obj, out, st)
-                else:
-                    st.decode(kind, event_type, obj, out)
+                st.decode(kind, event_type, obj, out)
             except SSEError as exc:  # response.failed
                 self._failed = True
                 exc.deltas[:0] = out  # type: ignore[attr-defined]
