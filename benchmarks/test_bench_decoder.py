@@ -1,0 +1,76 @@
+"""pytest-benchmark: bytes -> deltas (decoder) and tool-call accumulation.
+
+    PYTHONPATH=src python -m pytest benchmarks/test_bench_decoder.py --benchmark-enable
+
+The rows are those of ``benchmarks/compare.py``'s "decoder" and "accumulate"
+sections (defined in ``benchmarks/decoders.py``): turbosse's twins, httpx-sse +
+json, the openai SDK's decoder + json and its ``Stream`` of
+``ChatCompletionChunk`` models, a naive split + orjson loop, ``orjson.loads``
+alone on the pre-split payloads, and accumulating a long tool-call stream.
+For ratios from one run use compare.py; this file is for pytest-benchmark's
+storage and ``--benchmark-compare``. ``extra_info`` records the
+implementation, the workload, ``(tokens or calls, characters)`` and whether
+they match turbosse's pure-Python twin. turbosse rows must match exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import decoders
+import pytest
+from workloads import Workload, build_workloads
+
+
+@dataclass
+class Row:  # the fields of compare.Entry that decoders.entries fills
+    section: str
+    workload: Workload
+    name: str
+    run: Callable[[list[bytes]], Any]
+    summarize: Callable[[Any], tuple[int, int]]
+    turbosse: bool = False
+
+
+@functools.cache
+def rows() -> dict[str, Row]:
+    workloads = build_workloads()
+    wanted = {k: w for k, w in workloads.items() if k in ("synthetic-16k", "synthetic-per-event")}
+    return {f"{r.section}/{r.workload.name}/{r.name}": r for r in decoders.entries(wanted, Row)}
+
+
+def _ids() -> list[str]:
+    return list(rows())
+
+
+@functools.cache
+def _reference(section: str, workload: str) -> tuple[int, int]:
+    ref = rows()[f"{section}/{workload}/turbosse-python"]
+    return ref.summarize(ref.run(ref.workload.chunks))
+
+
+@pytest.mark.benchmark(min_rounds=3, max_time=0.5, disable_gc=True, warmup=True, warmup_iterations=1)
+@pytest.mark.parametrize("key", _ids())
+def test_decode(benchmark: Any, key: str) -> None:
+    row = rows()[key]
+    benchmark.group = f"{row.section}/{row.workload.name}"
+    benchmark.name = row.name
+    result = benchmark(row.run, row.workload.chunks)
+    summary = row.summarize(result)
+    ref = _reference(row.section, row.workload.name)
+    benchmark.extra_info.update(
+        implementation=row.name,
+        workload=row.workload.name,
+        description=row.workload.description,
+        bytes=row.workload.nbytes,
+        reads=len(row.workload.chunks),
+        items=summary[0],
+        chars=summary[1],
+        reference_items=ref[0],
+        reference_chars=ref[1],
+        correct=summary == ref,
+    )
+    if row.turbosse:
+        assert summary == ref, f"{key}: {summary} != reference {ref}"
