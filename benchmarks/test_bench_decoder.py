@@ -16,8 +16,9 @@ they match turbosse's pure-Python twin. turbosse rows must match exactly.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import decoders
 import pytest

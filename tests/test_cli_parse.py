@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from make_golden import CORPUS_DIR, GOLDEN_DIR
 
 SRC = Path(__file__).resolve().parent.parent / "src"

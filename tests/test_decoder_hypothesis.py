@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from turbosse._accumulator import ChatAccumulator
 from turbosse._decoder_py import ChatDecoder as ReferenceDecoder
+from turbosse._errors import SSEError
 
 text = st.text(max_size=12)
 name = st.sampled_from(["get_weather", "lookup", "f\u00e9", "\u4e16"])
@@ -119,7 +120,7 @@ def reference(chunks: list[dict[str, Any]]) -> dict[str, Any]:
 def decode(decoder: Any, body: bytes, cuts: list[int]) -> list[Any]:
     out: list[Any] = []
     start = 0
-    for cut in sorted(set(c % (len(body) + 1) for c in cuts)) + [len(body)]:
+    for cut in sorted({c % (len(body) + 1) for c in cuts}) + [len(body)]:
         out += decoder.feed(body[start:cut])
         start = cut
     return out + decoder.close()
@@ -153,9 +154,68 @@ def test_arbitrary_bytes_same_outcome_in_both_twins(decoder_mod: ModuleType, dat
     def outcome(decoder: Any, cuts_: list[int]) -> Any:
         try:
             return decode(decoder, body, cuts_), decoder.skipped
-        except Exception as exc:  # noqa: BLE001 - comparing whatever is raised
+        except Exception as exc:
             return type(exc).__name__, str(exc)
 
     for mode in ("raise", "skip"):
         assert outcome(decoder_mod.ChatDecoder(on_malformed=mode), cuts) == outcome(
             ReferenceDecoder(on_malformed=mode), [])
+
+
+# -- real chunks with random values in random places ---------------------------
+
+def _corpus_samples() -> list[tuple[str, Any]]:
+    from make_golden import CORPUS_DIR
+
+    from turbosse._parser_py import SSEParser
+
+    samples = []
+    for path in sorted(CORPUS_DIR.glob("*.sse")):
+        for event_type, data in SSEParser(sentinel=b"[DONE]")._feed_raw(path.read_bytes())[:12]:
+            try:
+                samples.append((event_type, json.loads(data)))
+            except ValueError:
+                pass
+    return samples
+
+
+SAMPLES = _corpus_samples()
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def mutate(obj: Any, path: list[int], value: Any) -> Any:
+    """Replace the node that ``path`` leads to (choices taken modulo)."""
+    if not path or not isinstance(obj, (dict, list)) or not obj:
+        return value
+    obj = dict(obj) if isinstance(obj, dict) else list(obj)
+    keys = list(obj) if isinstance(obj, dict) else list(range(len(obj)))
+    key = keys[path[0] % len(keys)]
+    obj[key] = mutate(obj[key], path[1:], value)
+    return obj
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(picks=st.lists(st.tuples(st.integers(0, len(SAMPLES) - 1), st.lists(st.integers(0, 50), max_size=6),
+                                json_values), min_size=1, max_size=4),
+       fmt=st.sampled_from(["auto", "openai-chat", "openai-responses", "anthropic", "gemini", "cohere",
+                            "watsonx", "gemini-interactions"]))
+def test_mutated_real_chunks_never_crash(decoder_mod: ModuleType, picks: list[Any], fmt: str) -> None:
+    """Wrong types anywhere in real chunks: both twins give the same deltas or
+    the same SSEError, never another exception."""
+    body = b""
+    for i, path, value in picks:
+        event_type, obj = SAMPLES[i]
+        payload = json.dumps(mutate(obj, path, value)).encode()
+        body += (f"event: {event_type}\n" if event_type != "message" else "").encode() + b"data: " + payload + b"\n\n"
+
+    def outcome(decoder: Any) -> Any:
+        try:
+            return decoder.feed(body)
+        except SSEError as exc:
+            return type(exc).__name__, str(exc), getattr(exc, "deltas", None)
+
+    assert outcome(decoder_mod.ChatDecoder(fmt)) == outcome(ReferenceDecoder(fmt))

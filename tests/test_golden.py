@@ -14,8 +14,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
 from make_golden import CORPUS_DIR, GOLDEN_DIR, golden_of
+
 from turbosse._decoder_py import ChatDecoder as ReferenceDecoder
 from turbosse._errors import SSEError
 

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from make_golden import CORPUS_DIR, GOLDEN_DIR
+
 from turbosse._parser_py import SSEParser
 
 openai_streaming = pytest.importorskip("openai.lib.streaming.chat")

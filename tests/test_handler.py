@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Iterator
 from types import ModuleType
-from typing import Any, AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 

@@ -13,7 +13,7 @@ stream that has gone quiet).
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ._accumulator import ChatResult
 from ._handler import StreamHandler

@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
-from typing import IO, Any, Iterator
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
 
 import orjson
 

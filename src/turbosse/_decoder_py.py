@@ -152,7 +152,7 @@ def openai_chunk(obj: dict[str, Any], out: list[Any], st: FormatState) -> None:
                 else:
                     fc = d.get("function_call")  # the deprecated functions API
                     if type(fc) is dict:
-                        tool_calls = (tool_call_delta({"index": 0, "function": fc}),)
+                        tool_calls = (tool_call_delta({"index": 0, "function": fc}),)  # type: ignore[assignment]
             else:
                 content = ch.get("text")  # legacy completions: choices[].text
             finish = ch.get("finish_reason")

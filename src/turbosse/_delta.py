@@ -28,7 +28,7 @@ DELTA_FIELDS = (
 )
 
 
-def _repr(self: tuple, fields: tuple[str, ...], always: int) -> str:
+def _repr(self: tuple[Any, ...], fields: tuple[str, ...], always: int) -> str:
     # Only fields that carry something are shown (the first ``always`` are
     # shown regardless): a delta holds one token, not eight Nones.
     parts = [

@@ -79,6 +79,7 @@ COHERE_FINISH = {
     "ERROR": "error",
     "TIMEOUT": "error",
 }
+RESPONSES_INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
 WATSONX_FINISH = {"eos_token": "stop", "stop_sequence": "stop", "max_tokens": "length",
                   "token_limit": "length", "time_limit": "length", "cancelled": "cancelled",
                   "error": "error"}
@@ -171,8 +172,8 @@ class FormatState:
         self.id: str | None = None
         self.done = False  # the format's own end marker was seen
         self.start_usage: tuple[int | None, int | None] = (None, None)
-        self.blocks: dict[Any, str] = {}  # Anthropic content block index -> type
-        self.empty_tools: set[Any] = set()  # Anthropic tool_use blocks with no input yet
+        self.blocks: dict[int | None, str] = {}  # Anthropic content block index -> type
+        self.empty_tools: set[int | None] = set()  # Anthropic tool_use blocks with no input yet
         self.saw_tool = False  # Responses: a function call was streamed
         self.gemini_calls = 0  # Gemini: function calls seen, to number them
         self.steps: dict[Any, Any] = {}  # Gemini Interactions: step index -> step type
@@ -255,9 +256,9 @@ class FormatState:
             else:
                 details = resp.get("incomplete_details")
                 reason = details.get("reason") if isinstance(details, dict) else None
-                finish = {"max_output_tokens": "length", "content_filter": "content_filter"}.get(
-                    reason, reason if type(reason) is str else "length"
-                )
+                finish = "length"
+                if type(reason) is str:
+                    finish = RESPONSES_INCOMPLETE.get(reason, reason)
             u = resp.get("usage")
             usage = None
             if isinstance(u, dict):
@@ -283,21 +284,21 @@ class FormatState:
                 if text is not None:
                     out.append(Delta(0, reasoning=text))
             elif dt == "input_json_delta":
-                index = obj.get("index")
+                index = _int(obj.get("index"))
                 part = d.get("partial_json")
                 # only client tool calls; server tools (web search, code
                 # execution) ran on the server and are not the caller's to run
                 if self.blocks.get(index) == "tool_use" and type(part) is str and part:
                     self.empty_tools.discard(index)
-                    out.append(Delta(0, tool_calls=(ToolCallDelta(_int(index), None, None, part),)))
+                    out.append(Delta(0, tool_calls=(ToolCallDelta(index, None, None, part),)))
             # signature_delta, citations_delta: metadata, not text
         elif t == "content_block_start":
-            index = obj.get("index")
+            index = _int(obj.get("index"))
             block = obj.get("content_block")
             if not isinstance(block, dict):
                 return
             btype = block.get("type")
-            self.blocks[index] = btype
+            self.blocks[index] = btype if type(btype) is str else ""
             if btype == "text":
                 text = text_or_none(block.get("text"))
                 if text is not None:
@@ -313,16 +314,16 @@ class FormatState:
                 args = json_text(given) if isinstance(given, dict) and given else None
                 if args is None:
                     self.empty_tools.add(index)
-                tc = ToolCallDelta(_int(index), text_or_none(block.get("id")),
+                tc = ToolCallDelta(index, text_or_none(block.get("id")),
                                    text_or_none(block.get("name")), args)
                 out.append(Delta(0, tool_calls=(tc,)))
         elif t == "content_block_stop":
-            index = obj.get("index")
+            index = _int(obj.get("index"))
             if index in self.empty_tools:
                 # a tool that takes no arguments streams no JSON at all; its
                 # input is the empty object, as the Messages API defines
                 self.empty_tools.discard(index)
-                out.append(Delta(0, tool_calls=(ToolCallDelta(_int(index), None, None, "{}"),)))
+                out.append(Delta(0, tool_calls=(ToolCallDelta(index, None, None, "{}"),)))
         elif t == "message_start":
             msg = obj.get("message")
             if not isinstance(msg, dict):
@@ -501,13 +502,13 @@ class FormatState:
                     text = c.get("text") if isinstance(c, dict) else None
                 text = text_or_none(text)
                 if text is not None:
-                    if self.steps.get(obj.get("index")) == "thought":
+                    if self.steps.get(_int(obj.get("index"))) == "thought":
                         out.append(Delta(0, reasoning=text))
                     else:
                         out.append(Delta(0, content=text))
         elif t == "step.start":
             step = obj.get("step")
-            self.steps[obj.get("index")] = step.get("type") if isinstance(step, dict) else None
+            self.steps[_int(obj.get("index"))] = step.get("type") if isinstance(step, dict) else None
         elif t in ("interaction.created", "interaction.completed"):
             inter = obj.get("interaction")
             if isinstance(inter, dict):

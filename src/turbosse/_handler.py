@@ -18,7 +18,8 @@ propagates unchanged, as cancellation must.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterable, Callable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable
+from typing import Any
 
 from ._accumulator import ChatAccumulator, ChatResult, ToolCall
 from ._decoder import ChatDecoder
