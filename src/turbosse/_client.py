@@ -49,7 +49,7 @@ from ._decoder import ChatDecoder
 from ._delta import Delta
 from ._errors import APIStatusError, IdleTimeout, MalformedChunk, SSEError, StreamError, StreamInterrupted
 from ._version import __version__
-from .httpx import aiter_body, aread_snippet, is_event_stream, iter_body, read_snippet, status_error
+from .httpx import aowned_body, aread_snippet, is_event_stream, owned_body, read_snippet, status_error
 
 __all__ = ["AsyncChatClient", "AsyncChatStream", "ChatClient", "ChatStream"]
 
@@ -185,9 +185,10 @@ def _call(handler: Any, name: str, *args: Any) -> None:
 class _Run:
     """The sans-IO state of one stream across its attempts: decoding,
     holding back role-only deltas until content, accumulating, and calling the
-    handler. ``feed`` returns the deltas to hand to the caller."""
+    handler. ``deliver`` returns the deltas to hand to the caller; the
+    streams' loops bypass it once ``fast`` is set."""
 
-    __slots__ = ("settings", "handler", "decoder", "acc", "pending", "delivered", "started")
+    __slots__ = ("settings", "handler", "decoder", "acc", "pending", "delivered", "started", "fast")
 
     def __init__(self, settings: _Settings, handler: Any) -> None:
         self.settings = settings
@@ -197,21 +198,13 @@ class _Run:
         self.acc = ChatAccumulator()
         self.pending: list[Delta] = []
         self.decoder: Any = None
+        self.fast = False  # content delivered and no handler: deltas go straight through
 
     def start_attempt(self) -> None:
         self.decoder = ChatDecoder(self.settings.format, on_malformed=self.settings.on_malformed)
         if not self.delivered:  # nothing reached the caller: start clean
             self.acc = ChatAccumulator()
             self.pending = []
-
-    def feed(self, chunk: bytes) -> list[Delta]:
-        deltas: list[Delta] = self.decoder.feed(chunk)
-        if deltas and self.delivered and self.handler is None:
-            add = self.acc.add  # the hot path: no holding back, no callbacks
-            for d in deltas:
-                add(d)
-            return deltas
-        return self.deliver(deltas) if deltas else deltas
 
     def deliver(self, deltas: list[Delta]) -> list[Delta]:
         out: list[Delta] = []
@@ -221,6 +214,7 @@ class _Run:
                     self.pending.append(d)  # role-only: held until content arrives
                     continue
                 self.delivered = True
+                self.fast = self.handler is None
                 held, self.pending = self.pending, []
                 for p in held:
                     self._one(p, out)
@@ -358,11 +352,20 @@ class ChatStream(_StreamBase):
                     response = self.response = self._client.send(self._request(self._client), stream=True)
                     if not (200 <= response.status_code < 300 and is_event_stream(response)):
                         raise status_error(response, read_snippet(response))
-                    feed = run.feed
-                    for chunk in iter_body(response):
-                        deltas = feed(chunk)
+                    # The hot loop, with _Run.feed inlined: once content was
+                    # delivered and no handler is set, a delta costs one
+                    # accumulator call and one yield.
+                    decode, add, deliver = run.decoder.feed, run.acc.add, run.deliver
+                    for chunk in owned_body(response):
+                        deltas = decode(chunk)
                         if deltas:
-                            yield from deltas
+                            if run.fast:
+                                for d in deltas:
+                                    add(d)
+                                    yield d
+                            else:
+                                yield from deliver(deltas)
+                                add = run.acc.add
                     late = run.end()
                 except (httpx.HTTPError, APIStatusError) as exc:
                     error = exc
@@ -444,13 +447,19 @@ class AsyncChatStream(_StreamBase):
                     response = self.response = await self._client.send(self._request(self._client), stream=True)
                     if not (200 <= response.status_code < 300 and is_event_stream(response)):
                         raise status_error(response, await aread_snippet(response))
-                    feed = run.feed
-                    chunks = aiter_body(response)
+                    decode, add, deliver = run.decoder.feed, run.acc.add, run.deliver
+                    chunks = aowned_body(response)
                     async for chunk in chunks:
-                        deltas = feed(chunk)
+                        deltas = decode(chunk)
                         if deltas:
-                            for d in deltas:
-                                yield d
+                            if run.fast:
+                                for d in deltas:
+                                    add(d)
+                                    yield d
+                            else:
+                                for d in deliver(deltas):
+                                    yield d
+                                add = run.acc.add
                     late = run.end()
                 except (httpx.HTTPError, APIStatusError) as exc:
                     error = exc
