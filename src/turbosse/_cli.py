@@ -24,6 +24,8 @@ import orjson
 #: Modules that add to the command line, in the order their commands are listed.
 CLI_MODULES = [
     "turbosse._cli",  # --version, parse
+    "turbosse._cli_transport",  # serve, stream
+    "turbosse._cli_bench",  # bench
 ]
 
 

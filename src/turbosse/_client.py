@@ -176,10 +176,18 @@ def _finished(result: ChatResult | None) -> ChatResult:
     return result
 
 
-def _call(handler: Any, name: str, *args: Any) -> None:
-    method = getattr(handler, name, None)
-    if method is not None:
-        method(*args)
+def _noop(*args: Any) -> None:
+    pass
+
+
+class _Callbacks:
+    """A handler's methods, looked up once; absent ones are no-ops."""
+
+    __slots__ = ("on_start", "on_token", "on_reasoning", "on_tool_call", "on_complete", "on_error")
+
+    def __init__(self, handler: Any) -> None:
+        for name in self.__slots__:
+            setattr(self, name, getattr(handler, name, None) or _noop)
 
 
 class _Run:
@@ -192,7 +200,7 @@ class _Run:
 
     def __init__(self, settings: _Settings, handler: Any) -> None:
         self.settings = settings
-        self.handler = handler
+        self.handler = None if handler is None else _Callbacks(handler)
         self.delivered = False
         self.started = False
         self.acc = ChatAccumulator()
@@ -224,16 +232,19 @@ class _Run:
     def _one(self, d: Delta, out: list[Delta]) -> None:
         self.acc.add(d)
         out.append(d)
-        handler = self.handler
-        if handler is not None:
+        h = self.handler
+        if h is not None:
             if not self.started:
                 self.started = True
-                _call(handler, "on_start")
-            if d[2] is not None and d[0] == 0:
-                _call(handler, "on_token", d[2])
+                h.on_start()
+            if d[0] == 0:
+                if d[2] is not None:
+                    h.on_token(d[2])
+                if d[3] is not None:
+                    h.on_reasoning(d[3])
             if d[5] is not None or d[6] is not None:
                 for _, call in self.acc._drain_completed():
-                    _call(handler, "on_tool_call", call)
+                    h.on_tool_call(call)
 
     def end(self) -> list[Delta]:
         """The body ended normally: what is still held back goes out."""
@@ -254,19 +265,17 @@ class _Run:
 
     def complete(self) -> ChatResult:
         result = self.result()
-        if self.handler is not None:
-            if not self.started:
-                self.started = True
-                _call(self.handler, "on_start")
+        h = self.handler
+        if h is not None:
             for _, call in self.acc._drain_completed(final=True):
-                _call(self.handler, "on_tool_call", call)
-            _call(self.handler, "on_complete", result)
+                h.on_tool_call(call)
+            h.on_complete(result)
         return result
 
     def fail(self, error: BaseException) -> BaseException:
         exc = self.settings.final_error(error, self.result())
         if self.handler is not None:
-            _call(self.handler, "on_error", exc)
+            self.handler.on_error(exc)
         return exc
 
 

@@ -45,6 +45,7 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "ttft": 0.0,  # delay before the first event (headers go out at once)
     "events_per_write": 1,  # events per HTTP chunk (and per paced write)
     "crlf": False,  # CRLF line endings instead of LF
+    "reasoning_tokens": 0,  # reasoning deltas before the content (reasoning_content / thinking)
     "tool_calls": 0,  # parallel tool calls streamed after the content
     "tool_arg_chunks": 4,  # argument fragments per tool call
     "usage": None,  # usage chunk; None follows stream_options.include_usage
@@ -177,7 +178,8 @@ def _openai_events(opts: dict[str, Any], model: str, n: int, usage: tuple[int, i
         return orjson.dumps(body)
 
     preamble = chunk({"role": "assistant", "content": "", "refusal": None})
-    deltas = [chunk({"content": fake_token(i)}) for i in range(n)]
+    deltas = [chunk({"reasoning_content": fake_token(i)}) for i in range(int(opts["reasoning_tokens"] or 0))]
+    deltas += [chunk({"content": fake_token(i)}) for i in range(n)]
     ntools = int(opts["tool_calls"] or 0)
     pieces = max(1, int(opts["tool_arg_chunks"]))
     for t in range(ntools):
@@ -225,16 +227,26 @@ def _anthropic_events(opts: dict[str, Any], model: str, n: int, usage: tuple[int
                 }
             ),
         ),
-        ("content_block_start", d({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})),
         ("ping", d({"type": "ping"})),
     ]  # fmt: skip
-    deltas = [
-        ("content_block_delta", d({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": fake_token(i)}}))
+    deltas: list[tuple[str, bytes]] = []
+    block = 0
+    nreason = int(opts["reasoning_tokens"] or 0)
+    if nreason:
+        deltas.append(("content_block_start", d({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}})))
+        deltas += [
+            ("content_block_delta", d({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": fake_token(i)}}))
+            for i in range(nreason)
+        ]
+        deltas.append(("content_block_stop", d({"type": "content_block_stop", "index": 0})))
+        block = 1
+    deltas.append(("content_block_start", d({"type": "content_block_start", "index": block, "content_block": {"type": "text", "text": ""}})))
+    deltas += [
+        ("content_block_delta", d({"type": "content_block_delta", "index": block, "delta": {"type": "text_delta", "text": fake_token(i)}}))
         for i in range(n)
     ]
     ntools = int(opts["tool_calls"] or 0)
     pieces = max(1, int(opts["tool_arg_chunks"]))
-    block = 0
     for t in range(ntools):
         deltas.append(("content_block_stop", d({"type": "content_block_stop", "index": block})))
         block += 1
@@ -298,7 +310,7 @@ def render_stream(
         n = max_tokens if max_tokens is not None else 32
     n = int(n)
     ntools = int(opts["tool_calls"] or 0)
-    completion = n + ntools * (1 + max(1, int(opts["tool_arg_chunks"])))
+    completion = n + int(opts["reasoning_tokens"] or 0) + ntools * (1 + max(1, int(opts["tool_arg_chunks"])))
     pre: list[bytes]
     deltas: list[bytes]
     trailer: list[bytes]
