@@ -139,6 +139,9 @@ class Recorder:
     def on_token(self, text):
         self.calls.append(("token", text))
 
+    def on_reasoning(self, text):
+        self.calls.append(("reasoning", text))
+
     def on_tool_call(self, call):
         self.calls.append(("tool", call.id))
 
@@ -158,6 +161,24 @@ def test_handler(client):
         ("tool", "call_fake0"), ("tool", "call_fake1"),
         ("complete", result.content),
     ]  # fmt: skip
+
+
+def test_handler_reasoning_and_streamhandler_subclass(client):
+    from turbosse import StreamHandler
+
+    rec = Recorder()
+    client.complete(MESSAGES, handler=rec, fake={"tokens": 1, "reasoning_tokens": 2})
+    assert rec.calls[:4] == [("start",), ("reasoning", "Hello"), ("reasoning", ","), ("token", "Hello")]
+
+    class Tokens(StreamHandler):
+        def __init__(self):
+            self.text = []
+
+        def on_token(self, text):
+            self.text.append(text)
+
+    h = Tokens()
+    assert client.complete(MESSAGES, handler=h, fake={"tokens": 4}).content == "".join(h.text) == fake_text(4)
 
 
 def test_handler_on_error(client):

@@ -422,13 +422,13 @@ PARSERS: dict[str, tuple[Callable[[list[bytes]], int], tuple[str, ...]]] = {
 PARSER_OF = {"turbosse-sync": "turbosse", "turbosse-async": "turbosse", "turbosse-aiohttp": "turbosse", "httpx-sse": "httpx-sse", "openai": "openai", "httpx-lines": "httpx-lines", "httpx-raw": "none"}
 
 
-def parse_costs(tokens: int, paced: bool, min_time: float) -> dict[str, float]:
+def parse_costs(tokens: int, paced: bool, min_time: float, only: Sequence[str] | None = None) -> dict[str, float]:
     """CPU microseconds per token of each parsing pipeline alone (best of
     several timed batches, each repeating the stream enough to take ~20 ms)."""
     reads = _stream_reads(tokens, paced)
     costs = {}
     for name, (fn, needs) in PARSERS.items():
-        if _missing(needs):
+        if (only is not None and name not in only) or _missing(needs):
             continue
         if name == "none":
             costs[name] = 0.0
@@ -609,9 +609,10 @@ def run(
         if server is not None:
             server.stop()
     say("parsing alone ...")
+    needed = {PARSER_OF[v] for v in variants if v in PARSER_OF}
     report["parse"] = {
-        "paced": parse_costs(paced_tokens, True, parse_time),
-        "unpaced": parse_costs(unpaced_tokens, False, parse_time),
+        "paced": parse_costs(paced_tokens, True, parse_time, needed),
+        "unpaced": parse_costs(unpaced_tokens, False, parse_time, needed),
     }
     return report
 

@@ -1,0 +1,188 @@
+"""turbosse serve, turbosse stream and turbosse bench, run as real commands
+(subprocesses) or through the CLI's main() against a real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from turbosse._cli import main
+from turbosse.testing import FakeLLMServer, fake_text
+
+SRC = str(Path(__file__).resolve().parent.parent / "src")
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, env.get("PYTHONPATH")) if p)
+    return subprocess.run([sys.executable, "-m", "turbosse", *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def start_serve(*args: str) -> tuple[subprocess.Popen[str], str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, env.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "turbosse", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    box: list[str] = []
+    reader = threading.Thread(target=lambda: box.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(20)
+    if not box or "http://" not in box[0]:
+        proc.kill()
+        raise AssertionError(f"serve did not start: {box} {proc.stderr.read() if proc.stderr else ''}")
+    url = box[0].split()[box[0].split().index("on") + 1]
+    return proc, url
+
+
+def test_serve_serves_and_stops_by_itself():
+    proc, url = start_serve("--lifetime", "3", "--tokens", "7", "--no-uvloop")
+    try:
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
+        r = httpx.post(url + "/chat/completions", json={"model": "m", "stream": True, "messages": []}, timeout=10)
+        assert r.status_code == 200
+        text = "".join(
+            json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
+            for line in r.text.splitlines()
+            if line.startswith("data: {") and json.loads(line[6:])["choices"]
+        )
+        assert text == fake_text(7)
+        assert proc.wait(15) == 0  # the lifetime ran out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        for f in (proc.stdout, proc.stderr):
+            if f is not None:
+                f.close()
+
+
+def test_serve_options_json_and_interrupt():
+    import signal
+
+    proc, url = start_serve("--lifetime", "60", "--options", '{"tokens": 3, "crlf": true}')
+    try:
+        r = httpx.post(url + "/chat/completions", json={"model": "m", "stream": True}, timeout=10)
+        assert b"\r\n\r\n" in r.content
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        for f in (proc.stdout, proc.stderr):
+            if f is not None:
+                f.close()
+
+
+def test_serve_rejects_bad_options_and_addresses(capsys):
+    assert main(["serve", "--options", '{"tokenz": 1}', "--lifetime", "1"]) == 2
+    assert "tokenz" in capsys.readouterr().err
+    assert main(["serve", "--options", "[1]", "--lifetime", "1"]) == 2
+    assert main(["serve", "--host", "0.0.0.0", "--lifetime", "1"]) == 2
+    assert "loopback" in capsys.readouterr().err
+
+
+def test_stream_with_the_embedded_server():
+    proc = run_cli("stream", "--max-tokens", "12", "--fake-rate", "200", "Hello there")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert proc.stdout.startswith(fake_text(12))
+    assert any(line.startswith("usage: prompt ") and "completion 12" in line for line in lines)
+    assert "tokens/s" in lines[-1] and "12 tokens" in lines[-1] and "finish reason stop" in lines[-1]
+
+
+def test_stream_with_url_model_and_system(capsys):
+    with FakeLLMServer(lifetime=60) as server:
+        status = main(["stream", "--url", server.base_url, "--model", "my-model", "--system", "be brief", "--max-tokens", "5", "--temperature", "0.5", "--api-key", "sk-cli", "hi"])
+        out = capsys.readouterr().out
+        (req,) = server.requests
+    assert status == 0
+    assert out.startswith(fake_text(5) + "\n")
+    assert "model my-model" in out
+    body = req["json"]
+    assert body["messages"] == [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
+    assert body["max_tokens"] == 5 and body["temperature"] == 0.5
+    assert req["headers"]["authorization"] == "Bearer sk-cli"
+
+
+def test_stream_prints_tool_calls_and_reasoning(capsys):
+    with FakeLLMServer(lifetime=60, tool_calls=1, reasoning_tokens=3) as server:
+        assert main(["stream", "--url", server.base_url, "--max-tokens", "2", "q"]) == 0
+    captured = capsys.readouterr()
+    assert "tool call call_fake0: get_weather(" in captured.out
+    assert captured.err == fake_text(3)  # reasoning goes to stderr, the answer to stdout
+
+
+def test_stream_errors_exit_1_with_the_message(capsys):
+    with FakeLLMServer(lifetime=60, fail_status=401) as server:
+        assert main(["stream", "--url", server.base_url, "hi"]) == 1
+    err = capsys.readouterr().err
+    assert "APIStatusError" in err and "401" in err
+    with FakeLLMServer(lifetime=60, tokens=10, disconnect_after=4) as server:
+        assert main(["stream", "--url", server.base_url, "hi"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith(fake_text(4))
+    assert "StreamInterrupted" in captured.err and "partial" in captured.err
+
+
+def test_bench_small_run_prints_the_table():
+    start = time.monotonic()
+    proc = run_cli(
+        "bench", "--variants", "turbosse-async,httpx-sse,httpx-raw", "--unpaced-tokens", "300",
+        "--streams", "4", "--paced-tokens", "5", "--rate", "100", "--rounds", "1", timeout=180,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "turbosse AsyncChatClient (httpx)" in out
+    assert "httpx-sse + json (httpx)" in out
+    assert "WRONG OUTPUT" not in out
+    assert "targets (4 paced streams" in out
+    assert "turbosse async / httpx-sse + json" in out
+    assert time.monotonic() - start < 120
+
+
+def test_bench_rejects_unknown_variants(capsys):
+    assert main(["bench", "--variants", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
+
+
+def test_bench_report_helpers():
+    from turbosse import _cli_bench as b
+
+    report = {
+        "scenarios": [
+            {"name": "unpaced", "streams": 1, "tokens": 10, "rate": 0.0, "repeats": 1},
+            {"name": "paced", "streams": 2, "tokens": 5, "rate": 50.0, "repeats": 1},
+        ],
+        "rounds": 1,
+        "versions": "v",
+        "machine": "m",
+        "results": {
+            "turbosse-async": {"unpaced": {"runs": [{"wall": 1, "cpu": 0.001, "user": 0, "sys": 0, "tokens": 10}], "ok": True},
+                               "paced": {"runs": [{"wall": 1, "cpu": 0.0004, "user": 0, "sys": 0, "tokens": 10},
+                                                  {"wall": 1, "cpu": 0.0002, "user": 0, "sys": 0, "tokens": 10}], "ok": True}},
+            "openai": {"skipped": "not installed: openai"},
+            "httpx-sse": {"unpaced": {"runs": [{"wall": 1, "cpu": 0.002, "user": 0, "sys": 0, "tokens": 10}], "ok": True},
+                          "paced": {"runs": [{"wall": 1, "cpu": 0.0004, "user": 0, "sys": 0, "tokens": 10}], "ok": False}},
+        },
+        "parse": {"paced": {"turbosse": 3.0, "httpx-sse": 8.0}, "unpaced": {}},
+    }  # fmt: skip
+    rows = b.summarize(report)
+    assert rows["turbosse-async"]["paced"]["cpu"] == pytest.approx(20.0)  # the best run
+    assert rows["turbosse-async"]["paced_transport"] == pytest.approx(17.0)
+    ratio = dict((label, value) for label, value, _ in b.ratios(report))
+    assert ratio["turbosse async / httpx-sse + json"] == pytest.approx(0.5)
+    assert ratio["turbosse async / openai SDK"] is None
+    text = b.format_report(report)
+    assert "not installed: openai" in text
+    assert "(WRONG OUTPUT)" in text  # a client that returned the wrong text is flagged
