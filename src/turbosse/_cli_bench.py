@@ -59,7 +59,7 @@ VARIANTS: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 VARIANT_NAMES = [v[0] for v in VARIANTS]
 
-DEFAULTS = {"unpaced_tokens": 8_000, "unpaced_repeats": 2, "paced_streams": 256, "paced_tokens": 100, "rate": 50.0, "rounds": 2}
+DEFAULTS = {"unpaced_tokens": 5_000, "unpaced_repeats": 1, "paced_streams": 256, "paced_tokens": 80, "rate": 50.0, "rounds": 2}
 # --quick keeps to about 20 s on two cores: fewer concurrent streams, one round
 QUICK = {"unpaced_tokens": 2_000, "unpaced_repeats": 1, "paced_streams": 64, "paced_tokens": 25, "rate": 50.0, "rounds": 1}
 
