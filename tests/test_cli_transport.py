@@ -180,7 +180,7 @@ def test_bench_report_helpers():
     rows = b.summarize(report)
     assert rows["turbosse-async"]["paced"]["cpu"] == pytest.approx(20.0)  # the best run
     assert rows["turbosse-async"]["paced_transport"] == pytest.approx(17.0)
-    ratio = dict((label, value) for label, value, _ in b.ratios(report))
+    ratio = {label: value for label, value, _ in b.ratios(report)}
     assert ratio["turbosse async / httpx-sse + json"] == pytest.approx(0.5)
     assert ratio["turbosse async / openai SDK"] is None
     text = b.format_report(report)

@@ -13,7 +13,7 @@ import pytest
 from _transport_helpers import assert_no_leak, chat_body
 
 from turbosse import SSEParser
-from turbosse._fake_server import render_stream, merge_options
+from turbosse._fake_server import merge_options, render_stream
 from turbosse.testing import (
     OPTIONS,
     FakeLLMServer,
@@ -322,7 +322,17 @@ def test_process_mode():
     assert proc.wait(5) == 0
 
 
-def test_pytest_fixture(fake_llm_server):
+def test_pytest_fixture(fake_llm_server):  # noqa: F811  (the imported fixture)
     assert isinstance(fake_llm_server, FakeLLMServer)
     r = httpx.post(fake_llm_server.base_url + "/chat/completions", json=chat_body(tokens=2))
     assert text_of(openai_payloads(r.content)) == fake_text(2)
+
+
+@pytest.mark.parametrize("path", ["/chat/completions", "/messages"])
+def test_reasoning_tokens_decode_as_reasoning(client, path):
+    import turbosse
+
+    body = client.post(path, json={"model": "m", "stream": True, "fake": {"tokens": 3, "reasoning_tokens": 4}}).content
+    result = turbosse.accumulate([body])
+    assert result.reasoning == fake_text(4)
+    assert result.content == fake_text(3)

@@ -36,7 +36,7 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +59,9 @@ VARIANTS: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 VARIANT_NAMES = [v[0] for v in VARIANTS]
 
-DEFAULTS = {"unpaced_tokens": 5_000, "unpaced_repeats": 1, "paced_streams": 256, "paced_tokens": 80, "rate": 50.0, "rounds": 2}
+DEFAULTS: dict[str, Any] = {"unpaced_tokens": 5_000, "unpaced_repeats": 1, "paced_streams": 256, "paced_tokens": 80, "rate": 50.0, "rounds": 2}
 # --quick keeps to about 20 s on two cores: fewer concurrent streams, one round
-QUICK = {"unpaced_tokens": 2_000, "unpaced_repeats": 1, "paced_streams": 64, "paced_tokens": 25, "rate": 50.0, "rounds": 1}
+QUICK: dict[str, Any] = {"unpaced_tokens": 2_000, "unpaced_repeats": 1, "paced_streams": 64, "paced_tokens": 25, "rate": 50.0, "rounds": 1}
 
 
 # -- the clients (run inside a worker process) ------------------------------------
@@ -169,8 +169,8 @@ def _client_factory(variant: str, url: str) -> Callable[[], Any]:
 
             async def one(fake: dict[str, Any]) -> tuple[int, str]:
                 parts: list[str] = []
-                stream = await client.chat.completions.create(
-                    model=MODEL, messages=MESSAGES, stream=True,  # type: ignore[arg-type]
+                stream = await client.chat.completions.create(  # type: ignore[call-overload]
+                    model=MODEL, messages=MESSAGES, stream=True,
                     stream_options={"include_usage": True}, extra_body={"fake": fake},
                 )  # fmt: skip
                 async for chunk in stream:
@@ -233,7 +233,8 @@ def _run_async_scenario(variant: str, url: str, streams: int, fake: dict[str, An
             async def delayed(i: int) -> tuple[int, str]:
                 if stagger:
                     await asyncio.sleep(i * stagger)
-                return await one(fake)
+                got: tuple[int, str] = await one(fake)
+                return got
 
             gc.collect()
             t0 = _clock()
@@ -242,7 +243,8 @@ def _run_async_scenario(variant: str, url: str, streams: int, fake: dict[str, An
             await aclose()
             return list(results), times
 
-        return loop.run_until_complete(main())
+        outcome: tuple[list[tuple[int, str]], dict[str, float]] = loop.run_until_complete(main())
+        return outcome
     finally:
         loop.close()
 
@@ -422,7 +424,7 @@ PARSERS: dict[str, tuple[Callable[[list[bytes]], int], tuple[str, ...]]] = {
 PARSER_OF = {"turbosse-sync": "turbosse", "turbosse-async": "turbosse", "turbosse-aiohttp": "turbosse", "httpx-sse": "httpx-sse", "openai": "openai", "httpx-lines": "httpx-lines", "httpx-raw": "none"}
 
 
-def parse_costs(tokens: int, paced: bool, min_time: float, only: Sequence[str] | None = None) -> dict[str, float]:
+def parse_costs(tokens: int, paced: bool, min_time: float, only: Collection[str] | None = None) -> dict[str, float]:
     """CPU microseconds per token of each parsing pipeline alone (best of
     several timed batches, each repeating the stream enough to take ~20 ms)."""
     reads = _stream_reads(tokens, paced)
@@ -553,7 +555,7 @@ def run(
     from .testing import FakeLLMServer
 
     say = progress or (lambda _msg: None)
-    scenarios = [
+    scenarios: list[dict[str, Any]] = [
         {"name": "unpaced", "streams": 1, "tokens": unpaced_tokens, "rate": 0.0, "repeats": unpaced_repeats},
         {"name": "paced", "streams": paced_streams, "tokens": paced_tokens, "rate": rate, "repeats": 1},
     ]
@@ -679,11 +681,11 @@ def format_report(report: dict[str, Any]) -> str:
         f"paced: {pa['streams']} concurrent streams x {pa['tokens']} tokens at {pa['rate']:g} tokens/s each",
         f"  best of {report['rounds']} interleaved round(s) ({up['repeats']} unpaced run(s) a round); "
         f"CPU = process_time of the client process / tokens received",
-        f"  parse = the client's parsing alone on the same bytes; transport = CPU - parse (kernel = its system time)",
+        "  parse = the client's parsing alone on the same bytes; transport = CPU - parse (kernel = its system time)",
         f"  {report['machine']}; {report['versions']}",
         "",
     ]
-    header = ["client", "tok/s", f"CPU {mu}/tok", f"parse", "tok/s", f"CPU {mu}/tok", "parse", "transport", "kernel"]
+    header = ["client", "tok/s", f"CPU {mu}/tok", "parse", "tok/s", f"CPU {mu}/tok", "parse", "transport", "kernel"]
     table = [["", "unpaced", "", "", "paced", "", "", "", ""], header]
     labels = {n: lab for n, lab, _ in VARIANTS}
     notes = []

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -47,9 +47,23 @@ import orjson
 from ._accumulator import ChatAccumulator, ChatResult
 from ._decoder import ChatDecoder
 from ._delta import Delta
-from ._errors import APIStatusError, IdleTimeout, MalformedChunk, SSEError, StreamError, StreamInterrupted
+from ._errors import (
+    APIStatusError,
+    IdleTimeout,
+    MalformedChunk,
+    SSEError,
+    StreamError,
+    StreamInterrupted,
+)
 from ._version import __version__
-from .httpx import aowned_body, aread_snippet, is_event_stream, owned_body, read_snippet, status_error
+from .httpx import (
+    aowned_body,
+    aread_snippet,
+    is_event_stream,
+    owned_body,
+    read_snippet,
+    status_error,
+)
 
 __all__ = ["AsyncChatClient", "AsyncChatStream", "ChatClient", "ChatStream"]
 
@@ -147,8 +161,9 @@ class _Settings:
         elif not isinstance(error, _RETRY_TRANSPORT):
             return None
         if requested is not None:
-            return requested if requested <= self.retry_after_max else None
-        return min(self.backoff_max, self.backoff_initial * 2**attempt) * (1.0 - 0.25 * random.random())
+            wait = float(requested)
+            return wait if wait <= self.retry_after_max else None
+        return min(self.backoff_max, self.backoff_initial * 2.0**attempt) * (1.0 - 0.25 * random.random())
 
     def final_error(self, error: BaseException, partial: ChatResult) -> BaseException:
         """The exception the caller sees, carrying the partial result."""
@@ -184,6 +199,12 @@ class _Callbacks:
     """A handler's methods, looked up once; absent ones are no-ops."""
 
     __slots__ = ("on_start", "on_token", "on_reasoning", "on_tool_call", "on_complete", "on_error")
+    on_start: Callable[[], None]
+    on_token: Callable[[str], None]
+    on_reasoning: Callable[[str], None]
+    on_tool_call: Callable[[Any], None]
+    on_complete: Callable[[ChatResult], None]
+    on_error: Callable[[BaseException], None]
 
     def __init__(self, handler: Any) -> None:
         for name in self.__slots__:

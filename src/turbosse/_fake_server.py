@@ -227,20 +227,23 @@ def _anthropic_events(opts: dict[str, Any], model: str, n: int, usage: tuple[int
                 }
             ),
         ),
-        ("ping", d({"type": "ping"})),
     ]  # fmt: skip
+    text_start = ("content_block_start", d({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}))
     deltas: list[tuple[str, bytes]] = []
     block = 0
     nreason = int(opts["reasoning_tokens"] or 0)
-    if nreason:
-        deltas.append(("content_block_start", d({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}})))
+    if nreason:  # a thinking block first, then the text block
+        pre.append(("content_block_start", d({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}})))
         deltas += [
             ("content_block_delta", d({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": fake_token(i)}}))
             for i in range(nreason)
         ]
         deltas.append(("content_block_stop", d({"type": "content_block_stop", "index": 0})))
         block = 1
-    deltas.append(("content_block_start", d({"type": "content_block_start", "index": block, "content_block": {"type": "text", "text": ""}})))
+        deltas.append(("content_block_start", d({"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}})))
+    else:
+        pre.append(text_start)
+    pre.append(("ping", d({"type": "ping"})))
     deltas += [
         ("content_block_delta", d({"type": "content_block_delta", "index": block, "delta": {"type": "text_delta", "text": fake_token(i)}}))
         for i in range(n)
@@ -322,10 +325,10 @@ def render_stream(
             raise OptionError(f"replay file not found: {opts['replay']}")
         pre, deltas, trailer = [], _split_events(path.read_bytes()), []
     elif api == "anthropic":
-        p, dl, t = _anthropic_events(opts, model, n, (prompt_tokens, completion))
-        pre = [_event(x, e, nl) for e, x in p]
-        deltas = [_event(x, e, nl) for e, x in dl]
-        trailer = [_event(x, e, nl) for e, x in t]
+        a_pre, a_deltas, a_trailer = _anthropic_events(opts, model, n, (prompt_tokens, completion))
+        pre = [_event(x, e, nl) for e, x in a_pre]
+        deltas = [_event(x, e, nl) for e, x in a_deltas]
+        trailer = [_event(x, e, nl) for e, x in a_trailer]
     else:
         usage = opts["usage"]
         if usage is None:

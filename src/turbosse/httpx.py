@@ -166,9 +166,7 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
         pass
     try:
         when = email.utils.parsedate_to_datetime(ra)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:  # pragma: no cover - older Pythons return None
+    except (TypeError, ValueError, IndexError):  # not a date (3.10 raises TypeError)
         return None
     return max(0.0, when.timestamp() - time.time())
 

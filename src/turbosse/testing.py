@@ -58,7 +58,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ._fake_server import OPTION_DEFAULTS, FakeServerCore, fake_text, fake_token, new_event_loop, tool_arguments
+from ._fake_server import (
+    OPTION_DEFAULTS,
+    FakeServerCore,
+    fake_text,
+    fake_token,
+    new_event_loop,
+    tool_arguments,
+)
 
 __all__ = ["OPTIONS", "FakeLLMServer", "fake_llm_server", "fake_text", "fake_token", "tool_arguments"]
 
@@ -228,9 +235,11 @@ class FakeLLMServer:
         """Counters: ``open_connections``, ``connections_total``,
         ``requests_total``, ``active_responses`` (responses still being sent)."""
         if self._core is not None and self._thread is not None:
-            return self._call(self._core.stats)
+            stats: dict[str, int] = self._call(self._core.stats)
+            return stats
         with urllib.request.urlopen(self.url + "/_fake/stats", timeout=10) as resp:
-            return json.loads(resp.read())
+            remote: dict[str, int] = json.loads(resp.read())
+            return remote
 
     @property
     def open_connections(self) -> int:
@@ -240,8 +249,10 @@ class FakeLLMServer:
     def requests(self) -> list[dict[str, Any]]:
         """The latest requests received (thread mode only): dicts with
         ``method``, ``path``, ``headers`` (lower-case names) and ``json``."""
-        assert self._core is not None, "requests are recorded in thread mode only"
-        return self._call(lambda: list(self._core.requests))  # type: ignore[union-attr]
+        core = self._core
+        assert core is not None, "requests are recorded in thread mode only"
+        recorded: list[dict[str, Any]] = self._call(lambda: list(core.requests))
+        return recorded
 
     def reset(self) -> None:
         """Forget recorded requests and fault counters (thread mode only)."""
