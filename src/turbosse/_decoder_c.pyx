@@ -270,10 +270,13 @@ cdef class KeySet:
 
 
 cdef int openai_chunk(dict obj, list out, KeySet ks) except -1:
-    """Mirror of _decoder_py.openai_chunk (metadata is handled by the caller)."""
+    """Mirror of _decoder_py.openai_chunk (metadata is handled by the caller).
+    Returns 1 if the chunk has a "choices" key, else 0 (the caller's error
+    check needs to know, and one lookup is saved)."""
     cdef Py_ssize_t start = len(out)
     cdef Py_ssize_t pos
-    cdef object choices = dget(obj, ks.choices)
+    cdef PyObject* pchoices = PyDict_GetItem(obj, ks.choices)
+    cdef object choices = None if pchoices == NULL else <object>pchoices
     cdef object ch, index, role, content, reasoning, refusal, tool_calls, finish, d, tmp
     cdef Py_ssize_t left
     cdef PyObject* p
@@ -363,7 +366,7 @@ cdef int openai_chunk(dict obj, list out, KeySet ks) except -1:
                     <object>PyTuple_GET_ITEM(last, 6), usage)
             else:
                 out.append(new_delta(0, None, None, None, None, None, None, usage))
-    return 0
+    return pchoices != NULL
 
 
 cdef class ChatDecoder:
@@ -454,6 +457,7 @@ cdef class ChatDecoder:
         cdef object st = self._state
         cdef KeySet ks = self._keys
         cdef bint learn = True
+        cdef int has_choices
         for ev in events:
             event_type = <object>PyTuple_GET_ITEM(ev, 0)
             payload = <object>PyTuple_GET_ITEM(ev, 1)
@@ -486,13 +490,13 @@ cdef class ChatDecoder:
                 if learn:
                     ks.learn(<dict>obj)
                     learn = False
-                openai_chunk(<dict>obj, out, ks)
+                has_choices = openai_chunk(<dict>obj, out, ks)
                 # in-band error: top-level "error", event: error, or (with no
                 # choices) type: error; see _decoder_py.chat_error
                 e = PyDict_GetItem(<dict>obj, ks.error)
                 if (e != NULL and <object>e is not None) or event_type == S_ERROR:
                     self._fail_with(obj, out)
-                if PyDict_GetItem(<dict>obj, ks.choices) == NULL:
+                if not has_choices:
                     e = PyDict_GetItem(<dict>obj, K_TYPE)
                     if e != NULL and <object>e == S_ERROR:
                         self._fail_with(obj, out)
