@@ -75,6 +75,12 @@ def test_serve_options_json_and_interrupt():
         assert b"\r\n\r\n" in r.content
         proc.send_signal(signal.SIGINT)
         assert proc.wait(15) == 0
+        proc2, url2 = start_serve("--lifetime", "60")
+        proc2.send_signal(signal.SIGTERM)
+        assert proc2.wait(15) == 0
+        for f in (proc2.stdout, proc2.stderr):
+            if f is not None:
+                f.close()
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -837,13 +837,22 @@ def serve_forever(
                 loop.call_soon_threadsafe(stop)
 
             threading.Thread(target=watch, name="fake-server-stdin", daemon=True).start()
+        if threading.current_thread() is threading.main_thread():
+            import signal
+
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:  # Ctrl-C and SIGTERM stop the server from inside the loop
+                    loop.add_signal_handler(sig, stop)
+                except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - Windows
+                    pass
         if on_ready is not None:
             on_ready(actual)
         try:
             loop.run_until_complete(stopped.wait())
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # pragma: no cover - where signal handlers are unavailable
             core.shutdown()
-        loop.run_until_complete(asyncio.sleep(0))
+        else:
+            loop.run_until_complete(asyncio.sleep(0.01))  # let aborted transports finish
     finally:
         loop.close()
 
