@@ -270,6 +270,7 @@ SENTINELS = [
     # Dispatching the sentinel event still runs step 1 of the dispatch: the
     # last event ID buffer becomes the last event ID.
     C("sentinel-block-id-takes-effect", b"id: 3\ndata: [DONE]\n\n", [], last_event_id="3", done=True, options=DONE),
+    C("sentinel-block-retry-takes-effect", b"retry: 5\ndata: [DONE]\n\n", [], retry=5, done=True, options=DONE),
     C("sentinel-other-bytes", b"data: a\n\ndata: END\n\n", [E("a")], done=True, options={"sentinel": b"END"}),
 ]
 
@@ -560,9 +561,11 @@ def test_options_are_keyword_only(parser_mod: Any) -> None:
         parser_mod.SSEParser(100)
 
 
-def test_limit_1_and_huge_limits_accepted(parser_mod: Any) -> None:
-    for limit in (1, 2**31, 2**62):
-        assert parser_mod.SSEParser(max_event_bytes=limit).feed(b"d\n\n") == []
+@pytest.mark.parametrize("limit", [1, 2**31, 2**62, 2**63 - 1, 2**63, 2**64, 10**30])
+def test_any_positive_limit_accepted(parser_mod: Any, limit: int) -> None:
+    """Any positive int is a valid cap; one beyond what a machine could ever
+    buffer simply never triggers."""
+    assert parser_mod.SSEParser(max_event_bytes=limit).feed(b"d\n\n") == []
 
 
 # -- input types ---------------------------------------------------------------------------------
@@ -574,6 +577,10 @@ def test_limit_1_and_huge_limits_accepted(parser_mod: Any) -> None:
         pytest.param(memoryview, id="memoryview"),
         pytest.param(lambda b: memoryview(b"XYZ" + b + b"XYZ")[3:-3], id="sliced-memoryview"),
         pytest.param(lambda b: memoryview(bytearray(b)), id="memoryview-of-bytearray"),
+        pytest.param(lambda b: memoryview(bytearray(b)).toreadonly(), id="readonly-memoryview"),
+        pytest.param(lambda b: memoryview(bytes(x for c in b for x in (c, 90)))[::2], id="strided-memoryview"),
+        pytest.param(lambda b: memoryview(b + b" " * (len(b) % 2)).cast("B", [2, (len(b) + 1) // 2]), id="2d-memoryview"),
+        pytest.param(lambda b: type("BytesSub", (bytes,), {})(b), id="bytes-subclass"),
     ],
 )
 def test_accepted_input_types(parser_mod: Any, make: Any) -> None:
