@@ -21,7 +21,8 @@ cdef class SSEParser:
     cdef bint _closed
     cdef bint _failed
     cdef bint _busy          # a feed() is running (guards against two threads)
-    cdef Py_ssize_t _limit   # max_event_bytes, -1 for none
+    cdef Py_ssize_t _limit   # max_event_bytes clamped to PY_SSIZE_T_MAX, -1 for none
+    cdef object _max_event_bytes  # as given, for the property
     cdef object _sentinel    # bytes or None
     cdef str _last_event_id
     cdef object _retry

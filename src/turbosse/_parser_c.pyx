@@ -203,6 +203,7 @@ cdef class SSEParser:
 
     def __init__(self, *, max_event_bytes=DEFAULT_MAX_EVENT_BYTES, sentinel=None):
         self._limit, self._sentinel = _check_options(max_event_bytes, sentinel)
+        self._max_event_bytes = max_event_bytes
 
     def __dealloc__(self):
         buf_free(&self._line)
@@ -227,7 +228,7 @@ cdef class SSEParser:
 
     @property
     def max_event_bytes(self):
-        return None if self._limit < 0 else self._limit
+        return self._max_event_bytes
 
     @property
     def sentinel(self):

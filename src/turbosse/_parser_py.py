@@ -126,7 +126,9 @@ def _check_options(max_event_bytes: object, sentinel: object) -> tuple[int, byte
     elif isinstance(max_event_bytes, int) and not isinstance(max_event_bytes, bool):
         if max_event_bytes < 1:
             raise ValueError(f"max_event_bytes must be >= 1 or None, not {max_event_bytes}")
-        limit = max_event_bytes
+        # A cap beyond what a process could ever buffer never triggers; clamp
+        # it so that the compiled twin can hold it in a Py_ssize_t.
+        limit = min(max_event_bytes, sys.maxsize)
     else:
         raise TypeError(f"max_event_bytes must be an int or None, not {type(max_event_bytes).__name__}")
     if sentinel is None or isinstance(sentinel, bytes):
@@ -172,6 +174,7 @@ class SSEParser:
 
     __slots__ = (
         "_limit",
+        "_max_event_bytes",
         "_sentinel",
         "_pending",
         "_skip_lf",
@@ -197,6 +200,7 @@ class SSEParser:
         sentinel: bytes | str | None = None,
     ) -> None:
         self._limit, self._sentinel = _check_options(max_event_bytes, sentinel)
+        self._max_event_bytes = max_event_bytes
         self._pending = bytearray()  # an unterminated line carried to the next feed
         self._skip_lf = False  # the last chunk ended in CR: a leading LF belongs to it
         self._at_start = True  # no byte seen yet: a leading BOM is still possible
@@ -230,7 +234,7 @@ class SSEParser:
 
     @property
     def max_event_bytes(self) -> int | None:
-        return None if self._limit < 0 else self._limit
+        return self._max_event_bytes
 
     @property
     def sentinel(self) -> bytes | None:
