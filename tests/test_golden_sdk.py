@@ -2,7 +2,8 @@
 
 Each OpenAI-chat corpus stream is replayed through the openai SDK's
 ``ChatCompletionStreamState`` (what ``client.chat.completions.stream()``
-uses) and each Anthropic Messages stream through the anthropic SDK's
+uses), each Responses API stream through its ``ResponseStreamState`` and
+each Anthropic Messages stream through the anthropic SDK's
 ``accumulate_event`` (what ``MessageStream`` uses). Where an SDK is right, its
 result must equal our golden file. Where it is wrong, the test pins down *how*
 it is wrong (so a fixed SDK makes the test fail and the table gets updated),
@@ -149,3 +150,39 @@ def test_anthropic_sdk_accumulator(path: Path) -> None:
     prompt = u.input_tokens + (u.cache_read_input_tokens or 0) + (u.cache_creation_input_tokens or 0)
     assert ours["usage"] == {"prompt_tokens": prompt, "completion_tokens": u.output_tokens,
                              "total_tokens": prompt + u.output_tokens}
+
+
+RESPONSES = [p for p in sorted(CORPUS_DIR.glob("*.sse")) if golden(p.stem)["format"] == "openai-responses"]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # pydantic, on server tool items
+@pytest.mark.parametrize("path", RESPONSES, ids=[p.stem for p in RESPONSES])
+def test_openai_sdk_responses_accumulator(path: Path) -> None:
+    """Responses API streams against the openai SDK's ResponseStreamState.
+    Its snapshot does not collect reasoning deltas (summary and reasoning
+    text stay empty), so reasoning is checked against the server's own
+    ``*.done`` events, which carry each part's full text."""
+    responses = pytest.importorskip("openai.lib.streaming.responses._responses")
+    rtypes = pytest.importorskip("openai.types.responses")
+    import openai
+
+    unset = getattr(openai, "omit", None) or openai.NOT_GIVEN  # the SDK's "not given" marker
+    state = responses.ResponseStreamState(input_tools=unset, text_format=unset)
+    done_reasoning = []
+    for obj in payloads(path):
+        state.handle_event(openai_models.construct_type(type_=rtypes.ResponseStreamEvent, value=obj))
+        if obj.get("type") in ("response.reasoning_summary_text.done", "response.reasoning_text.done"):
+            done_reasoning.append(obj["text"])
+    snap = state._ResponseStreamState__current_snapshot  # the SDK keeps it private
+    ours = golden(path.stem)["result"]
+    (choice,) = ours["choices"]
+    text = "".join(c.text for it in snap.output if it.type == "message" for c in it.content
+                   if c.type == "output_text")
+    assert text == (choice["content"] or "")
+    calls = [(it.call_id, it.name, it.arguments) for it in snap.output if it.type == "function_call"]
+    assert calls == [(t["id"], t["name"], t["arguments"]) for t in choice["tool_calls"]]
+    assert "".join(done_reasoning) == (choice["reasoning"] or "")
+    usage = snap.usage or getattr(state._completed_response, "usage", None)
+    if usage is not None:
+        assert [usage.input_tokens, usage.output_tokens, usage.total_tokens] == list(ours["usage"].values())
+    assert ours["model"] == snap.model and ours["id"] == snap.id
