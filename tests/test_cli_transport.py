@@ -66,6 +66,28 @@ def test_serve_serves_and_stops_by_itself():
                 f.close()
 
 
+def _stop(proc: subprocess.Popen[str], sig: int) -> int:
+    """Send sig; the exit status, or an AssertionError with the child's stderr."""
+    proc.send_signal(sig)
+    try:
+        return proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+        err = proc.stderr.read() if proc.stderr else ""
+        raise AssertionError(f"serve did not stop on signal {sig} within 30 s; stderr: {err!r}") from None
+
+
+def _cleanup(*procs: subprocess.Popen[str]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        for f in (proc.stdout, proc.stderr):
+            if f is not None:
+                f.close()
+
+
 def test_serve_options_json_and_interrupt():
     import signal
 
@@ -73,21 +95,14 @@ def test_serve_options_json_and_interrupt():
     try:
         r = httpx.post(url + "/chat/completions", json={"model": "m", "stream": True}, timeout=10)
         assert b"\r\n\r\n" in r.content
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(15) == 0
-        proc2, url2 = start_serve("--lifetime", "60")
-        proc2.send_signal(signal.SIGTERM)
-        assert proc2.wait(15) == 0
-        for f in (proc2.stdout, proc2.stderr):
-            if f is not None:
-                f.close()
+        assert _stop(proc, signal.SIGINT) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-        for f in (proc.stdout, proc.stderr):
-            if f is not None:
-                f.close()
+        _cleanup(proc)
+    proc, _ = start_serve("--lifetime", "60")
+    try:
+        assert _stop(proc, signal.SIGTERM) == 0
+    finally:
+        _cleanup(proc)
 
 
 def test_serve_rejects_bad_options_and_addresses(capsys):

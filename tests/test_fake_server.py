@@ -161,8 +161,8 @@ def test_pacing_and_time_to_first_token(client):
         for chunk in r.iter_raw():
             for _ in parser.feed(chunk):
                 arrivals.append(time.monotonic() - start)
-    assert arrivals[0] >= 0.095  # the first event waits for ttft
-    assert arrivals[-1] - arrivals[0] >= 0.095  # 11 tokens at 100/s: 10 intervals
+    assert arrivals[0] >= 0.09  # the first event waits for ttft
+    assert arrivals[-1] - arrivals[0] >= 0.09  # 11 tokens at 100/s: 10 intervals (less client jitter)
     assert arrivals[-1] < 2.0
 
 
