@@ -14,10 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+import turbosse
 from turbosse._cli import main
 from turbosse.testing import FakeLLMServer, fake_text
 
-SRC = str(Path(__file__).resolve().parent.parent / "src")
+# The subprocesses import the turbosse under test (the source tree, or an
+# installed wheel when the suite runs against one), not whatever is on disk.
+SRC = str(Path(turbosse.__file__).resolve().parent.parent)
 
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

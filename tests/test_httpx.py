@@ -49,7 +49,7 @@ def content_of(events):
 
 
 def test_public_names_mirror_httpx_sse():
-    import httpx_sse
+    httpx_sse = pytest.importorskip("httpx_sse")
 
     for name in ("EventSource", "ServerSentEvent", "SSEError", "aconnect_sse", "connect_sse"):
         assert hasattr(tsse, name), name
@@ -61,7 +61,7 @@ def test_public_names_mirror_httpx_sse():
 
 @pytest.mark.parametrize("fake", [{"tokens": 40}, {"tokens": 40, "crlf": True}, {"tokens": 5, "tool_calls": 2}])
 def test_same_events_as_httpx_sse(server, fake):
-    import httpx_sse
+    httpx_sse = pytest.importorskip("httpx_sse")
 
     with httpx.Client(base_url=server.base_url) as client:
         with httpx_sse.connect_sse(client, "POST", CHAT, json=chat_body(**fake)) as source:
@@ -74,7 +74,7 @@ def test_same_events_as_httpx_sse(server, fake):
 
 
 async def test_async_same_events_as_httpx_sse(server):
-    import httpx_sse
+    httpx_sse = pytest.importorskip("httpx_sse")
 
     async with httpx.AsyncClient(base_url=server.base_url) as client:
         async with httpx_sse.aconnect_sse(client, "POST", CHAT, json=chat_body(tokens=30)) as source:

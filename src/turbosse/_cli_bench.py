@@ -712,6 +712,8 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append("  " + "  ".join("-" * w for w in widths))
     lines += notes
     lines += ["", f"targets ({pa['streams']} paced streams, client CPU per token):"]
+    if pa["streams"] != DEFAULTS["paced_streams"]:
+        lines.append(f"  (issue 4 sets them at {DEFAULTS['paced_streams']} streams; with fewer, wake-ups and per-request costs weigh more)")
     for label, value, target in ratios(report):
         verdict = "n/a" if value is None else ("met" if value <= target else "NOT met")
         shown = "-" if value is None else f"{value:.2f}x"
