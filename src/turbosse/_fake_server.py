@@ -846,7 +846,10 @@ def serve_forever(
                 except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - Windows
                     pass
         if on_ready is not None:
-            on_ready(actual)
+            # announced from inside the running loop: uvloop only listens for
+            # signals while it runs, so a SIGTERM sent right after "ready"
+            # would otherwise be lost
+            loop.call_soon(on_ready, actual)
         try:
             loop.run_until_complete(stopped.wait())
         except KeyboardInterrupt:  # pragma: no cover - where signal handlers are unavailable
