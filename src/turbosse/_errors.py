@@ -176,7 +176,8 @@ class IdleTimeout(StreamInterrupted):
 
     def __init__(self, timeout: float, cause: BaseException, partial: Any = None) -> None:
         super().__init__(cause, partial)
-        self.args = (f"no bytes received for {timeout} s (idle_timeout={timeout})",)
+        # the client's idle_timeout, or its read timeout when none was set
+        self.args = (f"no bytes received for {timeout:g} s (idle timeout)",)
         self.timeout = timeout
 
     def __reduce__(self) -> tuple[Any, ...]:
