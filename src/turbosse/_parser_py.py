@@ -116,7 +116,7 @@ def event_fields(
 
 
 _new_event = object.__new__
-_set_fields = ServerSentEvent._fields.__set__  # type: ignore[attr-defined]
+_set_fields = ServerSentEvent._fields.__set__  # type: ignore[attr-defined,misc]
 
 
 def _check_options(max_event_bytes: object, sentinel: object) -> tuple[int, bytes | None]:
@@ -242,12 +242,12 @@ class SSEParser:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """Parse the next chunk; return the events it completed (maybe [])."""
-        return self._feed(data, False)  # type: ignore[return-value]
+        return self._feed(data, False)
 
     def _feed_raw(self, data: bytes | bytearray | memoryview) -> list[tuple[str, bytes]]:
         """Like feed(), but each dispatched event is ``(event_type, data_bytes)``:
         the data stays undecoded bytes for orjson. Used by the decoder layer."""
-        return self._feed(data, True)  # type: ignore[return-value]
+        return self._feed(data, True)
 
     def _feed(self, data: bytes | bytearray | memoryview, raw: bool) -> list[Any]:
         if not self._busy.acquire(blocking=False):
