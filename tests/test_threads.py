@@ -16,14 +16,20 @@ What is promised:
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
+import sysconfig
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from conftest import c_extensions_required
 
+import turbosse
 from turbosse import SSEError
 
 N_THREADS = 8
@@ -215,3 +221,23 @@ def test_reentrant_feed_is_refused(parser_mod: ModuleType) -> None:
         assert "one parser per stream" in str(inner)
     (later,) = parser.feed(b"data: later\n\n")
     assert later.data == "later"
+
+
+def test_free_threaded_build_keeps_the_gil_off(request: pytest.FixtureRequest) -> None:
+    """On a free-threaded CPython (3.14t, 3.15t) importing the compiled modules
+    must not switch the GIL back on: each declares itself compatible (Cython's
+    freethreading_compatible, set in setup.py)."""
+    if not sysconfig.get_config_var("Py_GIL_DISABLED"):
+        pytest.skip("not a free-threaded CPython")
+    if os.environ.get("PYTHON_GIL") == "1" or getattr(sys.flags, "gil", None) == 1:
+        pytest.skip("the GIL was forced on (PYTHON_GIL=1 or -X gil=1)")
+    if not c_extensions_required(request.config):
+        pytest.skip("compiled twin not required (pure-Python leg)")
+    package_dir = Path(turbosse.__file__).parent
+    names = sorted(
+        {p.name.split(".")[0] for p in package_dir.glob("_*_c.*") if p.suffix in (".so", ".pyd")}
+    )
+    assert names, f"no compiled module in {package_dir}"
+    for name in names:
+        importlib.import_module(f"turbosse.{name}")
+    assert not sys._is_gil_enabled(), f"importing {names} re-enabled the GIL"
