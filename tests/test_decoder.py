@@ -475,3 +475,21 @@ def test_compiled_decoder_is_loaded() -> None:
 
         assert chooser.ChatDecoder is _decoder_c.ChatDecoder
         assert _decoder_c.__file__.endswith((".so", ".pyd"))
+
+
+def test_deltas_survive_garbage_collection(decoder_mod: ModuleType) -> None:
+    """The compiled twin allocates deltas untracked by the cycle collector
+    (they cannot form cycles); collections with many alive must be safe."""
+    import gc
+
+    body = OPENAI_STREAM.split(b"data: [DONE]")[0] * 200
+    dec = decoder_mod.ChatDecoder()
+    deltas = dec.feed(body)
+    gc.collect()
+    assert deltas[:5] == OPENAI_DELTAS and len(deltas) == 1000
+    assert all(type(d) is Delta for d in deltas)
+    if decoder_mod.__name__.endswith("_c"):
+        assert not gc.is_tracked(deltas[0]) and not gc.is_tracked(deltas[4].usage)
+    del dec
+    gc.collect()
+    assert deltas[-1].usage == Usage(3, 2, 5)

@@ -46,7 +46,20 @@ cdef extern from *:
        is visible to anything else. */
     static PyObject* turbosse_alloc_tuple(PyObject* type, Py_ssize_t n) {
         PyTypeObject* t = (PyTypeObject*)type;
-        return t->tp_alloc(t, n);
+        PyVarObject* op;
+        Py_ssize_t i;
+        if (t->tp_alloc != PyType_GenericAlloc) {
+            return t->tp_alloc(t, n);
+        }
+        /* PyType_GenericAlloc without GC tracking: what the decoder puts
+           in a delta (ints, str, None, and tuples of those) can never form a
+           reference cycle, so the collector need not see these tuples, as
+           CPython itself untracks tuples of atomic items. The slots are set
+           to NULL (as tp_alloc does) and then filled by the caller. */
+        op = PyObject_GC_NewVar(PyVarObject, t, n);
+        if (op == NULL) return NULL;
+        for (i = 0; i < n; i++) ((PyTupleObject*)op)->ob_item[i] = NULL;
+        return (PyObject*)op;
     }
     #define turbosse_SET_ITEM(t, i, v) (Py_INCREF(v), PyTuple_SET_ITEM(t, i, v))
     """
