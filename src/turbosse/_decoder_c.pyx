@@ -3,11 +3,14 @@
 #
 # The compiled SSEParser's _feed_raw is called at C level and returns
 # (event type, data bytes) pairs; each payload goes to orjson.loads as bytes
-# (never via str); OpenAI chat chunks are walked with PyDict_GetItem and
-# module-level key strings (Cython interns them, and orjson caches its keys,
-# so lookups mostly hit on pointer equality); Delta/ToolCallDelta/Usage
-# tuples are allocated with the type's tp_alloc and filled in place, the way
-# CPython's tuple_subtype_new does, with no call to __new__.
+# (never via str); OpenAI chat chunks are walked with PyDict_GetItem, using
+# orjson's own cached key objects once seen (KeySet), so lookups hit on
+# pointer equality; Delta/ToolCallDelta/Usage tuples are allocated as
+# tuple_subtype_new would (minus GC tracking: their items are atomic) and
+# filled in place, with no call to __new__.
+#
+# Measured alternatives that were slower: walking each dict once with
+# PyDict_Next instead of looking keys up (1.58x orjson.loads vs 1.44x).
 #
 # The other wire formats (Responses API, Anthropic, Gemini, Cohere, watsonx)
 # are mapped by the shared Python module _formats, so the twins cannot differ

@@ -3,10 +3,17 @@
 ``Delta``, ``ToolCallDelta`` and ``Usage`` are tuple subclasses (like
 ``collections.namedtuple``): immutable, fields readable by name and by
 position, equal to a plain tuple with the same items, and cheap to make. The
-compiled decoder allocates them through the type's ``tp_alloc`` and fills the
-slots directly, the way CPython's own ``tuple_subtype_new`` does, so it never
-calls ``__new__``; the Python twin uses ``tuple.__new__``. Because both twins
-build the very same types, their deltas compare equal.
+compiled decoder allocates them as CPython's own ``tuple_subtype_new`` does
+and fills the slots directly, so it never calls ``__new__`` (and, since their
+items are atomic, leaves them untracked by the cycle collector); the Python
+twin uses ``tuple.__new__``. Because both twins build the very same types,
+their deltas compare equal.
+
+Cost of one delta, created and freed (CPython 3.11, shared 2-CPU machine):
+``tuple.__new__(Delta, ...)`` 240 ns, ``Delta(0, content=...)`` 500 ns,
+``collections.namedtuple`` 630 ns, a plain 8-tuple 60 ns; in the compiled
+decoder, dropping delta creation altogether saves about 0.1x of the
+``orjson.loads`` time per chunk (~90 ns).
 """
 
 from __future__ import annotations
