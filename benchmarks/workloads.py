@@ -8,7 +8,7 @@ generated deterministically (seeded) so numbers are comparable between runs.
   (about 220-byte events: role chunk, content chunks with varying token text,
   finish chunk, usage chunk, ``data: [DONE]``), delivered in 16 KiB reads.
 - (b) ``synthetic-per-event``: the same stream, one event per read.
-- (c) ``corpus-16k``: every ``../shared/corpus/*.sse`` file concatenated (a
+- (c) ``corpus-16k``: every ``tests/corpus/*.sse`` file (the repo's copy of shared/corpus) concatenated (a
   blank line is ensured between files so events never merge), 16 KiB reads.
 - (d) ``big-event-<N>MiB``: one ``data:`` event of N MiB (1, 2 and 4) in
   256-byte reads, to show that cost grows linearly with event size.
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,9 +44,7 @@ SYNTHETIC_EVENTS = 20_000
 BIG_EVENT_MIB = (1, 2, 4)
 
 _REPO = Path(__file__).resolve().parent.parent
-CORPUS_DIR = _REPO.parent / "shared" / "corpus"
-if not CORPUS_DIR.is_dir():  # a clone placed elsewhere: TURBOSSE_CORPUS points at it
-    CORPUS_DIR = Path(os.environ.get("TURBOSSE_CORPUS", "../shared/corpus")).resolve()
+CORPUS_DIR = _REPO / "tests" / "corpus"  # the repo's copy of shared/corpus
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 GOLDEN_DIR = HERE / "golden"
-CORPUS_DIR = HERE.parent.parent / "shared" / "corpus"
+CORPUS_DIR = HERE / "corpus"
 
 
 def golden_of(decoder: Any, chunks: Iterable[bytes]) -> dict[str, Any]:

@@ -7,17 +7,15 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from make_golden import CORPUS_DIR, GOLDEN_DIR
 
-SRC = Path(__file__).resolve().parent.parent / "src"
 PARALLEL = CORPUS_DIR / "openai__chat-parallel-tool-calls.sse"
 
 
 def run(twin: str, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ)  # the turbosse under test, installed or editable: never src/ directly
     env.pop("TURBOSSE_NO_EXTENSIONS", None)
     if twin == "python":
         env["TURBOSSE_NO_EXTENSIONS"] = "1"

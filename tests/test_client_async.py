@@ -241,7 +241,7 @@ async def test_cancelling_without_context_manager(server, client):
 
 
 async def test_timeout_around_the_stream_closes_the_connection(server, client):
-    with pytest.raises(TimeoutError):
+    with pytest.raises(asyncio.TimeoutError):  # the builtin TimeoutError only from 3.11 on
         await asyncio.wait_for(client.complete(MESSAGES, fake={"tokens": 1000, "tokens_per_second": 100}), 0.2)
     await async_assert_no_leak(server, client.http_client)
 

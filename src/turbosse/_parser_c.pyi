@@ -4,10 +4,11 @@ It has the same public names and signatures as the Python twin, _parser_py.py;
 tests/test_stubs.py checks that they stay in step.
 """
 
-from typing import Any
+from typing import Any, final
 
 DEFAULT_MAX_EVENT_BYTES: int
 
+@final
 class ServerSentEvent:
     """One dispatched event: immutable, compared and hashed by value."""
 

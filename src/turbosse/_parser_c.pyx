@@ -44,7 +44,7 @@ cdef const unsigned char* BOM = b"\xef\xbb\xbf"
 # does not pin its memory for the rest of a long-lived stream.
 cdef Py_ssize_t KEEP_CAPACITY = 64 * 1024
 cdef str BUSY_MESSAGE = (
-    "SSEParser.feed() was entered while another call was running on the same parser "
+    "SSEParser.feed() or close() was entered while another call was running on the same parser "
     "(two threads sharing one parser?); use one parser per stream"
 )
 
@@ -250,11 +250,18 @@ cdef class SSEParser:
         dispatched"). Returns the events completed by ending the input, which
         is always [] because every line end is acted on as soon as it arrives.
         """
+        cdef bint busy
         if self._failed:
             raise SSEError("this SSEParser failed earlier and cannot continue; use a new one")
+        with cython.critical_section(self):
+            busy = self._busy
+            self._busy = True
+        if busy:
+            raise SSEError(BUSY_MESSAGE)
         self._closed = True
         buf_clear(&self._line)
         self._reset_block()
+        self._busy = False
         return []
 
     cdef list _feed_object(self, object data, bint raw):

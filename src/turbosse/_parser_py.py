@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any
+from typing import Any, final
 
 import orjson
 
@@ -33,11 +33,12 @@ RETRY_MAX = 2**63 - 1
 _RETRY_MAX_DIGITS = len(str(RETRY_MAX))
 _NO_LIMIT = sys.maxsize  # stands for max_event_bytes=None in comparisons
 _BUSY_MESSAGE = (
-    "SSEParser.feed() was entered while another call was running on the same parser "
+    "SSEParser.feed() or close() was entered while another call was running on the same parser "
     "(two threads sharing one parser?); use one parser per stream"
 )
 
 
+@final
 class ServerSentEvent:
     """One dispatched event: immutable, compared and hashed by value.
 
@@ -98,6 +99,10 @@ class ServerSentEvent:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (ServerSentEvent, self._fields)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The compiled twin's class is final; keep the twins interchangeable.
+        raise TypeError("ServerSentEvent cannot be subclassed")
 
 
 def event_fields(
@@ -317,9 +322,14 @@ class SSEParser:
         """
         if self._failed:
             raise SSEError("this SSEParser failed earlier and cannot continue; use a new one")
-        self._closed = True
-        self._pending.clear()
-        self._reset_block()
+        if not self._busy.acquire(blocking=False):
+            raise SSEError(_BUSY_MESSAGE)
+        try:
+            self._closed = True
+            self._pending.clear()
+            self._reset_block()
+        finally:
+            self._busy.release()
         return []
 
     # -- internals ---------------------------------------------------------
