@@ -181,8 +181,13 @@ cdef class ServerSentEvent:
 
 # -- the parser ---------------------------------------------------------------
 
+# Signatures are written by hand: Cython's embedsignature misplaces the "*" of
+# this keyword-only __init__.
+@cython.embedsignature(False)
 cdef class SSEParser:
-    """Incremental, sans-IO parser for ``text/event-stream`` bytes.
+    """SSEParser(*, max_event_bytes=DEFAULT_MAX_EVENT_BYTES, sentinel=None)
+
+    Incremental, sans-IO parser for ``text/event-stream`` bytes.
 
     Feed it the bytes of a response as they arrive, in chunks of any size and
     split anywhere; it returns the events each chunk completes.
@@ -235,16 +240,23 @@ cdef class SSEParser:
         return self._sentinel
 
     def feed(self, data):
-        """Parse the next chunk; return the events it completed (maybe [])."""
+        """feed(data: bytes | bytearray | memoryview) -> list[ServerSentEvent]
+
+        Parse the next chunk; return the events it completed (maybe []).
+        """
         return self._feed_object(data, False)
 
     cpdef list _feed_raw(self, object data):
-        """Like feed(), but each dispatched event is ``(event_type, data_bytes)``:
+        """_feed_raw(data) -> list[tuple[str, bytes]]
+
+        Like feed(), but each dispatched event is ``(event_type, data_bytes)``:
         the data stays undecoded bytes for orjson. Used by the decoder layer."""
         return self._feed_object(data, True)
 
     def close(self):
-        """End of input. An unterminated line or an event without its closing
+        """close() -> list[ServerSentEvent]
+
+        End of input. An unterminated line or an event without its closing
         blank line is discarded (WHATWG 9.2.6: "If the file ends in the middle
         of an event, before the final empty line, the incomplete event is not
         dispatched"). Returns the events completed by ending the input, which
