@@ -1,10 +1,20 @@
 """The SSE framing competitors, each run through its real fast path.
 
-Every competitor is a function ``run(chunks) -> list`` that consumes the same
-list of network reads and returns what a consumer would receive (event
-objects, or data strings for the naive loop). ``summarize`` turns that result
-into ``(event_count, sum_of_data_lengths)``, computed outside the timed region,
-so correctness can be compared against turbosse.
+Every competitor consumes the same list of network reads in one of two ways
+(``CONSUME_MODES``; compare.py's ``--consume``):
+
+- ``stream`` (``Competitor.stream``): a streaming consumer. Each event is
+  handled as it is produced and dropped: the same sink for every competitor,
+  ``n += 1; size += len(event.data)`` (``len(data)`` for the naive loop, whose
+  events are the data strings), over the events of each ``feed()`` for
+  turbosse and over the generator for httpx-sse and openai. Nothing is kept;
+  the run returns ``(n, size)``.
+- ``collect`` (``Competitor.run``): every event is kept in one list, which is
+  returned (and freed by the caller, inside compare.py's timed region);
+  ``summarize`` turns it into the same ``(event_count, sum_of_data_lengths)``
+  outside the timed region.
+
+Both modes give the same summary, compared against turbosse for correctness.
 
 - ``turbosse-cython`` / ``turbosse-python``: ``SSEParser.feed`` per read, then
   ``close()``. No sentinel, so ``[DONE]`` is an ordinary event as it is for
@@ -34,9 +44,15 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "CONSUME_HELP",
+    "CONSUME_MODES",
     "PARSER_FACTORIES",
     "Competitor",
+    "as_summary",
+    "httpx_sse_iter_sse",
     "naive_run",
+    "naive_stream",
+    "other_mode_note",
     "parser_names",
     "parser_competitors",
     "summarize_events",
@@ -45,15 +61,53 @@ __all__ = [
 
 Run = Callable[[list[bytes]], list[Any]]
 Summary = tuple[int, int]
+StreamRun = Callable[[list[bytes]], Summary]
+
+#: "stream" (the default): each event consumed as produced and dropped;
+#: "collect": all events kept in a list that the caller frees.
+CONSUME_MODES = ("stream", "collect")
+
+
+def as_summary(summary: Summary) -> Summary:
+    """``summarize`` of a stream-mode run, which returns its summary itself."""
+    return summary
+
+
+#: one sentence per mode, for reports
+CONSUME_HELP = {
+    "stream": "each event (or delta) is consumed as it is produced (count it, add the length of its "
+              "data or content) and dropped, as a streaming consumer does; nothing is kept",
+    "collect": "every event (or delta) is kept in a list until the run ends, and the list is freed "
+               "inside the timed region",
+}
+
+
+def other_mode_note(consume: str) -> str:
+    """A report line pointing at the mode this run did not measure."""
+    other = "collect" if consume == "stream" else "stream"
+    return (f"- These ratios are for `--consume {consume}`; `--consume {other}` "
+            f"({CONSUME_HELP[other]}) gives the other set.")
 
 
 @dataclass(frozen=True)
 class Competitor:
     name: str
+    #: collect mode: the list of all events
     run: Run
+    #: collect mode: that list -> (event count, sum of data lengths)
     summarize: Callable[[list[Any]], Summary]
+    #: stream mode: each event consumed as produced; returns the summary
+    stream: StreamRun
     #: library version or other note shown in the machine info
     version: str = ""
+
+    def mode(self, consume: str) -> tuple[Callable[[list[bytes]], Any], Callable[[Any], Summary]]:
+        """``(run, summarize)`` for a consumption mode (see ``CONSUME_MODES``)."""
+        if consume == "stream":
+            return self.stream, as_summary
+        if consume == "collect":
+            return self.run, self.summarize
+        raise ValueError(f"consume must be one of {CONSUME_MODES}, not {consume!r}")
 
 
 def summarize_events(events: list[Any]) -> Summary:
@@ -66,7 +120,7 @@ def summarize_strings(datas: list[str]) -> Summary:
 
 # -- turbosse -------------------------------------------------------------------
 
-def _turbosse_runner(module_name: str) -> Run:
+def _turbosse_runners(module_name: str) -> tuple[Run, StreamRun]:
     mod = importlib.import_module(module_name)
     SSEParser = mod.SSEParser
 
@@ -79,12 +133,27 @@ def _turbosse_runner(module_name: str) -> Run:
         out += parser.close()
         return out
 
-    return run
+    def stream(chunks: list[bytes]) -> Summary:
+        parser = SSEParser()
+        feed = parser.feed
+        n = size = 0
+        for chunk in chunks:
+            for event in feed(chunk):
+                n += 1
+                size += len(event.data)
+        for event in parser.close():
+            n += 1
+            size += len(event.data)
+        return n, size
+
+    return run, stream
 
 
 # -- httpx-sse ------------------------------------------------------------------
 
-def _httpx_sse_runner() -> Run:
+def httpx_sse_iter_sse() -> Callable[[Iterable[bytes]], Iterator[Any]]:
+    """A generator function: reads -> httpx-sse events, as
+    ``EventSource.iter_sse`` produces them (see the module docstring)."""
     from httpx._decoders import TextChunker, TextDecoder
     from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
@@ -121,13 +190,26 @@ def _httpx_sse_runner() -> Run:
             if sse is not None:
                 yield sse
 
+    return iter_sse
+
+
+def _httpx_sse_runners() -> tuple[Run, StreamRun]:
+    iter_sse = httpx_sse_iter_sse()
+
     def run(chunks: list[bytes]) -> list[Any]:
         return list(iter_sse(chunks))
 
-    return run
+    def stream(chunks: list[bytes]) -> Summary:
+        n = size = 0
+        for event in iter_sse(chunks):
+            n += 1
+            size += len(event.data)
+        return n, size
+
+    return run, stream
 
 
-def _httpx_sse_response_runner() -> Run:
+def _httpx_sse_response_runners() -> tuple[Run, StreamRun]:
     import httpx
     from httpx_sse import EventSource
 
@@ -138,18 +220,33 @@ def _httpx_sse_response_runner() -> Run:
         response = httpx.Response(200, headers=headers, content=iter(chunks), request=request)
         return list(EventSource(response).iter_sse())
 
-    return run
+    def stream(chunks: list[bytes]) -> Summary:
+        response = httpx.Response(200, headers=headers, content=iter(chunks), request=request)
+        n = size = 0
+        for event in EventSource(response).iter_sse():
+            n += 1
+            size += len(event.data)
+        return n, size
+
+    return run, stream
 
 
 # -- openai ------------------------------------------------------------------------
 
-def _openai_runner() -> Run:
+def _openai_runners() -> tuple[Run, StreamRun]:
     from openai._streaming import SSEDecoder
 
     def run(chunks: list[bytes]) -> list[Any]:
         return list(SSEDecoder().iter_bytes(iter(chunks)))
 
-    return run
+    def stream(chunks: list[bytes]) -> Summary:
+        n = size = 0
+        for event in SSEDecoder().iter_bytes(iter(chunks)):
+            n += 1
+            size += len(event.data)
+        return n, size
+
+    return run, stream
 
 
 # -- naive ---------------------------------------------------------------------------
@@ -171,6 +268,26 @@ def naive_run(chunks: list[bytes]) -> list[str]:
             if block.startswith(b"data: "):
                 out.append(block[6:].decode("utf-8", "replace"))
     return out
+
+
+def naive_stream(chunks: list[bytes]) -> Summary:
+    """``naive_run`` in stream mode: each data string is consumed as it is
+    decoded (the same sink as every other competitor) and dropped."""
+    n = size = 0
+    buf = bytearray()
+    for chunk in chunks:
+        start = len(buf) - 1 if buf else 0
+        buf += chunk
+        if buf.find(b"\n\n", start) < 0:
+            continue
+        *blocks, rest = buf.split(b"\n\n")
+        buf = bytearray(rest)
+        for block in blocks:
+            if block.startswith(b"data: "):
+                data = block[6:].decode("utf-8", "replace")
+                n += 1
+                size += len(data)
+    return n, size
 
 
 # -- registry --------------------------------------------------------------------------
@@ -195,10 +312,18 @@ def _make_turbosse(twin: str) -> Callable[[], Competitor]:
         import turbosse
 
         module = {"cython": "turbosse._parser_c", "python": "turbosse._parser_py"}[twin]
-        return Competitor(f"turbosse-{twin}", _turbosse_runner(module), summarize_events,
+        run, stream = _turbosse_runners(module)
+        return Competitor(f"turbosse-{twin}", run, summarize_events, stream,
                           f"turbosse {turbosse.__version__}")
 
     return make
+
+
+def _split(runners: tuple[Run, StreamRun], summarize: Callable[[list[Any]], Summary]
+           ) -> tuple[Run, Callable[[list[Any]], Summary], StreamRun]:
+    """``(run, stream)`` -> Competitor's positional ``run, summarize, stream``."""
+    run, stream = runners
+    return run, summarize, stream
 
 
 def _httpx_versions() -> str:
@@ -210,13 +335,15 @@ def _httpx_versions() -> str:
 PARSER_FACTORIES: dict[str, Callable[[], Competitor]] = {
     "turbosse-cython": _make_turbosse("cython"),
     "turbosse-python": _make_turbosse("python"),
-    "httpx-sse": lambda: Competitor("httpx-sse", _httpx_sse_runner(), summarize_events,
+    "httpx-sse": lambda: Competitor("httpx-sse", *_split(_httpx_sse_runners(), summarize_events),
                                     _httpx_versions()),
-    "httpx-sse+Response": lambda: Competitor("httpx-sse+Response", _httpx_sse_response_runner(),
-                                             summarize_events, _httpx_versions()),
-    "openai": lambda: Competitor("openai", _openai_runner(), summarize_events,
+    "httpx-sse+Response": lambda: Competitor("httpx-sse+Response",
+                                             *_split(_httpx_sse_response_runners(), summarize_events),
+                                             _httpx_versions()),
+    "openai": lambda: Competitor("openai", *_split(_openai_runners(), summarize_events),
                                  f"openai {_version('openai')}"),
-    "naive": lambda: Competitor("naive", naive_run, summarize_strings, "split on blank lines"),
+    "naive": lambda: Competitor("naive", naive_run, summarize_strings, naive_stream,
+                                "split on blank lines"),
 }
 
 

@@ -1,25 +1,44 @@
 """Decoder rows for compare.py: bytes -> tokens, and tool-call accumulation.
 
-Every row consumes the same network reads and returns what a consumer uses:
-the non-empty content strings (tokens), in order; ``summarize`` turns that
-into ``(token count, total characters)`` outside the timed region so every
-row is checked against turbosse.
+Every row consumes the same network reads and touches what a chat consumer
+uses: the content of each choice's delta. Two consumption modes
+(``competitors.CONSUME_MODES``; compare.py's ``--consume``):
 
-- ``turbosse-cython`` / ``turbosse-python``: ``ChatDecoder.feed`` per read;
-  the deltas are the result (a consumer reads ``d.content``).
+- ``stream``: each delta (or parsed chunk) is handled as it is produced and
+  dropped, with the same sink for every row: ``c = <the delta's content>;
+  if c: n += 1; size += len(c)``. turbosse iterates the list each ``feed()``
+  returns; the others iterate their generators. The run returns ``(n, size)``.
+- ``collect``: the run returns everything it produced (the deltas for
+  turbosse, the non-empty content strings for the others), freed by the
+  caller inside compare.py's timed region; ``summarize`` turns it into the
+  same ``(token count, total characters)`` outside the timed region.
+
+Either way every row is checked against turbosse.
+
+- ``turbosse-cython`` / ``turbosse-python``: ``ChatDecoder.feed`` per read
+  (a consumer reads ``d.content``).
 - ``httpx-sse+json``: httpx-sse's pipeline (see competitors.py), then
-  ``json.loads(sse.data)`` and ``choices[0].delta.content``.
+  ``json.loads(sse.data)`` and ``choices[i].delta.content``.
 - ``openai-decoder+json``: the openai SDK's ``SSEDecoder``, then ``json.loads``.
 - ``openai-Stream``: ``openai.Stream`` over an in-memory response, yielding
   ``ChatCompletionChunk`` models, as ``client.chat.completions.create(stream=True)``.
 - ``naive+orjson``: split on blank lines, ``orjson.loads`` after ``data: ``.
-- ``orjson.loads-floor``: ``orjson.loads`` of every payload, pre-split, result
-  dropped at once: the least any orjson-based decoder must spend.
+- ``orjson.loads-floor``: ``orjson.loads`` of every payload, pre-split: the
+  least any orjson-based decoder must spend. In collect mode the result is
+  dropped at once, untouched; in stream mode the content is touched through
+  the same sink as the other rows, then dropped.
 
 The ``tool-calls-16k`` workload is a long stream of parallel tool-call
 fragments; its rows build the final calls (``(id, name, arguments)``) with
 turbosse's ChatAccumulator, the openai SDK's ``ChatCompletionStreamState``,
-and a plain json + dict loop.
+and a plain json + dict loop. Accumulating is streaming by nature: turbosse
+and the openai SDK hand each delta to the accumulator and drop it in both
+modes (the accumulators keep the argument fragments, as they must). The
+modes differ in that the plain-json loop frames the whole stream into a list
+of data strings first in collect mode (``competitors.naive_run``) and
+handles each one as it is split off in stream mode, and in that the
+``(call count, argument characters)`` summary of the final calls is computed
+inside the run (stream) or after it (collect).
 """
 
 from __future__ import annotations
@@ -33,6 +52,8 @@ import competitors
 from workloads import READ_SIZE, Workload, chunked
 
 Summary = tuple[int, int]
+Run = Callable[[list[bytes]], Any]
+StreamRun = Callable[[list[bytes]], Summary]
 TARGET_WORKLOAD = "synthetic-16k"
 MODULES = {"cython": "turbosse._decoder_c", "python": "turbosse._decoder_py"}
 
@@ -53,7 +74,17 @@ def _content(obj: dict[str, Any], out: list[str]) -> None:
             out.append(c)
 
 
-def turbosse_run(module: str) -> Callable[[list[bytes]], list[Any]]:
+# Each factory returns (collect run, stream run). The stream runs share one
+# sink, written out inline in each (a function call per delta would be the
+# harness's cost, not the competitor's):
+#
+#     c = <this delta's content>
+#     if c:
+#         n += 1
+#         size += len(c)
+
+
+def turbosse_run(module: str) -> tuple[Run, StreamRun]:
     import importlib
 
     ChatDecoder = importlib.import_module(module).ChatDecoder
@@ -66,11 +97,24 @@ def turbosse_run(module: str) -> Callable[[list[bytes]], list[Any]]:
             out += feed(chunk)
         return out
 
-    return run
+    def stream(chunks: list[bytes]) -> Summary:
+        dec = ChatDecoder("openai-chat")
+        feed = dec.feed
+        n = size = 0
+        for chunk in chunks:
+            for d in feed(chunk):
+                c = d.content
+                if c:
+                    n += 1
+                    size += len(c)
+        return n, size
+
+    return run, stream
 
 
-def httpx_sse_json_run() -> Callable[[list[bytes]], list[str]]:
+def httpx_sse_json_run() -> tuple[Run, StreamRun]:
     events = competitors.PARSER_FACTORIES["httpx-sse"]().run
+    iter_sse = competitors.httpx_sse_iter_sse()
     loads = json.loads
 
     def run(chunks: list[bytes]) -> list[str]:
@@ -80,10 +124,21 @@ def httpx_sse_json_run() -> Callable[[list[bytes]], list[str]]:
                 _content(loads(sse.data), out)
         return out
 
-    return run
+    def stream(chunks: list[bytes]) -> Summary:
+        n = size = 0
+        for sse in iter_sse(chunks):
+            if sse.data != "[DONE]":
+                for ch in loads(sse.data).get("choices") or ():
+                    c = (ch.get("delta") or {}).get("content")
+                    if c:
+                        n += 1
+                        size += len(c)
+        return n, size
+
+    return run, stream
 
 
-def openai_decoder_json_run() -> Callable[[list[bytes]], list[str]]:
+def openai_decoder_json_run() -> tuple[Run, StreamRun]:
     from openai._streaming import SSEDecoder
 
     loads = json.loads
@@ -96,10 +151,22 @@ def openai_decoder_json_run() -> Callable[[list[bytes]], list[str]]:
             _content(loads(sse.data), out)
         return out
 
-    return run
+    def stream(chunks: list[bytes]) -> Summary:
+        n = size = 0
+        for sse in SSEDecoder().iter_bytes(iter(chunks)):
+            if sse.data.startswith("[DONE]"):
+                break
+            for ch in loads(sse.data).get("choices") or ():
+                c = (ch.get("delta") or {}).get("content")
+                if c:
+                    n += 1
+                    size += len(c)
+        return n, size
+
+    return run, stream
 
 
-def openai_stream_run() -> Callable[[list[bytes]], list[str]]:
+def openai_stream_run() -> tuple[Run, StreamRun]:
     import httpx
     import openai
     from openai.types.chat import ChatCompletionChunk
@@ -117,7 +184,18 @@ def openai_stream_run() -> Callable[[list[bytes]], list[str]]:
                     out.append(ch.delta.content)
         return out
 
-    return run
+    def stream(chunks: list[bytes]) -> Summary:
+        response = httpx.Response(200, headers=headers, content=iter(chunks), request=request)
+        n = size = 0
+        for chunk in openai.Stream(cast_to=ChatCompletionChunk, response=response, client=client):
+            for ch in chunk.choices:
+                c = ch.delta.content
+                if c:
+                    n += 1
+                    size += len(c)
+        return n, size
+
+    return run, stream
 
 
 def naive_orjson_run(chunks: list[bytes]) -> list[str]:
@@ -139,7 +217,32 @@ def naive_orjson_run(chunks: list[bytes]) -> list[str]:
     return out
 
 
-def loads_floor(workload: Workload) -> tuple[Callable[[list[bytes]], Any], Callable[[Any], Summary]]:
+def naive_orjson_stream(chunks: list[bytes]) -> Summary:
+    import orjson
+
+    loads = orjson.loads
+    n = size = 0
+    buf = bytearray()
+    for chunk in chunks:
+        start = len(buf) - 1 if buf else 0
+        buf += chunk
+        if buf.find(b"\n\n", start) < 0:
+            continue
+        *blocks, rest = buf.split(b"\n\n")
+        buf = bytearray(rest)
+        for block in blocks:
+            if block.startswith(b"data: ") and block != b"data: [DONE]":
+                for ch in loads(block[6:]).get("choices") or ():
+                    c = (ch.get("delta") or {}).get("content")
+                    if c:
+                        n += 1
+                        size += len(c)
+    return n, size
+
+
+def loads_floor(workload: Workload, consume: str = "stream"
+                ) -> tuple[Callable[[list[bytes]], Any], Callable[[Any], Summary]]:
+    """``(run, summarize)`` of the orjson.loads floor row in a consumption mode."""
     import orjson
 
     payloads = [block[6:] for block in workload.data.split(b"\n\n")
@@ -157,7 +260,21 @@ def loads_floor(workload: Workload) -> tuple[Callable[[list[bytes]], Any], Calla
             _content(loads(p), out)
         return _summarize_strings(out)
 
-    return run, summarize
+    def stream(chunks: list[bytes]) -> Summary:
+        n = size = 0
+        for p in payloads:
+            for ch in loads(p).get("choices") or ():
+                c = (ch.get("delta") or {}).get("content")
+                if c:
+                    n += 1
+                    size += len(c)
+        return n, size
+
+    if consume == "stream":
+        return stream, competitors.as_summary
+    if consume == "collect":
+        return run, summarize
+    raise ValueError(f"consume must be one of {competitors.CONSUME_MODES}, not {consume!r}")
 
 
 # -- tool-call accumulation -------------------------------------------------------
@@ -190,7 +307,16 @@ def _summarize_calls(calls: list[tuple[str | None, str | None, str]]) -> Summary
     return len(calls), sum(len(a) for _, _, a in calls)
 
 
-def turbosse_accumulate_run(module: str) -> Callable[[list[bytes]], list[Any]]:
+def _summarized(run: Run) -> StreamRun:
+    """Stream mode of an accumulate row: the same run, summary computed inside it."""
+
+    def stream(chunks: list[bytes]) -> Summary:
+        return _summarize_calls(run(chunks))
+
+    return stream
+
+
+def turbosse_accumulate_run(module: str) -> tuple[Run, StreamRun]:
     import importlib
 
     from turbosse import ChatAccumulator
@@ -204,10 +330,10 @@ def turbosse_accumulate_run(module: str) -> Callable[[list[bytes]], list[Any]]:
             acc.extend(dec.feed(chunk))
         return [tuple(c) for c in acc.result().tool_calls]
 
-    return run
+    return run, _summarized(run)
 
 
-def openai_state_run() -> Callable[[list[bytes]], list[Any]]:
+def openai_state_run() -> tuple[Run, StreamRun]:
     import httpx
     import openai
     from openai.lib.streaming.chat import ChatCompletionStreamState
@@ -225,7 +351,7 @@ def openai_state_run() -> Callable[[list[bytes]], list[Any]]:
         msg = state.current_completion_snapshot.choices[0].message
         return [(t.id, t.function.name, t.function.arguments) for t in msg.tool_calls or []]
 
-    return run
+    return run, _summarized(run)
 
 
 def plain_json_accumulate_run(chunks: list[bytes]) -> list[Any]:
@@ -243,45 +369,99 @@ def plain_json_accumulate_run(chunks: list[bytes]) -> list[Any]:
     return [(i, n, "".join(a)) for i, n, a in calls.values()]
 
 
+def plain_json_accumulate_stream(chunks: list[bytes]) -> Summary:
+    """``plain_json_accumulate_run`` in stream mode: the naive split loop
+    (competitors.naive_run) with each data string handled as it is split off."""
+    calls: dict[int, list[Any]] = {}
+    buf = bytearray()
+    done = False
+    for chunk in chunks:
+        start = len(buf) - 1 if buf else 0
+        buf += chunk
+        if buf.find(b"\n\n", start) < 0:
+            continue
+        *blocks, rest = buf.split(b"\n\n")
+        buf = bytearray(rest)
+        for block in blocks:
+            if not block.startswith(b"data: "):
+                continue
+            text = block[6:].decode("utf-8", "replace")
+            if text == "[DONE]":
+                done = True
+                break
+            for ch in json.loads(text)["choices"]:
+                for tc in ch["delta"].get("tool_calls") or ():
+                    call = calls.setdefault(tc["index"], [None, None, []])
+                    call[0] = call[0] or tc.get("id")
+                    call[1] = call[1] or tc["function"].get("name")
+                    call[2].append(tc["function"].get("arguments") or "")
+        if done:
+            break
+    return _summarize_calls([(i, n, "".join(a)) for i, n, a in calls.values()])
+
+
 # -- rows and targets -----------------------------------------------------------------
 
 
-def entries(workloads: dict[str, Workload], Entry: Any) -> list[Any]:
-    """compare.py's rows for the decoding layer (issue 3)."""
+def _pick(runners: tuple[Run, StreamRun], summarize: Callable[[Any], Summary], consume: str
+          ) -> tuple[Run, Callable[[Any], Summary]]:
+    """``(run, summarize)`` for ``consume`` from a ``(collect run, stream run)`` pair."""
+    run, stream = runners
+    if consume == "stream":
+        return stream, competitors.as_summary
+    if consume == "collect":
+        return run, summarize
+    raise ValueError(f"consume must be one of {competitors.CONSUME_MODES}, not {consume!r}")
+
+
+def entries(workloads: dict[str, Workload], Entry: Any, consume: str = "stream",
+            n_tool: int | None = None) -> list[Any]:
+    """compare.py's rows for the decoding layer (issue 3), in a consumption
+    mode (``competitors.CONSUME_MODES``). ``n_tool`` overrides the number of
+    events of the tool-call workload (built when ``synthetic-16k`` is wanted)."""
     wanted = [w for name, w in workloads.items() if name in ("synthetic-16k", "synthetic-per-event")]
     twins = ["cython", "python"] if competitors.cython_wanted() else ["python"]
     rows = []
     for w in wanted:
         for twin in twins:
-            rows.append(Entry("decoder", w, f"turbosse-{twin}", turbosse_run(MODULES[twin]),
-                              _tokens_of_deltas, turbosse=True))
-        rows.append(Entry("decoder", w, "httpx-sse+json", httpx_sse_json_run(), _summarize_strings))
-        rows.append(Entry("decoder", w, "openai-decoder+json", openai_decoder_json_run(), _summarize_strings))
-        rows.append(Entry("decoder", w, "openai-Stream", openai_stream_run(), _summarize_strings))
-        rows.append(Entry("decoder", w, "naive+orjson", naive_orjson_run, _summarize_strings))
-        run, summarize = loads_floor(w)
-        rows.append(Entry("decoder", w, "orjson.loads-floor", run, summarize))
+            rows.append(Entry("decoder", w, f"turbosse-{twin}",
+                              *_pick(turbosse_run(MODULES[twin]), _tokens_of_deltas, consume),
+                              turbosse=True))
+        rows.append(Entry("decoder", w, "httpx-sse+json",
+                          *_pick(httpx_sse_json_run(), _summarize_strings, consume)))
+        rows.append(Entry("decoder", w, "openai-decoder+json",
+                          *_pick(openai_decoder_json_run(), _summarize_strings, consume)))
+        rows.append(Entry("decoder", w, "openai-Stream",
+                          *_pick(openai_stream_run(), _summarize_strings, consume)))
+        rows.append(Entry("decoder", w, "naive+orjson",
+                          *_pick((naive_orjson_run, naive_orjson_stream), _summarize_strings, consume)))
+        rows.append(Entry("decoder", w, "orjson.loads-floor", *loads_floor(w, consume)))
     if "synthetic-16k" in workloads:
-        quick = workloads["synthetic-16k"].nbytes < 2_000_000
-        # smaller than the text stream: the openai SDK row takes ~0.6 ms per event
-        n_tool = 2_000 if quick else 5_000
+        if n_tool is None:
+            quick = workloads["synthetic-16k"].nbytes < 2_000_000
+            # smaller than the text stream: the openai SDK row takes ~0.6 ms per event
+            n_tool = 2_000 if quick else 5_000
         data = tool_call_stream(n_tool)
         tw = Workload("tool-calls-16k", chunked(data, READ_SIZE),
                       f"{n_tool} events of parallel tool-call fragments (4 calls), 16 KiB reads",
                       "tools")
         for twin in twins:
             rows.append(Entry("accumulate", tw, f"turbosse-{twin}",
-                              turbosse_accumulate_run(MODULES[twin]),
-                              _summarize_calls, turbosse=True))
-        rows.append(Entry("accumulate", tw, "openai-StreamState", openai_state_run(), _summarize_calls))
-        rows.append(Entry("accumulate", tw, "plain-json", plain_json_accumulate_run, _summarize_calls))
+                              *_pick(turbosse_accumulate_run(MODULES[twin]), _summarize_calls, consume),
+                              turbosse=True))
+        rows.append(Entry("accumulate", tw, "openai-StreamState",
+                          *_pick(openai_state_run(), _summarize_calls, consume)))
+        rows.append(Entry("accumulate", tw, "plain-json",
+                          *_pick((plain_json_accumulate_run, plain_json_accumulate_stream),
+                                 _summarize_calls, consume)))
     return rows
 
 
-def targets(results: list[Any]) -> str:
-    """The issue-3 targets on this run's numbers (best-of and per-round median)."""
+def targets(results: list[Any], consume: str = "stream") -> str:
+    """The issue-3 targets on this run's numbers (best-of and per-round median),
+    measured in consumption mode ``consume`` (named in the heading)."""
     by = {(r.entry.section, r.entry.workload.name, r.entry.name): r for r in results if r.error is None}
-    lines = ["### issue 3 targets (same run)\n"]
+    lines = [f"### issue 3 targets (same run, --consume {consume})\n"]
     checks = [
         ("httpx-sse+json", "throughput >=", 6.0),
         ("openai-Stream", "throughput >=", 50.0),
@@ -305,5 +485,6 @@ def targets(results: list[Any]) -> str:
             what = f"turbosse-cython is {ratio:.1f}x {other} (target >= {goal:g}x)"
         med = paired[len(paired) // 2] if paired else float("nan")
         lines.append(f"- {TARGET_WORKLOAD}: {what}: {'MET' if met else 'NOT MET'}; per-round median {med:.2f}x")
+    lines.append(competitors.other_mode_note(consume))
     lines.append("")
     return "\n".join(lines)

@@ -8,9 +8,12 @@ json, the openai SDK's decoder + json and its ``Stream`` of
 ``ChatCompletionChunk`` models, a naive split + orjson loop, ``orjson.loads``
 alone on the pre-split payloads, and accumulating a long tool-call stream.
 For ratios from one run use compare.py; this file is for pytest-benchmark's
-storage and ``--benchmark-compare``. ``extra_info`` records the
-implementation, the workload, ``(tokens or calls, characters)`` and whether
-they match turbosse's pure-Python twin. turbosse rows must match exactly.
+storage and ``--benchmark-compare``. Every row runs in both consumption
+modes (``stream``: each delta consumed as produced and dropped; ``collect``:
+everything kept, freed after each call; see decoders.py). ``extra_info``
+records the implementation, the workload, the mode, ``(tokens or calls,
+characters)`` and whether they match turbosse's pure-Python twin (in collect
+mode). turbosse rows must match exactly.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import competitors
 import decoders
 import pytest
 from workloads import Workload, build_workloads
@@ -39,7 +43,9 @@ class Row:  # the fields of compare.Entry that decoders.entries fills
 def rows() -> dict[str, Row]:
     workloads = build_workloads()
     wanted = {k: w for k, w in workloads.items() if k in ("synthetic-16k", "synthetic-per-event")}
-    return {f"{r.section}/{r.workload.name}/{r.name}": r for r in decoders.entries(wanted, Row)}
+    return {f"{r.section}/{r.workload.name}/{consume}/{r.name}": r
+            for consume in competitors.CONSUME_MODES
+            for r in decoders.entries(wanted, Row, consume)}
 
 
 def _ids() -> list[str]:
@@ -48,7 +54,7 @@ def _ids() -> list[str]:
 
 @functools.cache
 def _reference(section: str, workload: str) -> tuple[int, int]:
-    ref = rows()[f"{section}/{workload}/turbosse-python"]
+    ref = rows()[f"{section}/{workload}/collect/turbosse-python"]
     return ref.summarize(ref.run(ref.workload.chunks))
 
 
@@ -56,13 +62,15 @@ def _reference(section: str, workload: str) -> tuple[int, int]:
 @pytest.mark.parametrize("key", _ids())
 def test_decode(benchmark: Any, key: str) -> None:
     row = rows()[key]
-    benchmark.group = f"{row.section}/{row.workload.name}"
+    consume = key.split("/")[2]
+    benchmark.group = f"{row.section}/{row.workload.name}/{consume}"
     benchmark.name = row.name
     result = benchmark(row.run, row.workload.chunks)
     summary = row.summarize(result)
     ref = _reference(row.section, row.workload.name)
     benchmark.extra_info.update(
         implementation=row.name,
+        consume=consume,
         workload=row.workload.name,
         description=row.workload.description,
         bytes=row.workload.nbytes,

@@ -7,10 +7,13 @@ out of the default run.) For ratios from a single run use
 ``benchmarks/compare.py``; this file is for pytest-benchmark's storage and
 ``--benchmark-compare`` across commits.
 
-Each test times one implementation on one workload with the GC disabled and
-records in ``extra_info`` the implementation, the workload, the event count,
+Each test times one implementation on one workload in one consumption mode
+(``stream``: each event consumed as produced and dropped, the run returns the
+summary; ``collect``: all events kept in a list, freed after each call; see
+competitors.py) with the GC disabled and records in ``extra_info`` the
+implementation, the workload, the mode, the event count,
 the sum of data lengths and ``correct``: whether those match turbosse's
-pure-Python twin (the reference, always importable; the twins are checked
+pure-Python twin in collect mode (the reference, always importable; the twins are checked
 against each other by the test suite). The compiled twin is required unless
 TURBOSSE_NO_EXTENSIONS is set, as in the test suite.
 """
@@ -41,18 +44,21 @@ def _reference(workload: str) -> tuple[int, int]:
 @pytest.mark.benchmark(min_rounds=5, max_time=0.5, disable_gc=True, warmup=True, warmup_iterations=1)
 @pytest.mark.parametrize("impl", NAMES)
 @pytest.mark.parametrize("workload", list(WORKLOADS))
-def test_parse(benchmark, workload: str, impl: str) -> None:
+@pytest.mark.parametrize("consume", competitors.CONSUME_MODES)
+def test_parse(benchmark, consume: str, workload: str, impl: str) -> None:
     comp = _competitor(impl)  # ImportError (compiled twin not built) fails the test
+    run, summarize = comp.mode(consume)
     w = WORKLOADS[workload]
-    benchmark.group = f"parser/{workload}"
+    benchmark.group = f"parser/{workload}/{consume}"
     benchmark.name = f"{impl}"
-    result = benchmark(comp.run, w.chunks)
-    count, chars = comp.summarize(result)
+    result = benchmark(run, w.chunks)
+    count, chars = summarize(result)
     ref = _reference(workload)
     correct = (count, chars) == ref
     benchmark.extra_info.update(
         implementation=impl,
         version=comp.version,
+        consume=consume,
         workload=workload,
         description=w.description,
         bytes=w.nbytes,

@@ -1,5 +1,6 @@
 """The benchmark code must not rot: run compare.py's measurement once on tiny
-workloads and check every competitor agrees with turbosse.
+workloads, in both consumption modes, and check every competitor agrees with
+turbosse (and each row's stream-mode summary with its collect-mode one).
 
 The compiled twin's row is required unless TURBOSSE_NO_EXTENSIONS is set (the
 pure-Python leg), where only that row is left out.
@@ -18,6 +19,8 @@ BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 pytest.importorskip("httpx_sse", reason="benchmark extra (httpx-sse) not installed")
 pytest.importorskip("openai", reason="benchmark extra (openai) not installed")
 
+MODES = ("stream", "collect")
+
 
 @pytest.fixture(scope="module")
 def bench():
@@ -32,11 +35,37 @@ def bench():
 
 
 @pytest.fixture(scope="module")
-def results(bench):
-    compare, workloads = bench
-    tiny = workloads.build_workloads(synthetic_events_n=40, big_sizes=(4096, 16384), corpus_limit=4)
-    entries = compare.collect_entries(tiny, [compare.parser_entries])
-    return compare.measure(entries, repeats=1, min_sample=0)
+def tiny(bench):
+    _, workloads = bench
+    return workloads.build_workloads(synthetic_events_n=40, big_sizes=(4096, 16384), corpus_limit=4)
+
+
+@pytest.fixture(scope="module")
+def all_results(bench, tiny):
+    """{mode: results} for the parser rows and the decoder/accumulate rows."""
+    compare, _ = bench
+    import decoders
+
+    def decoder_provider(workloads, consume):
+        return decoders.entries(workloads, compare.Entry, consume, n_tool=30)
+
+    out = {}
+    for mode in MODES:
+        entries = compare.collect_entries(tiny, [compare.parser_entries, decoder_provider], consume=mode)
+        out[mode] = compare.measure(entries, repeats=1, min_sample=0)
+    return out
+
+
+@pytest.fixture(scope="module", params=MODES)
+def results(request, all_results):
+    return all_results[request.param]
+
+
+def test_modes_are_known(bench) -> None:
+    compare, _ = bench
+    assert compare.CONSUME_MODES == MODES
+    with pytest.raises(ValueError):
+        compare.collect_entries({}, consume="keep")
 
 
 def test_workloads_are_deterministic(bench) -> None:
@@ -51,17 +80,21 @@ def test_workloads_are_deterministic(bench) -> None:
 
 
 def test_compiled_row_present_unless_opted_out(results) -> None:
-    names = {r.entry.name for r in results}
+    names = {r.entry.name for r in results if r.entry.section == "parser"}
     assert {"turbosse-python", "httpx-sse", "openai", "naive"} <= names
+    sections = {r.entry.section for r in results}
+    assert sections == {"parser", "decoder", "accumulate"}
     if os.environ.get("TURBOSSE_NO_EXTENSIONS"):
-        assert "turbosse-cython" not in names
+        assert "turbosse-cython" not in {r.entry.name for r in results}
     else:
-        assert "turbosse-cython" in names, "compiled twin not built: turbosse._parser_c not importable"
+        for section in sections:
+            assert "turbosse-cython" in {r.entry.name for r in results if r.entry.section == section}, (
+                f"{section}: compiled twin not built (turbosse._parser_c / _decoder_c not importable)")
 
 
 def test_every_competitor_matches_turbosse(results) -> None:
     for r in results:
-        assert r.error is None, f"{r.entry.name} on {r.entry.workload.name}: {r.error}"
+        assert r.error is None, f"{r.entry.section}/{r.entry.name} on {r.entry.workload.name}: {r.error}"
         assert len(r.times) == 1 and r.times[0] > 0
         if r.entry.workload.family == "c":
             # Recorded streams: httpx-sse and openai dispatch empty-data events
@@ -71,13 +104,40 @@ def test_every_competitor_matches_turbosse(results) -> None:
             continue
         assert r.summary is not None and r.reference is not None
         assert r.summary[0] == r.reference[0], (
-            f"{r.entry.name} on {r.entry.workload.name}: {r.summary[0]} events, "
+            f"{r.entry.section}/{r.entry.name} on {r.entry.workload.name}: {r.summary[0]} items, "
             f"turbosse {r.reference[0]}"
         )
-        assert r.correct, (r.entry.name, r.entry.workload.name, r.summary, r.reference)
+        assert r.correct, (r.entry.section, r.entry.name, r.entry.workload.name, r.summary, r.reference)
+
+
+def test_stream_mode_summaries_equal_collect_mode(all_results) -> None:
+    """Each row's inline (count, checksum) equals what summarize() computes
+    from the kept results; so both modes do the same work but the keeping."""
+
+    def key(r):
+        return r.entry.section, r.entry.workload.name, r.entry.name
+
+    stream = {key(r): r.summary for r in all_results["stream"]}
+    collect = {key(r): r.summary for r in all_results["collect"]}
+    assert stream.keys() == collect.keys()
+    assert stream == collect
+    assert all(isinstance(s, tuple) and len(s) == 2 for s in stream.values())
+
+
+def test_stream_mode_keeps_nothing(bench, tiny) -> None:
+    """A stream-mode run returns only its (count, checksum) summary."""
+    compare, _ = bench
+    entries = compare.collect_entries(tiny, [compare.parser_entries], consume="stream")
+    for e in entries:
+        out = e.run(e.workload.chunks)
+        assert type(out) is tuple and len(out) == 2 and all(type(x) is int for x in out), e.name
 
 
 def test_report_renders(bench, results) -> None:
     compare, _ = bench
-    text = compare.table(results) + compare.linearity(results) + compare.targets(results)
+    import decoders
+
+    text = (compare.table(results) + compare.linearity(results) + compare.targets(results, "stream")
+            + decoders.targets(results, "stream"))
     assert "turbosse-python" in text and "linear growth" in text
+    assert "--consume stream" in text and "--consume collect" in text
