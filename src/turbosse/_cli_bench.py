@@ -33,7 +33,9 @@ clients read under 85% of the offered tokens per second. And the lockstep
 scenario (:class:`_Lockstep`) runs the paced workload without its clock: the
 server sends each stream's next event only once every stream has read the
 last one, so every event is read on its own and every run does the same work,
-however busy the machine: the per-event cost, with a spread of a few percent.
+however busy the machine: the per-event cost. It still moves with the
+machine's load (a busy neighbour slows every instruction), by a few percent on
+an idle machine and up to 20% on a busy one, against 20-40% for paced runs.
 
 Parsing versus transport: the same stream bytes, cut as the client reads them
 (one event per read when paced, 64 KiB reads when not), are run through each
