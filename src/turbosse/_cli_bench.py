@@ -70,10 +70,9 @@ VARIANTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("httpx-sse", "httpx-sse + json (httpx)", ("httpx_sse",)),
     ("openai", "openai SDK AsyncOpenAI", ("openai",)),
     ("httpx-lines", "httpx aiter_lines + json", ()),
-    # not a client: reads the bytes through httpx's API and parses nothing, the
-    # floor for a parser fed by httpx (turbosse's clients read below it: they
-    # bypass httpx's per-chunk layers on its default transport)
-    ("httpx-raw", "httpx aiter_raw, no parsing", ()),
+    # not a client: reads the bytes and parses nothing, the floor for any
+    # parser on httpx's default transport
+    ("httpx-raw", "httpx aiter_raw, no parsing (floor)", ()),
 ]
 VARIANT_NAMES = [v[0] for v in VARIANTS]
 
@@ -1026,13 +1025,10 @@ def format_report(report: dict[str, Any]) -> str:
             "(the more, the noisier the figures)"
         )
     if lagging:
-        import textwrap
-
-        note = (
-            f"read under 85% of the {capacity:,.0f} tokens/s a client that keeps up measures: {'; '.join(lagging)}."
-            " A client (or a server) that falls behind reads several events per wake-up, which lowers its CPU per token."
+        lines.append(
+            f"  read under 85% of the {capacity:,.0f} tokens/s a client that keeps up measures: {', '.join(lagging)};"
+            " a client (or a server) that falls behind reads several events per wake-up, which lowers CPU per token"
         )
-        lines += textwrap.wrap(note, width=118, initial_indent="  ", subsequent_indent="    ")
     rows = summarize(report)
 
     def verdicts(scenario: str) -> None:
