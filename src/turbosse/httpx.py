@@ -528,7 +528,7 @@ class _SocketReader:
 
     __slots__ = (
         "stream", "protocol", "transport", "queue", "event", "guard", "loop", "dog", "now", "current_task",
-        "reading", "waiting", "check_due", "max_size",
+        "reading", "waiting", "check_due",
     )  # fmt: skip
 
     def __init__(self, anyio_stream: Any, loop: Any, timeout: float | None) -> None:
@@ -542,15 +542,6 @@ class _SocketReader:
         self.now, self.current_task = loop.time, _current_task_getter()
         self.reading = self.waiting = self.check_due = False
         self.guard.__enter__()  # BusyResourceError if another task is reading it
-        # asyncio's selector transport receives with a 256 KiB buffer, shrunk
-        # to what arrived: above malloc's mmap threshold, so every wake-up maps
-        # and unmaps memory (about 16 us on a small VM, as much as the rest of
-        # the read). For the body, receive at most httpcore's 64 KiB reads.
-        self.max_size = getattr(self.transport, "max_size", None)
-        if type(self.max_size) is int and self.max_size > _READ_BYTES:
-            self.transport.max_size = _READ_BYTES
-        else:
-            self.max_size = None
 
     async def read(self) -> bytes:
         import asyncio
@@ -610,9 +601,6 @@ class _SocketReader:
         if self.reading:
             self.reading = False
             self.transport.pause_reading()
-        if self.max_size is not None:
-            self.transport.max_size = self.max_size
-            self.max_size = None
         self.guard.__exit__(None, None, None)
 
 
