@@ -140,10 +140,9 @@ def aowned_body(response: httpx.Response) -> AsyncIterator[bytes]:
 #   extension; httpcore 1.x, h11 0.x), on a chunked body without
 #   Content-Encoding; anything else takes the ordinary path.
 # - h11 stays the authority on the connection: what it buffered with the
-#   headers is drained through it first, the direct reads carry on from where
-#   its chunked reader stood (h11 is left at a chunk boundary), and the last
-#   chunk and the trailer section are fed to it, so that it sees a complete
-#   message (state DONE) and closing
+#   headers is drained through it first, direct reads start at a chunk
+#   boundary with its buffer empty, and the last chunk and the trailer section
+#   are fed to it, so that it sees a complete message (state DONE) and closing
 #   the response returns the connection to the pool exactly as after an
 #   ordinary read. A response closed early (or failing) is not DONE, and
 #   httpcore closes the connection, as before.
@@ -192,7 +191,6 @@ def _load_direct_types(is_async: bool) -> tuple[Any, ...] | None:
     if not (
         all(hasattr(reader, a) for a in ("_bytes_in_chunk", "_bytes_to_discard", "_reading_trailer"))
         and all(hasattr(state, a) for a in ("_reader", "_receive_buffer"))
-        and bytes(type(state._receive_buffer)()) == b""
     ):  # pragma: no cover - a changed h11
         return None
     return (Bound, Resp, PoolByteStream, HTTP11ConnectionByteStream, Conn, ChunkedReader, h11.Connection, h11.SEND_BODY)
@@ -321,25 +319,9 @@ def _h11_event(h11_state: Any) -> Any:
         raise httpcore.RemoteProtocolError(exc) from exc
 
 
-def _take_over(h11_state: Any) -> _Dechunker | None:
-    """Once h11 needs more data in the middle of the body (not in the trailer
-    section): a _Dechunker carrying on from where h11's chunked reader stands
-    (the rest of a chunk, of its CRLF, or an incomplete size line), with h11
-    left at a chunk boundary (a fresh reader, an empty buffer) so that it can
-    be fed the last chunk later. None: leave the body to h11."""
+def _at_chunk_boundary(h11_state: Any) -> bool:
     reader = h11_state._reader
-    if reader._reading_trailer:
-        return None
-    dechunker = _Dechunker()
-    dechunker.left = reader._bytes_in_chunk
-    dechunker.footer = bytes(reader._bytes_to_discard)
-    dechunker.head = bytes(h11_state._receive_buffer)
-    if dechunker.head and (dechunker.left or dechunker.footer):  # pragma: no cover - h11 never leaves this
-        return None
-    if dechunker.left or dechunker.footer or dechunker.head:
-        h11_state._reader = type(reader)()
-        h11_state._receive_buffer = type(h11_state._receive_buffer)()
-    return dechunker
+    return not h11_state._receive_buffer and not reader._bytes_in_chunk and not reader._bytes_to_discard and not reader._reading_trailer
 
 
 def _direct_body(conn: Any, request: httpx.Request) -> Iterator[bytes]:
@@ -352,18 +334,17 @@ def _direct_body(conn: Any, request: httpx.Request) -> Iterator[bytes]:
     read = stream.read
     try:
         with map_httpcore_exceptions():
-            while True:  # what h11 holds with the headers, then the body is ours
+            while True:  # what h11 holds, until the next chunk starts with h11's buffer empty
                 event = _h11_event(h11_state)
                 if event is h11.NEED_DATA:
-                    dechunker = _take_over(h11_state)
-                    if dechunker is not None:
+                    if _at_chunk_boundary(h11_state):
                         break
                     h11_state.receive_data(read(_READ_BYTES, timeout=timeout))
                 elif type(event) is h11.Data:
                     yield bytes(event.data)
                 else:  # EndOfMessage (or PAUSED)
                     return
-            dechunk = dechunker.feed
+            dechunk = _Dechunker().feed
             end: bytes | None = None
             while True:
                 data = read(_READ_BYTES, timeout=timeout)
@@ -449,222 +430,25 @@ class _ReadWatchdog:
             self.handle = None
 
 
-class _CoreReader:
-    """Reads with httpcore's own ``read(n, timeout)`` (any network backend)."""
-
-    __slots__ = ("stream", "timeout")
-
-    def __init__(self, stream: Any, timeout: float | None) -> None:
-        self.stream, self.timeout = stream, timeout
-
-    async def read(self) -> bytes:
-        data: bytes = await self.stream.read(_READ_BYTES, timeout=self.timeout)
-        return data
-
-    def close(self) -> None:
-        pass
-
-
-class _ReceiveReader:
-    """Reads an anyio byte stream (httpcore's anyio backend, e.g. over TLS)
-    with ``receive()`` under a :class:`_ReadWatchdog` instead of a cancel
-    scope per read."""
-
-    __slots__ = ("receive", "dog", "now", "current_task")
-
-    def __init__(self, anyio_stream: Any, loop: Any, timeout: float | None) -> None:
-        self.receive = anyio_stream.receive
-        self.dog = None if timeout is None else _ReadWatchdog(loop, timeout)
-        self.now, self.current_task = loop.time, _current_task_getter()
-
-    async def read(self) -> bytes:
-        import asyncio
-
-        import anyio
-        import httpcore
-
-        dog = self.dog
-        if dog is not None:
-            dog.since = self.now()
-            dog.task = self.current_task()
-            if dog.handle is None:
-                dog.arm()
-        try:
-            data: bytes = await self.receive(_READ_BYTES)
-            return data
-        except anyio.EndOfStream:
-            return b""
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-            raise httpcore.ReadError(exc) from exc
-        except asyncio.CancelledError:
-            if dog is not None and dog.timed_out():
-                raise httpcore.ReadTimeout("") from None
-            raise
-        finally:
-            if dog is not None:
-                dog.since = None
-
-    def close(self) -> None:
-        if self.dog is not None:
-            self.dog.close()
-
-
-class _SocketReader:
-    """Reads anyio's asyncio TCP stream (plain http://) the way its
-    ``receive()`` does, less one thing: anyio pauses the socket after every read
-    and resumes it before the next (``pause_reading``/``resume_reading``: two
-    epoll_ctl calls and asyncio's selector bookkeeping, the largest single cost
-    per event once h11 is out of the way). Here the socket stays resumed from
-    one read to the next, and is paused as soon as the caller goes away between
-    reads: each read that returns schedules a check for the next turn of the
-    event loop, which pauses the socket unless the caller is already waiting in
-    the next read. So a caller that awaits something else between reads gets
-    anyio's backpressure (the kernel buffers, not this process) after one turn
-    of the loop, as before. The stream's receive guard is held meanwhile (no
-    other reader can interleave), reads with data already buffered yield to the
-    event loop first as anyio's do, EOF and errors are anyio's, and the read
-    timeout is a :class:`_ReadWatchdog`. ``close()`` pauses the socket and
-    releases the guard."""
-
-    __slots__ = (
-        "stream", "protocol", "transport", "queue", "event", "guard", "loop", "dog", "now", "current_task",
-        "reading", "waiting", "check_due",
-    )  # fmt: skip
-
-    def __init__(self, anyio_stream: Any, loop: Any, timeout: float | None) -> None:
-        self.stream = anyio_stream
-        self.protocol = anyio_stream._protocol
-        self.transport = anyio_stream._transport
-        self.queue, self.event = self.protocol.read_queue, self.protocol.read_event
-        self.guard = anyio_stream._receive_guard
-        self.loop = loop
-        self.dog = None if timeout is None else _ReadWatchdog(loop, timeout)
-        self.now, self.current_task = loop.time, _current_task_getter()
-        self.reading = self.waiting = self.check_due = False
-        self.guard.__enter__()  # BusyResourceError if another task is reading it
-
-    async def read(self) -> bytes:
-        import asyncio
-
-        import anyio
-        import httpcore
-
-        queue, event, protocol = self.queue, self.event, self.protocol
-        if not event.is_set() and not protocol.is_at_eof and not self.transport.is_closing():
-            if not self.reading:
-                self.transport.resume_reading()
-                self.reading = True
-            dog = self.dog
-            if dog is not None:
-                dog.since = self.now()
-                dog.task = self.current_task()
-                if dog.handle is None:
-                    dog.arm()
-            self.waiting = True
-            try:
-                await event.wait()
-            except asyncio.CancelledError:
-                if dog is not None and dog.timed_out():
-                    raise httpcore.ReadTimeout("") from None
-                raise
-            finally:
-                self.waiting = False
-                if dog is not None:
-                    dog.since = None
-        else:
-            await asyncio.sleep(0)  # anyio's checkpoint
-        try:
-            chunk: bytes = queue.popleft()
-        except IndexError:
-            if self.stream._closed:
-                raise httpcore.ReadError(anyio.ClosedResourceError()) from None
-            if protocol.exception:
-                exc = anyio.BrokenResourceError()
-                raise httpcore.ReadError(exc) from protocol.exception
-            return b""  # end of stream
-        if not queue:
-            event.clear()
-        if self.reading and not self.check_due:
-            self.check_due = True
-            self.loop.call_soon(self._maybe_pause)
-        return chunk
-
-    def _maybe_pause(self) -> None:
-        self.check_due = False
-        if self.reading and not self.waiting:  # the caller went elsewhere
-            self.reading = False
-            self.transport.pause_reading()
-
-    def close(self) -> None:
-        if self.dog is not None:
-            self.dog.close()
-        if self.reading:
-            self.reading = False
-            self.transport.pause_reading()
-        self.guard.__exit__(None, None, None)
-
-
-_socket_types: list[tuple[type, type] | None] = []
-
-
-def _anyio_socket_types() -> tuple[type, type] | None:
-    """anyio's asyncio SocketStream and StreamProtocol, when they are the
-    anyio 4 classes _SocketReader knows; else None."""
-    if not _socket_types:
-        found: tuple[type, type] | None = None
-        try:
-            import asyncio
-            from collections import deque
-            from importlib.metadata import version
-
-            from anyio._backends._asyncio import SocketStream, StreamProtocol
-
-            if version("anyio").startswith("4."):
-                protocol = StreamProtocol()
-                protocol.connection_made(_NullTransport())  # type: ignore[arg-type]
-                if (
-                    isinstance(protocol.read_queue, deque)
-                    and type(protocol.read_event) is asyncio.Event
-                    and hasattr(protocol, "is_at_eof")
-                    and hasattr(protocol, "exception")
-                ):
-                    found = (SocketStream, StreamProtocol)
-        except Exception:  # pragma: no cover - another anyio: the other readers
-            found = None
-        _socket_types.append(found)
-    return _socket_types[0]
-
-
-class _NullTransport:
-    def set_write_buffer_limits(self, *args: Any) -> None:
-        pass
-
-
-def _body_reader(stream: Any, timeout: float | None) -> Any:
-    """The cheapest reader for httpcore's network stream: :class:`_SocketReader`
-    (plain TCP) or :class:`_ReceiveReader` (other anyio streams) under asyncio
-    on Python 3.11+, else :class:`_CoreReader`."""
+def _anyio_receive(stream: Any, timeout: float | None) -> tuple[Any, _ReadWatchdog | None] | None:
+    """(anyio's receive, a watchdog or None) to read httpcore's anyio stream
+    under asyncio on Python 3.11+; None: use httpcore's own ``read``."""
     import asyncio
 
     try:
         from httpcore._backends.anyio import AnyIOStream
     except ImportError:  # pragma: no cover
-        return _CoreReader(stream, timeout)
+        return None
     if type(stream) is not AnyIOStream or not hasattr(asyncio.Task, "uncancel"):
-        return _CoreReader(stream, timeout)
+        return None
     try:
         loop = asyncio.get_running_loop()
-    except RuntimeError:  # pragma: no cover - another event loop (trio)
-        return _CoreReader(stream, timeout)
-    inner = getattr(stream, "_stream", None)
-    types = _anyio_socket_types()
-    if types is not None and type(inner) is types[0] and type(getattr(inner, "_protocol", None)) is types[1]:
-        guard = getattr(inner, "_receive_guard", None)
-        if guard is not None and not getattr(guard, "_guarded", True) and hasattr(inner, "_transport") and hasattr(inner, "_closed"):
-            return _SocketReader(inner, loop, timeout)
-    if hasattr(inner, "receive"):
-        return _ReceiveReader(inner, loop, timeout)
-    return _CoreReader(stream, timeout)  # pragma: no cover
+    except RuntimeError:  # another event loop (trio): httpcore's read
+        return None
+    receive = getattr(getattr(stream, "_stream", None), "receive", None)
+    if receive is None:  # pragma: no cover
+        return None
+    return receive, (None if timeout is None else _ReadWatchdog(loop, timeout))
 
 
 def _current_task_getter() -> Callable[[], Any]:
@@ -683,32 +467,34 @@ def _current_task_getter() -> Callable[[], Any]:
 
 
 async def _adirect_body(conn: Any, request: httpx.Request) -> AsyncIterator[bytes]:
+    import asyncio
+
+    import anyio
     import h11
     import httpcore
     from httpx._transports.default import map_httpcore_exceptions
 
     h11_state, stream = conn._h11_state, conn._network_stream
     timeout = request.extensions.get("timeout", {}).get("read")
+    read = stream.read
     try:
         with map_httpcore_exceptions():
-            while True:  # what h11 holds with the headers, then the body is ours
+            while True:  # what h11 holds, until the next chunk starts with h11's buffer empty
                 event = _h11_event(h11_state)
                 if event is h11.NEED_DATA:
-                    dechunker = _take_over(h11_state)
-                    if dechunker is not None:
+                    if _at_chunk_boundary(h11_state):
                         break
-                    h11_state.receive_data(await stream.read(_READ_BYTES, timeout=timeout))
+                    h11_state.receive_data(await read(_READ_BYTES, timeout=timeout))
                 elif type(event) is h11.Data:
                     yield bytes(event.data)
                 else:  # EndOfMessage (or PAUSED)
                     return
-            dechunk = dechunker.feed
+            dechunk = _Dechunker().feed
             end: bytes | None = None
-            reader = _body_reader(stream, timeout)
-            read = reader.read
-            try:
+            fast = _anyio_receive(stream, timeout)
+            if fast is None:
                 while True:
-                    data = await read()
+                    data = await read(_READ_BYTES, timeout=timeout)
                     if not data:
                         break
                     payload, end = dechunk(data)
@@ -716,15 +502,47 @@ async def _adirect_body(conn: Any, request: httpx.Request) -> AsyncIterator[byte
                         yield payload
                     if end is not None:
                         break
-            finally:
-                reader.close()
+            else:
+                receive, dog = fast
+                current_task, now = _current_task_getter(), asyncio.get_running_loop().time
+                read_errors = (anyio.BrokenResourceError, anyio.ClosedResourceError)
+                try:
+                    while True:
+                        if dog is not None:
+                            dog.since = now()
+                            dog.task = current_task()
+                            if dog.handle is None:
+                                dog.arm()
+                        try:
+                            data = await receive(_READ_BYTES)
+                        except anyio.EndOfStream:
+                            data = b""
+                        except read_errors as exc:
+                            raise httpcore.ReadError(exc) from exc
+                        except asyncio.CancelledError:
+                            if dog is not None and dog.timed_out():
+                                raise httpcore.ReadTimeout("") from None
+                            raise
+                        finally:
+                            if dog is not None:
+                                dog.since = None
+                        if not data:
+                            break
+                        payload, end = dechunk(data)
+                        if payload:
+                            yield payload
+                        if end is not None:
+                            break
+                finally:
+                    if dog is not None:
+                        dog.close()
             if end is None:  # the peer closed mid-body: h11's "incomplete chunked read"
                 h11_state.receive_data(b"")
                 _h11_event(h11_state)
                 raise httpcore.RemoteProtocolError("incomplete chunked read")  # pragma: no cover - h11 raised
             h11_state.receive_data(end)  # the last chunk and the trailers: h11 sees the message end
             while _h11_event(h11_state) is h11.NEED_DATA:
-                h11_state.receive_data(await stream.read(_READ_BYTES, timeout=timeout))
+                h11_state.receive_data(await read(_READ_BYTES, timeout=timeout))
     except httpx.RequestError as exc:
         exc.request = request
         raise
