@@ -184,5 +184,33 @@ class IdleTimeout(StreamInterrupted):
         return (type(self), (self.timeout, self.cause, self.partial))
 
 
+# -- partial JSON ---------------------------------------------------------------
+
+
+class JSONStreamError(SSEError):
+    """JSONStream input that is not JSON, or that crossed a limit.
+
+    Raised as soon as the text so far can no longer begin a valid document.
+    ``offset`` is the position of the offending character, counted in
+    characters (code points) from the start of the document; ``reason`` says
+    what was wrong; ``limit`` is the value of the limit that was hit (None for
+    a syntax error); ``events`` holds the events the same ``feed()`` produced
+    before the error. The stream's ``value()`` still returns the document up
+    to the error.
+    """
+
+    def __init__(
+        self, reason: str, offset: int, limit: int | None = None, events: list[Any] | None = None
+    ) -> None:
+        super().__init__(f"{reason} at offset {offset}")
+        self.reason = reason
+        self.offset = offset
+        self.limit = limit
+        self.events = [] if events is None else events
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.reason, self.offset, self.limit, self.events))
+
+
 def _rebuild(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return cls(*args, **kwargs)
