@@ -13,7 +13,6 @@ import pytest
 from _transport_helpers import assert_no_leak, chat_body
 
 from turbosse import SSEParser
-from turbosse._fake_server import merge_options, render_stream
 from turbosse.testing import (
     OPTIONS,
     FakeLLMServer,
@@ -21,6 +20,8 @@ from turbosse.testing import (
     fake_text,
     tool_arguments,
 )
+from turbosse.testing._options import merge_options
+from turbosse.testing._render import render_stream
 
 
 @pytest.fixture(scope="module")
@@ -313,7 +314,7 @@ def test_stop_drops_open_streams():
 def test_process_mode():
     with FakeLLMServer(process=True, lifetime=60) as srv:
         proc = srv._proc
-        assert proc is not None and proc.poll() is None
+        assert proc is not None and proc.poll() is None and srv.pid == proc.pid
         with httpx.Client() as c:
             r = c.post(srv.base_url + "/chat/completions", json=chat_body(tokens=6))
             assert text_of(openai_payloads(r.content)) == fake_text(6)
