@@ -1,0 +1,187 @@
+"""The direct route: the SDK makes the request (its auth, base URL, headers,
+retries before the stream starts), turbosse reads the body.
+
+``with_streaming_response.create(stream=True, ...)`` is the SDK's public way
+to get the raw response of a streaming call; its bytes go to a
+:class:`turbosse.ChatDecoder` and a :class:`turbosse.ChatAccumulator`. The
+SDK's objects are never built. Errors before the stream are the SDK's (its
+``APIStatusError`` subclasses, ``APIConnectionError``); once the body is being
+read they are turbosse's, each with ``partial``: :class:`turbosse.StreamError`
+for an error the server reports in the stream, :class:`turbosse.MalformedChunk`
+/ :class:`turbosse.EventTooLarge` for bad data, and
+:class:`turbosse.StreamInterrupted` when reading the body fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+from .. import ChatAccumulator, ChatDecoder, ChatResult, Delta, SSEError, StreamInterrupted
+
+__all__ = ["AsyncDirectStream", "DirectStream"]
+
+
+def _finished(result: ChatResult | None) -> ChatResult:
+    if result is None:
+        raise SSEError("the stream was closed before its end; .partial has what was read")
+    return result
+
+
+class _Base:
+    def __init__(self, open_response: Callable[[], Any], format: str) -> None:
+        self._open = open_response
+        self._format = format
+        self._decoder = ChatDecoder(format)
+        self._acc = ChatAccumulator()
+        self._result: ChatResult | None = None
+        #: The SDK's raw response (``APIResponse``) once the request is made.
+        self.response: Any = None
+
+    @property
+    def partial(self) -> ChatResult:
+        """The result accumulated so far (the whole result once finished)."""
+        if self._result is not None:
+            return self._result
+        self._acc.model, self._acc.id = self._decoder.model, self._decoder.id
+        return self._acc.result()
+
+    def _feed(self, chunk: bytes) -> list[Delta]:
+        try:
+            deltas = self._decoder.feed(chunk)
+        except SSEError as exc:
+            self._acc.extend(getattr(exc, "deltas", None) or [])
+            exc.partial = self.partial  # type: ignore[attr-defined]
+            raise
+        self._acc.extend(deltas)
+        return deltas
+
+    def _interrupted(self, exc: BaseException) -> StreamInterrupted:
+        return StreamInterrupted(exc, self.partial)
+
+    def _finish(self) -> None:
+        self._acc.extend(self._decoder.close())
+        self._result = self.partial
+
+
+class DirectStream(_Base):
+    """Deltas of one streaming call (from ``turbosse.openai.stream`` or
+    ``turbosse.anthropic.stream``). The request is made on first iteration.
+
+    Iterate it for :class:`turbosse.Delta` tuples, or :attr:`text_stream` for
+    the text of choice 0; :meth:`result` reads to the end and returns the
+    :class:`turbosse.ChatResult`. Use it as a context manager, or call
+    :meth:`close`, to release the connection if you stop early.
+    """
+
+    def __init__(self, open_response: Callable[[], Any], format: str) -> None:
+        super().__init__(open_response, format)
+        self._gen: Iterator[Delta] | None = None
+
+    def __iter__(self) -> Iterator[Delta]:
+        if self._gen is None:
+            self._gen = self._deltas()
+        return self._gen
+
+    def _deltas(self) -> Iterator[Delta]:
+        with self._open() as response:
+            self.response = response
+            chunks = response.iter_bytes()
+            while True:
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    break
+                except Exception as exc:  # the body failed: the SDK's transport error
+                    raise self._interrupted(exc) from exc
+                yield from self._feed(chunk)
+            self._finish()
+
+    @property
+    def text_stream(self) -> Iterator[str]:
+        """The content fragments of choice 0, as they arrive."""
+        for d in self:
+            if d[2] is not None and d[0] == 0:
+                yield d[2]
+
+    def result(self) -> ChatResult:
+        """Read the rest of the stream; the final ChatResult."""
+        for _ in self:
+            pass
+        return _finished(self._result)
+
+    def close(self) -> None:
+        """Stop reading and release the connection (idempotent)."""
+        if self._gen is None:
+            self._gen = iter(())
+        else:
+            self._gen.close()  # type: ignore[attr-defined]
+
+    def __enter__(self) -> DirectStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+async def _empty() -> AsyncIterator[Delta]:
+    return
+    yield  # pragma: no cover
+
+
+class AsyncDirectStream(_Base):
+    """The async twin of :class:`DirectStream`: ``async for``, ``async with``,
+    ``await result()``, ``await aclose()``."""
+
+    def __init__(self, open_response: Callable[[], Any], format: str) -> None:
+        super().__init__(open_response, format)
+        self._gen: AsyncIterator[Delta] | None = None
+
+    def __aiter__(self) -> AsyncIterator[Delta]:
+        if self._gen is None:
+            self._gen = self._deltas()
+        return self._gen
+
+    async def _deltas(self) -> AsyncIterator[Delta]:
+        async with self._open() as response:
+            self.response = response
+            chunks = response.iter_bytes().__aiter__()
+            while True:
+                try:
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:  # the body failed: the SDK's transport error
+                    raise self._interrupted(exc) from exc
+                for d in self._feed(chunk):
+                    yield d
+            self._finish()
+
+    async def _text(self) -> AsyncIterator[str]:
+        async for d in self:
+            if d[2] is not None and d[0] == 0:
+                yield d[2]
+
+    @property
+    def text_stream(self) -> AsyncIterator[str]:
+        """The content fragments of choice 0, as they arrive."""
+        return self._text()
+
+    async def result(self) -> ChatResult:
+        """Read the rest of the stream; the final ChatResult."""
+        async for _ in self:
+            pass
+        return _finished(self._result)
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection (idempotent)."""
+        if self._gen is None:
+            self._gen = _empty()
+        else:
+            await self._gen.aclose()  # type: ignore[attr-defined]
+
+    async def __aenter__(self) -> AsyncDirectStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
