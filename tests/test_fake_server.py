@@ -20,6 +20,7 @@ from turbosse.testing import (
     fake_text,
     tool_arguments,
 )
+from turbosse.testing._http1 import decode_chunked
 from turbosse.testing._options import merge_options
 from turbosse.testing._render import render_stream
 
@@ -337,3 +338,37 @@ def test_reasoning_tokens_decode_as_reasoning(client, path):
     result = turbosse.accumulate([body])
     assert result.reasoning == fake_text(4)
     assert result.content == fake_text(3)
+
+
+def raw_exchange(server: FakeLLMServer, data: bytes) -> bytes:
+    """Send raw bytes on a new connection; everything the server sends until it closes."""
+    import socket
+
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(data)
+        received = bytearray()
+        while chunk := sock.recv(65536):
+            received += chunk
+    return bytes(received)
+
+
+def test_pipelined_requests_are_answered_in_order_then_a_bad_one_closes(server):
+    ok = json.dumps({"model": "m", "messages": [], "fake": {"tokens": 2}}).encode()
+    one = b"POST /v1/chat/completions HTTP/1.1\r\ncontent-length: %d\r\n\r\n%s" % (len(ok), ok)
+    got = raw_exchange(server, one + one + b"NONSENSE\r\n\r\n")
+    assert got.count(b"HTTP/1.1 200 OK") == 2 and got.count(fake_text(2).encode()) == 2
+    assert got.rindex(b"HTTP/1.1 400 Bad Request") > got.rindex(b"HTTP/1.1 200 OK")
+    assert b"bad request line" in got
+
+
+def test_oversized_request_head_gets_431(server):
+    got = raw_exchange(server, b"POST /v1/chat/completions HTTP/1.1\r\nx-big: " + b"a" * 70000)
+    assert got.startswith(b"HTTP/1.1 431 ") and b"request head over 65536 bytes" in got
+
+
+def test_render_stream_defaults_describe_a_plain_openai_request():
+    plan = render_stream(merge_options({"tokens": 3}))
+    assert plan.head.startswith(b"HTTP/1.1 200 OK\r\n")
+    body = b"".join(decode_chunked(data) for _, data in plan.writes)
+    assert text_of(openai_payloads(body)) == fake_text(3)
+    assert openai_payloads(body)[-1]["usage"]["completion_tokens"] == 3

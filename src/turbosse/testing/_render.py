@@ -110,15 +110,19 @@ def group_writes(opts: dict[str, Any], items: list[Item]) -> tuple[list[tuple[fl
 def render_stream(
     opts: dict[str, Any],
     *,
-    api: str,
-    model: str,
-    prompt_tokens: int,
-    include_usage: bool,
-    max_tokens: int | None,
-    fault: bool,
-    corpus_dir: Path | None,
+    api: str = "openai",
+    model: str = "gpt-fake",
+    prompt_tokens: int = 8,
+    include_usage: bool = True,
+    max_tokens: int | None = None,
+    fault: bool = False,
+    corpus_dir: Path | None = None,
 ) -> Plan:
-    """Render a streaming response to a Plan (no I/O; cached by the caller)."""
+    """Render a streaming response to a Plan (no I/O; cached by the caller).
+
+    ``opts`` is a complete option set (:func:`merge_options`); the rest
+    describe the request (``fault``: whether its fault applies). A benchmark
+    gets the server's exact bytes with ``render_stream(merge_options({...}))``."""
     nl = b"\r\n" if opts["crlf"] else b"\n"
     events = _stream_events(
         opts, api=api, model=model, prompt_tokens=prompt_tokens, include_usage=include_usage,
