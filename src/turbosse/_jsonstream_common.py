@@ -67,7 +67,7 @@ def _describe(code: int) -> str:
     return repr(chr(code)) if 0x20 <= code < 0x7F else f"U+{code:04X}"
 
 
-def char_error(code: int, expected: str, offset: int, events: list[Any]) -> JSONStreamError:
+def char_error(code: int, expected: str, offset: int) -> JSONStreamError:
     """The character ``code`` at ``offset`` cannot continue the document.
 
     ``expected`` says what could have come instead. Negative codes are the
@@ -80,12 +80,12 @@ def char_error(code: int, expected: str, offset: int, events: list[Any]) -> JSON
         reason = f"invalid UTF-8 byte 0x{-1 - code:02x}"
     else:
         reason = f"unexpected {_describe(code)}, expected {expected}"
-    return JSONStreamError(reason, offset, events=events)
+    return JSONStreamError(reason, offset)
 
 
-def limit_error(what: str, limit: int, offset: int, events: list[Any]) -> JSONStreamError:
-    """A limit was hit: ``what`` is crossed the limit named with its value."""
-    return JSONStreamError(what, offset, limit=limit, events=events)
+def limit_error(what: str, limit: int, offset: int) -> JSONStreamError:
+    """A limit was hit; ``what`` names it with its value."""
+    return JSONStreamError(what, offset, limit=limit)
 
 
 def eof_error(depth: int, inside: str | None, offset: int) -> JSONStreamError:
