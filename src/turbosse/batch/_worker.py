@@ -1,0 +1,91 @@
+"""A worker process of ``turbosse batch --workers N``: its own event loop and
+client, requests in on stdin, rows out on stdout, one JSON line each.
+
+The first input line is the configuration (the client's and the requests'
+options); every further line is a request (``BatchRequest.to_json``). At the
+end of its input the worker finishes what is in flight, writes
+``{"cpu": seconds}`` and exits. Run as ``python -m turbosse.batch._worker``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from typing import Any
+
+import orjson
+
+from ._input import parse_line
+from ._request import RequestOptions, execute
+from ._transport import aclose_client, make_client
+
+__all__ = ["main", "new_event_loop"]
+
+
+async def _pipes() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=1 << 26)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, sys.stdout)
+    writer = asyncio.StreamWriter(transport, protocol, None, loop)
+    return reader, writer
+
+
+async def serve(config: dict[str, Any], reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    opts = RequestOptions(config["retry_interrupted"], config["deadline"], config["model"])
+    client = make_client(
+        config["base_url"], model=config["model"], api_key=config["api_key"],
+        concurrency=config["concurrency"], transport=config["transport"], **config["client"],
+    )  # fmt: skip
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def one(line: bytes, n: int) -> None:
+        row = await execute(client, parse_line(line, n), opts)
+        writer.write(orjson.dumps(row) + b"\n")
+
+    try:
+        n = 0
+        while line := await reader.readline():
+            n += 1
+            task = asyncio.ensure_future(one(line, n))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        while tasks:
+            await asyncio.wait(set(tasks))
+    finally:
+        await aclose_client(client)
+    writer.write(orjson.dumps({"cpu": time.process_time()}) + b"\n")
+    await writer.drain()
+
+
+async def _main() -> None:
+    reader, writer = await _pipes()
+    config = orjson.loads(await reader.readline())
+    await serve(config, reader, writer)
+    writer.close()
+
+
+def new_event_loop(loop: str = "auto") -> asyncio.AbstractEventLoop:
+    """``"uvloop"``, ``"asyncio"``, or ``"auto"``: uvloop when installed."""
+    if loop != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if loop == "uvloop":
+                raise
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+def main() -> None:
+    loop = new_event_loop(sys.argv[1] if len(sys.argv) > 1 else "auto")
+    try:
+        loop.run_until_complete(_main())
+    finally:
+        loop.close()
+
+
+if __name__ == "__main__":
+    main()

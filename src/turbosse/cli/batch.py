@@ -1,0 +1,137 @@
+"""``turbosse batch``: a JSONL file of requests through an OpenAI-compatible
+server, one JSON row per request appended to the output as it finishes, then
+a summary. The work is :class:`turbosse.batch._job.BatchJob`'s; this module
+reads the options and prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+__all__ = ["add_parser", "batch_command"]
+
+EXAMPLE = "turbosse batch requests.jsonl -o results.jsonl --url http://localhost:8000/v1 --model my-model"
+
+
+def _positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
+        return value
+
+    return parse
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    b: argparse.ArgumentParser = subparsers.add_parser(
+        "batch",
+        help="run a JSONL file of requests, writing one result row per request (resumable)",
+        description=(
+            "Send every request of INPUT (OpenAI Batch API lines {custom_id, method, url, body}, or "
+            "plain {\"messages\": [...]} / {\"prompt\": \"...\"} lines) as a stream, and append one JSON "
+            "row per request to OUTPUT as it finishes: the result or the error (with the partial "
+            "result), and the metrics ttft, itl, tpot, e2el as vllm bench serve defines them. "
+            "Rerunning the same command resumes: requests already in OUTPUT are skipped. Without "
+            "--url an embedded fake server answers. Exit status: 0 all requests succeeded, 1 some "
+            "failed (their rows say why), 2 bad input or options, 130 interrupted."
+        ),
+        epilog=f"example: {EXAMPLE}",
+    )
+    b.add_argument("input", metavar="INPUT.jsonl", help="the requests, one JSON object per line")
+    b.add_argument("-o", "--output", required=True, metavar="OUTPUT.jsonl", help="rows are appended here")
+    b.add_argument("--url", help="base URL, e.g. http://localhost:8000/v1 (default: an embedded fake server)")
+    b.add_argument("--model", help="model for requests that name none (default: gpt-fake without --url)")
+    b.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
+    g = b.add_argument_group("load")
+    g.add_argument("--concurrency", type=_positive(int), default=64, help="requests in flight at most (default 64)")
+    g.add_argument("--rate", type=_positive(float), help="requests/s offered (default: as fast as --concurrency allows)")
+    g.add_argument("--arrival", choices=("poisson", "constant"), default="poisson", help="intervals between arrivals with --rate (default poisson)")
+    g.add_argument("--seed", type=int, help="seed of the Poisson schedule")
+    g.add_argument("--rpm", type=_positive(float), help="requests per minute at most (all workers together)")
+    g.add_argument("--tpm", type=_positive(float), help="tokens per minute at most (estimated, then corrected by usage)")
+    g.add_argument("--workers", type=_positive(int), default=1, help="client processes, each with its own event loop (default 1)")
+    r = b.add_argument_group("failures")
+    r.add_argument("--max-retries", type=int, default=2, help="retries before any content arrived (429, 5xx, connection errors; default 2)")
+    r.add_argument("--retry-interrupted", type=int, default=0, metavar="N", help="reissue a stream that broke after content up to N times (default 0)")
+    r.add_argument("--deadline", type=_positive(float), metavar="SECONDS", help="total time a request may take, retries included")
+    r.add_argument("--idle-timeout", type=_positive(float), metavar="SECONDS", help="fail a stream when no byte arrives for this long")
+    o = b.add_argument_group("output")
+    o.add_argument("--overwrite", action="store_true", help="start OUTPUT afresh instead of resuming it")
+    o.add_argument("--fsync", action="store_true", help="fsync after every row (survives power loss, slower)")
+    o.add_argument("--summary-json", metavar="PATH", help="also write the summary as JSON here")
+    o.add_argument("--slo", metavar="ttft=MS,tpot=MS,e2el=MS", help="SLOs in milliseconds for the goodput figure")
+    o.add_argument("--progress", choices=("auto", "on", "off"), default="auto", help="live progress on stderr (default: on a terminal)")
+    o.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary text")
+    x = b.add_argument_group("client")
+    x.add_argument("--transport", choices=("auto", "aiohttp", "httpx"), default="auto", help="HTTP transport (default: the fastest installed)")
+    x.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto", help="event loop (default: uvloop when installed)")
+    x.add_argument("--fake-options", default="{}", metavar="JSON", help="options of the embedded fake server (pacing, faults; default {\"tokens_per_second\": 100, \"ttft\": 0.05})")
+    b.set_defaults(func=batch_command)
+    return b
+
+
+def batch_command(args: argparse.Namespace) -> int:
+    from .. import SSEError
+    from ..batch import parse_slo
+    from ..batch._job import BatchJob
+    from ..batch._summary import format_summary
+    from ..batch._worker import new_event_loop
+
+    try:
+        slo = parse_slo(args.slo) if args.slo else {}
+        fake = json.loads(args.fake_options)
+        if not isinstance(fake, dict):
+            raise ValueError("--fake-options must be a JSON object")
+        if args.max_retries < 0 or args.retry_interrupted < 0:
+            raise ValueError("--max-retries and --retry-interrupted must be >= 0")
+    except ValueError as exc:
+        print(f"turbosse batch: {exc}", file=sys.stderr)
+        return 2
+    client_options: dict[str, Any] = {"max_retries": args.max_retries}
+    if args.idle_timeout is not None:
+        client_options["idle_timeout"] = args.idle_timeout
+    progress = {"auto": None, "on": True, "off": False}[args.progress]
+    server = None
+    url, model = args.url, args.model
+    if url is None:
+        from ..testing import FakeLLMServer
+
+        try:
+            fake = {"tokens_per_second": 100.0, "ttft": 0.05, **fake}
+            server = FakeLLMServer(process=True, lifetime=None, **fake).start()
+        except TypeError as exc:
+            print(f"turbosse batch: --fake-options: {exc}", file=sys.stderr)
+            return 2
+        url, model = server.base_url, model or "gpt-fake"
+    job = BatchJob(
+        args.input, args.output, url, model=model, api_key=args.api_key, concurrency=args.concurrency,
+        rate=args.rate, arrival=args.arrival, rpm=args.rpm, tpm=args.tpm, seed=args.seed,
+        retry_interrupted=args.retry_interrupted, deadline=args.deadline, client_options=client_options,
+        transport=args.transport, workers=args.workers, loop=args.loop, resume=not args.overwrite,
+        fsync=args.fsync, slo=slo, progress=False if args.quiet else progress,
+    )  # fmt: skip
+    loop = new_event_loop(args.loop)
+    try:
+        summary = loop.run_until_complete(job.run())
+    except KeyboardInterrupt:
+        print(f"turbosse batch: interrupted; the rows in {args.output} are complete, rerun to resume", file=sys.stderr)
+        return 130
+    except (OSError, SSEError) as exc:
+        print(f"turbosse batch: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        loop.close()
+        if server is not None:
+            server.stop()
+    if args.summary_json:
+        with open(args.summary_json, "w", encoding="utf-8") as fh:
+            json.dump(summary, fh, indent=2)
+            fh.write("\n")
+    if not args.quiet:
+        if summary["skipped"]:
+            print(f"resumed: {summary['skipped']} requests already in {args.output} were skipped", file=sys.stderr)
+        print(format_summary(summary), file=sys.stderr)
+    return 1 if summary["failed"] else 0
