@@ -15,7 +15,7 @@ from _transport_helpers import assert_no_leak, async_assert_no_leak, chat_body
 import turbosse
 import turbosse.httpx as tsse
 from turbosse import APIStatusError, EventTooLarge, SSEParser
-from turbosse.httpx import retry_after_seconds
+from turbosse._http import body_snippet, retry_after_seconds
 from turbosse.testing import FakeLLMServer, fake_text
 
 pytestmark = pytest.mark.anyio
@@ -178,10 +178,10 @@ async def test_async_non_event_stream_raises(server):
 
 
 def test_body_snippet_is_at_most_500_characters():
-    assert len(tsse.body_snippet(b"x" * 10_000)) == 500
-    assert tsse.body_snippet(b"\xff ok") == "\ufffd ok"
+    assert len(body_snippet(b"x" * 10_000)) == 500
+    assert body_snippet(b"\xff ok") == "\ufffd ok"
     long_unicode = "\u00e9" * 1000
-    assert len(tsse.body_snippet(long_unicode.encode())) == 500
+    assert len(body_snippet(long_unicode.encode())) == 500
 
 
 def test_breaking_out_closes_the_connection(server):

@@ -38,13 +38,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import anyio
 import httpx
 import orjson
 
-from ._accumulator import ChatAccumulator, ChatResult
+from ._accumulator import ChatResult
 from ._decoder import ChatDecoder
 from ._delta import Delta
 from ._errors import (
@@ -55,15 +56,18 @@ from ._errors import (
     StreamError,
     StreamInterrupted,
 )
-from ._version import __version__
-from .httpx import (
+from ._handler import Callbacks, Engine
+from ._http import (
+    aclose_body,
     aowned_body,
     aread_snippet,
+    close_body,
     is_event_stream,
     owned_body,
     read_snippet,
     status_error,
 )
+from ._version import __version__
 
 __all__ = ["AsyncChatClient", "AsyncChatStream", "ChatClient", "ChatStream"]
 
@@ -165,18 +169,19 @@ class _Settings:
             return wait if wait <= self.retry_after_max else None
         return min(self.backoff_max, self.backoff_initial * 2.0**attempt) * (1.0 - 0.25 * random.random())
 
-    def final_error(self, error: BaseException, partial: ChatResult) -> BaseException:
-        """The exception the caller sees, carrying the partial result."""
+    def interrupted(self, error: BaseException, partial: ChatResult) -> SSEError:
+        """The error for a failed transport, carrying the partial result."""
         if isinstance(error, httpx.ReadTimeout):
             read = self.timeout.read
             return IdleTimeout(read if read is not None else float("inf"), error, partial)
-        if isinstance(error, httpx.HTTPError):
-            return StreamInterrupted(error, partial)
-        if isinstance(error, (StreamError, MalformedChunk)):
-            error.partial = partial
-        elif isinstance(error, SSEError) and hasattr(error, "partial"):
-            error.partial = partial
-        return error
+        return StreamInterrupted(error, partial)
+
+    def engine(self, handler: Callbacks | None) -> Engine:
+        """The engine of one stream across its attempts."""
+        return Engine(handler, hold_role_only=True, interrupted=self.interrupted)
+
+    def decoder(self) -> Any:
+        return ChatDecoder(self.format, on_malformed=self.on_malformed)
 
 
 def _chained(exc: BaseException, cause: BaseException) -> BaseException:
@@ -191,120 +196,11 @@ def _finished(result: ChatResult | None) -> ChatResult:
     return result
 
 
-def _noop(*args: Any) -> None:
-    pass
-
-
-class _Callbacks:
-    """A handler's methods, looked up once; absent ones are no-ops."""
-
-    __slots__ = ("on_start", "on_token", "on_reasoning", "on_tool_call", "on_complete", "on_error")
-    on_start: Callable[[], None]
-    on_token: Callable[[str], None]
-    on_reasoning: Callable[[str], None]
-    on_tool_call: Callable[[Any], None]
-    on_complete: Callable[[ChatResult], None]
-    on_error: Callable[[BaseException], None]
-
-    def __init__(self, handler: Any) -> None:
-        for name in self.__slots__:
-            setattr(self, name, getattr(handler, name, None) or _noop)
-
-
-class _Run:
-    """The sans-IO state of one stream across its attempts: decoding,
-    holding back role-only deltas until content, accumulating, and calling the
-    handler. ``deliver`` returns the deltas to hand to the caller; the
-    streams' loops bypass it once ``fast`` is set."""
-
-    __slots__ = ("settings", "handler", "decoder", "acc", "pending", "delivered", "started", "fast")
-
-    def __init__(self, settings: _Settings, handler: Any) -> None:
-        self.settings = settings
-        self.handler = None if handler is None else _Callbacks(handler)
-        self.delivered = False
-        self.started = False
-        self.acc = ChatAccumulator()
-        self.pending: list[Delta] = []
-        self.decoder: Any = None
-        self.fast = False  # content delivered and no handler: deltas go straight through
-
-    def start_attempt(self) -> None:
-        self.decoder = ChatDecoder(self.settings.format, on_malformed=self.settings.on_malformed)
-        if not self.delivered:  # nothing reached the caller: start clean
-            self.acc = ChatAccumulator()
-            self.pending = []
-
-    def deliver(self, deltas: list[Delta]) -> list[Delta]:
-        out: list[Delta] = []
-        for d in deltas:
-            if not self.delivered:
-                if d[2] is None and d[3] is None and d[4] is None and d[5] is None and d[6] is None and d[7] is None:
-                    self.pending.append(d)  # role-only: held until content arrives
-                    continue
-                self.delivered = True
-                self.fast = self.handler is None
-                held, self.pending = self.pending, []
-                for p in held:
-                    self._one(p, out)
-            self._one(d, out)
-        return out
-
-    def _one(self, d: Delta, out: list[Delta]) -> None:
-        self.acc.add(d)
-        out.append(d)
-        h = self.handler
-        if h is not None:
-            if not self.started:
-                self.started = True
-                h.on_start()
-            if d[0] == 0:
-                if d[2] is not None:
-                    h.on_token(d[2])
-                if d[3] is not None:
-                    h.on_reasoning(d[3])
-            if d[5] is not None or d[6] is not None:
-                for _, call in self.acc._drain_completed():
-                    h.on_tool_call(call)
-
-    def end(self) -> list[Delta]:
-        """The body ended normally: what is still held back goes out."""
-        self.decoder.close()
-        self.delivered = True
-        held, self.pending = self.pending, []
-        out: list[Delta] = []
-        for p in held:
-            self._one(p, out)
-        return out
-
-    def result(self) -> ChatResult:
-        acc = self.acc
-        if self.decoder is not None:
-            acc.model = acc.model or self.decoder.model
-            acc.id = acc.id or self.decoder.id
-        return acc.result()
-
-    def complete(self) -> ChatResult:
-        result = self.result()
-        h = self.handler
-        if h is not None:
-            for _, call in self.acc._drain_completed(final=True):
-                h.on_tool_call(call)
-            h.on_complete(result)
-        return result
-
-    def fail(self, error: BaseException) -> BaseException:
-        exc = self.settings.final_error(error, self.result())
-        if self.handler is not None:
-            self.handler.on_error(exc)
-        return exc
-
-
 class _StreamBase:
-    def __init__(self, settings: _Settings, body: bytes, handler: Any) -> None:
+    def __init__(self, settings: _Settings, body: bytes, handler: Callbacks | None) -> None:
         self._settings = settings
         self._body = body
-        self._run = _Run(settings, handler)
+        self._engine = settings.engine(handler)
         self._result: ChatResult | None = None
         #: The httpx response of the current (last) attempt.
         self.response: httpx.Response | None = None
@@ -316,11 +212,16 @@ class _StreamBase:
     @property
     def partial(self) -> ChatResult:
         """The result accumulated so far (the whole result once finished)."""
-        return self._result if self._result is not None else self._run.result()
+        return self._result if self._result is not None else self._engine.result()
 
     def _request(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         s = self._settings
         return client.build_request("POST", s.url, content=self._body, headers=s.headers, timeout=s.timeout)
+
+
+# ChatStream and AsyncChatStream are twins: tests/test_sync_async.py checks
+# that the async code, with async words replaced by their sync ones, is the
+# sync code.
 
 
 class ChatStream(_StreamBase):
@@ -332,7 +233,7 @@ class ChatStream(_StreamBase):
     release the connection if you stop early.
     """
 
-    def __init__(self, client: httpx.Client, settings: _Settings, body: bytes, handler: Any) -> None:
+    def __init__(self, client: httpx.Client, settings: _Settings, body: bytes, handler: Callbacks | None) -> None:
         super().__init__(settings, body, handler)
         self._client = client
         self._gen: Iterator[Delta] | None = None
@@ -342,12 +243,15 @@ class ChatStream(_StreamBase):
             self._gen = self._deltas()
         return self._gen
 
+    def _text(self) -> Iterator[str]:
+        for d in self:
+            if d.content is not None and d.index == 0:
+                yield d.content
+
     @property
     def text_stream(self) -> Iterator[str]:
         """The content fragments of choice 0, as they arrive."""
-        for d in self:
-            if d[2] is not None and d[0] == 0:
-                yield d[2]
+        return self._text()
 
     def result(self) -> ChatResult:
         """Read the rest of the stream; the final ChatResult."""
@@ -358,7 +262,7 @@ class ChatStream(_StreamBase):
     def close(self) -> None:
         """Stop reading and release the connection (idempotent)."""
         if self._gen is None:
-            self._gen = iter(())
+            self._gen = _empty()
         else:
             self._gen.close()  # type: ignore[attr-defined]
 
@@ -369,50 +273,55 @@ class ChatStream(_StreamBase):
         self.close()
 
     def _deltas(self) -> Iterator[Delta]:
-        run, settings = self._run, self._settings
+        engine, settings = self._engine, self._settings
         attempt = 0
         while True:
-            run.start_attempt()
+            engine.attach(settings.decoder())
             self.attempts += 1
             error: BaseException | None = None
-            late: list[Delta] = []
+            tail: list[Delta] = []
             response = None
+            chunks = None
             try:
                 try:
                     response = self.response = self._client.send(self._request(self._client), stream=True)
                     if not (200 <= response.status_code < 300 and is_event_stream(response)):
                         raise status_error(response, read_snippet(response))
-                    # The hot loop, with _Run.feed inlined: once content was
-                    # delivered and no handler is set, a delta costs one
-                    # accumulator call and one yield.
-                    decode, add, deliver = run.decoder.feed, run.acc.add, run.deliver
-                    for chunk in owned_body(response):
+                    # The hot loop: once content was delivered and no handler
+                    # listens, a delta costs one accumulator call and one yield.
+                    decode, add, deliver = engine.decoder.feed, engine.acc.add, engine.deliver
+                    chunks = owned_body(response)
+                    for chunk in chunks:
                         deltas = decode(chunk)
                         if deltas:
-                            if run.fast:
+                            if engine.passthrough:
                                 for d in deltas:
                                     add(d)
                                     yield d
                             else:
-                                yield from deliver(deltas)
-                                add = run.acc.add
-                    late = run.end()
+                                for d in deliver(deltas):
+                                    yield d
+                    tail = engine.end()
                 except (httpx.HTTPError, APIStatusError) as exc:
                     error = exc
                 except (StreamError, MalformedChunk) as exc:
                     error = exc
-                    late = run.deliver(exc.deltas)  # what the failing chunk still carried
+                    tail = engine.deliver(exc.deltas)  # what the failing chunk still carried
             finally:
+                # Also on close() and on leaving early: the response is closed,
+                # and with it the connection if the body was not read to its end.
+                if chunks is not None:
+                    close_body(chunks)
                 if response is not None:
                     response.close()
-            if late:
-                yield from late
+            for d in tail:
+                yield d
             if error is None:
-                self._result = run.complete()
+                self._result = engine.complete()
                 return
-            delay = settings.delay(error, run.delivered, attempt)
+            delay = settings.delay(error, engine.delivered, attempt)
             if delay is None:
-                raise _chained(run.fail(error), error)
+                raise _chained(engine.fail(error), error)
             self.retry_delays.append(delay)
             time.sleep(delay)
             attempt += 1
@@ -423,7 +332,7 @@ class AsyncChatStream(_StreamBase):
     ``await result()``, ``await aclose()``. Cancelling the task that reads it
     closes the connection."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: _Settings, body: bytes, handler: Any) -> None:
+    def __init__(self, client: httpx.AsyncClient, settings: _Settings, body: bytes, handler: Callbacks | None) -> None:
         super().__init__(settings, body, handler)
         self._client = client
         self._gen: AsyncIterator[Delta] | None = None
@@ -435,8 +344,8 @@ class AsyncChatStream(_StreamBase):
 
     async def _text(self) -> AsyncIterator[str]:
         async for d in self:
-            if d[2] is not None and d[0] == 0:
-                yield d[2]
+            if d.content is not None and d.index == 0:
+                yield d.content
 
     @property
     def text_stream(self) -> AsyncIterator[str]:
@@ -444,13 +353,15 @@ class AsyncChatStream(_StreamBase):
         return self._text()
 
     async def result(self) -> ChatResult:
+        """Read the rest of the stream; the final ChatResult."""
         async for _ in self:
             pass
         return _finished(self._result)
 
     async def aclose(self) -> None:
+        """Stop reading and release the connection (idempotent)."""
         if self._gen is None:
-            self._gen = _empty()
+            self._gen = _aempty()
         else:
             await self._gen.aclose()  # type: ignore[attr-defined]
 
@@ -461,15 +372,13 @@ class AsyncChatStream(_StreamBase):
         await self.aclose()
 
     async def _deltas(self) -> AsyncIterator[Delta]:
-        import anyio
-
-        run, settings = self._run, self._settings
+        engine, settings = self._engine, self._settings
         attempt = 0
         while True:
-            run.start_attempt()
+            engine.attach(settings.decoder())
             self.attempts += 1
             error: BaseException | None = None
-            late: list[Delta] = []
+            tail: list[Delta] = []
             response = None
             chunks = None
             try:
@@ -477,46 +386,52 @@ class AsyncChatStream(_StreamBase):
                     response = self.response = await self._client.send(self._request(self._client), stream=True)
                     if not (200 <= response.status_code < 300 and is_event_stream(response)):
                         raise status_error(response, await aread_snippet(response))
-                    decode, add, deliver = run.decoder.feed, run.acc.add, run.deliver
+                    # The hot loop: once content was delivered and no handler
+                    # listens, a delta costs one accumulator call and one yield.
+                    decode, add, deliver = engine.decoder.feed, engine.acc.add, engine.deliver
                     chunks = aowned_body(response)
                     async for chunk in chunks:
                         deltas = decode(chunk)
                         if deltas:
-                            if run.fast:
+                            if engine.passthrough:
                                 for d in deltas:
                                     add(d)
                                     yield d
                             else:
                                 for d in deliver(deltas):
                                     yield d
-                                add = run.acc.add
-                    late = run.end()
+                    tail = engine.end()
                 except (httpx.HTTPError, APIStatusError) as exc:
                     error = exc
                 except (StreamError, MalformedChunk) as exc:
                     error = exc
-                    late = run.deliver(exc.deltas)
+                    tail = engine.deliver(exc.deltas)  # what the failing chunk still carried
             finally:
-                # Also on cancellation and aclose(): the response is closed,
+                # Also on aclose() and on leaving early: the response is closed,
                 # and with it the connection if the body was not read to its end.
                 if chunks is not None:
-                    await chunks.aclose()  # type: ignore[attr-defined]
+                    await aclose_body(chunks)
                 if response is not None:
                     await response.aclose()
-            for d in late:
+            for d in tail:
                 yield d
             if error is None:
-                self._result = run.complete()
+                self._result = engine.complete()
                 return
-            delay = settings.delay(error, run.delivered, attempt)
+            delay = settings.delay(error, engine.delivered, attempt)
             if delay is None:
-                raise _chained(run.fail(error), error)
+                raise _chained(engine.fail(error), error)
             self.retry_delays.append(delay)
             await anyio.sleep(delay)
             attempt += 1
 
 
-async def _empty() -> AsyncIterator[Delta]:
+def _empty() -> Iterator[Delta]:
+    return
+    yield  # pragma: no cover
+
+
+async def _aempty() -> AsyncIterator[Delta]:
     return
     yield  # pragma: no cover
 
@@ -591,12 +506,12 @@ class ChatClient(_ClientBase):
             timeout=self._settings.timeout, limits=DEFAULT_LIMITS
         )
 
-    def stream(self, messages: Any, *, model: str | None = None, handler: Any = None, **params: Any) -> ChatStream:
+    def stream(self, messages: Any, *, model: str | None = None, handler: Callbacks | None = None, **params: Any) -> ChatStream:
         """Start a streaming chat completion; see :class:`ChatStream`. The
         request is sent when iteration starts."""
         return ChatStream(self.http_client, self._settings, self._settings.body(messages, model, params), handler)
 
-    def complete(self, messages: Any, *, model: str | None = None, handler: Any = None, **params: Any) -> ChatResult:
+    def complete(self, messages: Any, *, model: str | None = None, handler: Callbacks | None = None, **params: Any) -> ChatResult:
         """Stream a chat completion to its end and return the ChatResult."""
         with self.stream(messages, model=model, handler=handler, **params) as s:
             return s.result()
@@ -621,12 +536,12 @@ class AsyncChatClient(_ClientBase):
             timeout=self._settings.timeout, limits=DEFAULT_LIMITS
         )
 
-    def stream(self, messages: Any, *, model: str | None = None, handler: Any = None, **params: Any) -> AsyncChatStream:
+    def stream(self, messages: Any, *, model: str | None = None, handler: Callbacks | None = None, **params: Any) -> AsyncChatStream:
         """Start a streaming chat completion (``async for`` / ``async with``);
         see :class:`AsyncChatStream`."""
         return AsyncChatStream(self.http_client, self._settings, self._settings.body(messages, model, params), handler)
 
-    async def complete(self, messages: Any, *, model: str | None = None, handler: Any = None, **params: Any) -> ChatResult:
+    async def complete(self, messages: Any, *, model: str | None = None, handler: Callbacks | None = None, **params: Any) -> ChatResult:
         """Stream a chat completion to its end and return the ChatResult."""
         async with self.stream(messages, model=model, handler=handler, **params) as s:
             return await s.result()

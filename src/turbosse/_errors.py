@@ -31,9 +31,6 @@ class EventTooLarge(SSEError):
         return (type(self), (self.what, self.limit, self.events))
 
 
-# -- decoding layer (issue 3) ------------------------------------------------
-
-
 class StreamError(SSEError):
     """The server reported an error inside the stream: a payload with a
     top-level ``"error"`` object (OpenAI, vLLM, OpenRouter), an ``event: error``
@@ -118,9 +115,6 @@ class StreamInterrupted(SSEError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.cause, self.partial))
-
-
-# -- transport layer (issue 4) -----------------------------------------------
 
 
 class APIStatusError(SSEError):

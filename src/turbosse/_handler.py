@@ -1,5 +1,6 @@
-"""StreamHandler callbacks and the helpers that drive decoder + accumulator +
-handler from an iterable (or async iterable) of byte chunks.
+"""StreamHandler callbacks, the one engine that drives them from decoded
+deltas, and accumulate/aaccumulate, which feed an iterable (or async
+iterable) of byte chunks through a decoder into that engine.
 
 The helpers own the failure story: whatever goes wrong, the caller gets an
 exception carrying ``partial``, the ChatResult accumulated so far.
@@ -19,13 +20,27 @@ propagates unchanged, as cancellation must.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from ._accumulator import ChatAccumulator, ChatResult, ToolCall
 from ._decoder import ChatDecoder
+from ._delta import Delta
 from ._errors import SSEError, StreamInterrupted
 
-__all__ = ["StreamHandler", "accumulate", "aaccumulate"]
+__all__ = ["Callbacks", "Engine", "StreamHandler", "aaccumulate", "accumulate"]
+
+
+class Callbacks(Protocol):
+    """What ``handler=`` takes: the methods of :class:`StreamHandler`. At run
+    time every method is optional (any object with some of them works);
+    subclassing StreamHandler gives type checkers all six."""
+
+    def on_start(self) -> None: ...
+    def on_token(self, text: str) -> None: ...
+    def on_reasoning(self, text: str) -> None: ...
+    def on_tool_call(self, call: ToolCall) -> None: ...
+    def on_complete(self, result: ChatResult) -> None: ...
+    def on_error(self, exc: BaseException) -> None: ...
 
 
 class StreamHandler:
@@ -67,83 +82,160 @@ def _noop(*args: Any) -> None:
     pass
 
 
-class _Driver:
-    """One stream's decoder, accumulator and resolved handler methods."""
+def _callback(handler: Callbacks | None, name: str) -> Callable[..., None]:
+    fn = getattr(handler, name, None)
+    if fn is None or getattr(fn, "__func__", None) is getattr(StreamHandler, name):
+        return _noop  # absent, or StreamHandler's own no-op
+    return fn  # type: ignore[no-any-return]
 
-    def __init__(self, handler: Any, decoder: Any, format: str, on_malformed: str) -> None:
-        self.decoder = decoder if decoder is not None else ChatDecoder(format, on_malformed=on_malformed)
+
+def _is_role_only(d: Delta) -> bool:
+    _index, _role, content, reasoning, refusal, tool_calls, finish_reason, usage = d
+    return (content is None and reasoning is None and refusal is None and tool_calls is None
+            and finish_reason is None and usage is None)
+
+
+class Engine:
+    """One stream's accumulator and handler: decoded deltas in, the deltas to
+    hand on out, the handler's methods called on the way.
+
+    :param handler: a :class:`Callbacks` object (or None); its methods are
+        looked up once, absent ones skipped.
+    :param hold_role_only: hold back leading deltas that carry only a role
+        until a delta with content follows (or the stream ends), so a caller
+        that retries a failed attempt never sees a duplicate. ``delivered``
+        says whether anything went out; until then each :meth:`attach` of a
+        new decoder starts the result afresh.
+    :param interrupted: makes the error for a failure that is not an
+        SSEError from the decoder (default :class:`StreamInterrupted`).
+
+    ``passthrough`` is true once deltas are delivered and nobody listens: a
+    caller's hot loop may then fold deltas in with ``acc.add`` itself.
+    """
+
+    __slots__ = ("acc", "decoder", "held", "delivered", "started", "passthrough", "interrupted",
+                 "on_start", "on_token", "on_reasoning", "on_tool_call", "on_complete", "on_error",
+                 "wants_text", "wants_calls")
+
+    def __init__(
+        self,
+        handler: Callbacks | None = None,
+        *,
+        hold_role_only: bool = False,
+        interrupted: Callable[[BaseException, ChatResult], SSEError] = StreamInterrupted,
+    ) -> None:
         self.acc = ChatAccumulator()
+        self.decoder: Any = None
+        self.held: list[Delta] = []
+        self.delivered = not hold_role_only
         self.started = False
-
-        def method(name: str) -> Callable[..., None]:
-            fn = getattr(handler, name, None)
-            if fn is None or getattr(fn, "__func__", None) is getattr(StreamHandler, name):
-                return _noop  # absent, or StreamHandler's own no-op
-            return fn  # type: ignore[no-any-return]
-
-        self.on_start = method("on_start")
-        self.on_token = method("on_token")
-        self.on_reasoning = method("on_reasoning")
-        self.on_tool_call = method("on_tool_call")
-        self.on_complete = method("on_complete")
-        self.on_error = method("on_error")
+        self.interrupted = interrupted
+        self.on_start = _callback(handler, "on_start")
+        self.on_token = _callback(handler, "on_token")
+        self.on_reasoning = _callback(handler, "on_reasoning")
+        self.on_tool_call = _callback(handler, "on_tool_call")
+        self.on_complete = _callback(handler, "on_complete")
+        self.on_error = _callback(handler, "on_error")
         # skip the per-delta work nobody listens to
         self.wants_text = self.on_token is not _noop or self.on_reasoning is not _noop
         self.wants_calls = self.on_tool_call is not _noop
+        listening = self.wants_text or self.wants_calls or self.on_start is not _noop
+        self.passthrough = self.delivered and not listening
 
-    def feed(self, chunk: Any) -> None:
-        try:
-            deltas = self.decoder.feed(chunk)
-        except SSEError as exc:
-            self.deltas(getattr(exc, "deltas", None) or [])
-            raise
-        self.deltas(deltas)
+    def attach(self, decoder: Any) -> None:
+        """Decode with ``decoder`` from now on (a new attempt); while nothing
+        was delivered, the result starts afresh."""
+        self.decoder = decoder
+        if not self.delivered:
+            self.acc = ChatAccumulator()
+            self.held = []
 
-    def deltas(self, deltas: list[Any]) -> None:
-        if not deltas:
-            return
+    def deliver(self, deltas: list[Delta]) -> list[Delta]:
+        """Fold ``deltas`` in, call the handler; return the deltas to hand on."""
+        if not self.delivered:
+            if all(_is_role_only(d) for d in deltas):
+                self.held.extend(deltas)
+                return []
+            deltas = self._release(deltas)
+        if deltas:
+            self.acc.extend(deltas)
+            self._notify(deltas)
+        return deltas
+
+    def _release(self, deltas: list[Delta]) -> list[Delta]:
+        self.delivered = True
+        self.passthrough = not (self.wants_text or self.wants_calls or self.on_start is not _noop)
+        held, self.held = self.held, []
+        return held + deltas if held else deltas
+
+    def _notify(self, deltas: list[Delta]) -> None:
         if not self.started:
             self.started = True
             self.on_start()
-        self.acc.extend(deltas)
         if self.wants_text:
             for d in deltas:
-                if d[0] == 0:
-                    if d[2] is not None:
-                        self.on_token(d[2])
-                    if d[3] is not None:
-                        self.on_reasoning(d[3])
+                index, _role, content, reasoning, _refusal, _calls, _finish, _usage = d
+                if index == 0:
+                    if content is not None:
+                        self.on_token(content)
+                    if reasoning is not None:
+                        self.on_reasoning(reasoning)
         if self.wants_calls:
             for _, call in self.acc._drain_completed():
                 self.on_tool_call(call)
 
-    def partial(self) -> ChatResult:
-        self.acc.model, self.acc.id = self.decoder.model, self.decoder.id
-        return self.acc.result()
+    def feed(self, chunk: bytes) -> list[Delta]:
+        """Decode a chunk and :meth:`deliver` its deltas; a decoder error is
+        raised after the deltas decoded before it are delivered."""
+        try:
+            deltas = self.decoder.feed(chunk)
+        except SSEError as exc:
+            self.deliver(getattr(exc, "deltas", None) or [])
+            raise
+        return self.deliver(deltas)
 
-    def finish(self) -> ChatResult:
-        self.deltas(self.decoder.close())
+    def end(self) -> list[Delta]:
+        """The body ended: the decoder's last deltas and whatever was held back."""
+        deltas: list[Delta] = self.decoder.close()
+        if not self.delivered:
+            deltas = self._release(deltas)
+        if deltas:
+            self.acc.extend(deltas)
+            self._notify(deltas)
+        return deltas
+
+    def result(self) -> ChatResult:
+        """The result so far, with the decoder's model and id."""
+        acc, decoder = self.acc, self.decoder
+        if decoder is not None:
+            acc.model = decoder.model or acc.model
+            acc.id = decoder.id or acc.id
+        return acc.result()
+
+    def complete(self) -> ChatResult:
+        """The stream ended well: the last tool calls, on_complete, the result."""
         if self.wants_calls:
             for _, call in self.acc._drain_completed(final=True):
                 self.on_tool_call(call)
-        result = self.partial()
+        result = self.result()
         self.on_complete(result)
         return result
 
-    def fail(self, exc: Exception) -> SSEError:
-        """The exception to raise for a failure, with ``partial`` set."""
+    def fail(self, exc: BaseException) -> SSEError:
+        """The exception to raise for a failure, with ``partial`` set; on_error
+        has seen it."""
         if isinstance(exc, SSEError) and not isinstance(exc, StreamInterrupted):
-            err: SSEError = exc
-            err.partial = self.partial()  # type: ignore[attr-defined]
+            err = exc
+            err.partial = self.result()  # type: ignore[attr-defined]
         else:
-            err = StreamInterrupted(exc, self.partial())
+            err = self.interrupted(exc, self.result())
         self.on_error(err)
         return err
 
 
 def accumulate(
     chunks: Iterable[bytes],
-    handler: Any = None,
+    handler: Callbacks | None = None,
     *,
     format: str = "auto",
     on_malformed: str = "raise",
@@ -155,25 +247,27 @@ def accumulate(
     ``format`` and ``on_malformed`` configure the ChatDecoder made here;
     pass ``decoder`` to use your own instead.
     """
-    drv = _Driver(handler, decoder, format, on_malformed)
-    it = iter(chunks)
+    engine = Engine(handler)
+    engine.attach(decoder if decoder is not None else ChatDecoder(format, on_malformed=on_malformed))
+    it = chunks.__iter__()
     while True:
         try:
-            chunk = next(it)
+            chunk = it.__next__()
         except StopIteration:
             break
         except Exception as exc:  # the byte source failed
-            raise drv.fail(exc) from exc
+            raise engine.fail(exc) from exc
         try:
-            drv.feed(chunk)
+            engine.feed(chunk)
         except SSEError as exc:
-            raise drv.fail(exc) from None
-    return drv.finish()
+            raise engine.fail(exc) from None
+    engine.end()
+    return engine.complete()
 
 
 async def aaccumulate(
     chunks: AsyncIterable[bytes],
-    handler: Any = None,
+    handler: Callbacks | None = None,
     *,
     format: str = "auto",
     on_malformed: str = "raise",
@@ -181,7 +275,8 @@ async def aaccumulate(
 ) -> ChatResult:
     """:func:`accumulate` for an async iterable (e.g. ``response.aiter_bytes()``).
     The handler's methods are plain (not async) functions."""
-    drv = _Driver(handler, decoder, format, on_malformed)
+    engine = Engine(handler)
+    engine.attach(decoder if decoder is not None else ChatDecoder(format, on_malformed=on_malformed))
     it = chunks.__aiter__()
     while True:
         try:
@@ -189,9 +284,10 @@ async def aaccumulate(
         except StopAsyncIteration:
             break
         except Exception as exc:  # the byte source failed
-            raise drv.fail(exc) from exc
+            raise engine.fail(exc) from exc
         try:
-            drv.feed(chunk)
+            engine.feed(chunk)
         except SSEError as exc:
-            raise drv.fail(exc) from None
-    return drv.finish()
+            raise engine.fail(exc) from None
+    engine.end()
+    return engine.complete()
