@@ -463,20 +463,6 @@ def test_replicate_plain_text(decoder_mod: ModuleType) -> None:
         feed_all(decoder_mod, b'event: error\ndata: {"detail": "bad"}\n\n', format="replicate")
 
 
-def test_compiled_decoder_is_loaded() -> None:
-    import os
-
-    import turbosse._decoder as chooser
-
-    if os.environ.get("TURBOSSE_NO_EXTENSIONS"):
-        assert chooser.ChatDecoder.__module__ == "turbosse._decoder_py"
-    else:
-        from turbosse import _decoder_c
-
-        assert chooser.ChatDecoder is _decoder_c.ChatDecoder
-        assert _decoder_c.__file__.endswith((".so", ".pyd"))
-
-
 def test_deltas_survive_garbage_collection(decoder_mod: ModuleType) -> None:
     """The compiled twin allocates deltas untracked by the cycle collector
     (they cannot form cycles); collections with many alive must be safe."""

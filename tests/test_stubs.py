@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -121,17 +122,20 @@ class Stub:
     constants: set[str]  # top-level annotated or assigned names
     functions: dict[str, Member]
     classes: dict[str, dict[str, Member]]
+    docs: dict[str, str | None]  # "Class" and "Class.member" -> docstring
 
 
 def read_stub(path: Path) -> Stub:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    stub = Stub(set(), set(), {}, {})
+    stub = Stub(set(), set(), {}, {}, {})
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             members: dict[str, Member] = {}
+            stub.docs[node.name] = ast.get_docstring(node)
             for item in node.body:
                 if isinstance(item, ast.FunctionDef):
                     members[item.name] = _stub_function(item)
+                    stub.docs[f"{node.name}.{item.name}"] = ast.get_docstring(item)
                 elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
                     members[item.target.id] = Member(
                         "attribute", returns=_norm(ast.unparse(item.annotation))
@@ -370,3 +374,71 @@ def test_init_keyword_only_in_both_twins(
         for module in modules:
             with pytest.raises(TypeError):
                 getattr(module, cls_name)(object())
+
+
+# -- docstrings: written once, in the Python twin ---------------------------
+#
+# The Python twin's docstrings are the source. The compiled twin (.pyx) and
+# the stub (.pyi) carry copies, because a cdef class's docstrings are fixed at
+# compile time and IDEs read the stub; these tests keep both copies equal to
+# the source, so what help() and an IDE show cannot drift.
+
+_SIGNATURE_LINE = re.compile(r"\A[\w.]+\(.*\)(?: -> .+)?\n")
+
+
+def _doc(obj: object) -> str | None:
+    """A docstring as help() shows it, minus the signature line Cython adds
+    (or that a compiled class writes by hand); None when there is none."""
+    doc = obj.__doc__ if not isinstance(obj, property) else obj.__doc__ or (obj.fget and obj.fget.__doc__)
+    if not doc:
+        return None
+    doc = _SIGNATURE_LINE.sub("", doc, count=1)
+    return inspect.cleandoc(doc) or None
+
+
+def _public_docs(module: ModuleType, stub: Stub) -> dict[str, str | None]:
+    """Docstrings of every class the stub declares and of its public members,
+    from the given module."""
+    docs: dict[str, str | None] = {}
+    for cls_name in stub.classes:
+        cls = getattr(module, cls_name)
+        docs[cls_name] = _doc(cls)
+        for name in sorted(_own_members(cls)):
+            if not name.startswith("_"):
+                docs[f"{cls_name}.{name}"] = _doc(inspect.getattr_static(cls, name))
+    return docs
+
+
+def test_stub_docstrings_match_python_twin(piece: str, stub: Stub, twin_py: ModuleType) -> None:
+    source = _public_docs(twin_py, stub)
+    assert source, f"_{piece}_py has no documented classes"
+    problems = [
+        f"{where}: the stub says {stub.docs.get(where)!r}, _{piece}_py says {doc!r}"
+        for where, doc in source.items()
+        if stub.docs.get(where) != doc
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_compiled_docstrings_match_python_twin(
+    piece: str, stub: Stub, twin_c: ModuleType, twin_py: ModuleType
+) -> None:
+    source = _public_docs(twin_py, stub)
+    compiled = _public_docs(twin_c, stub)
+    problems = [
+        f"{where}: help() of _{piece}_c shows {compiled.get(where)!r}, _{piece}_py says {doc!r}"
+        for where, doc in source.items()
+        if doc is not None and compiled.get(where) != doc
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_decoder_docs_name_every_format() -> None:
+    from turbosse import ChatDecoder, _formats
+
+    doc = ChatDecoder.__doc__ or ""
+    missing = [name for name in _formats.FORMATS if f'``"{name}"``' not in doc]
+    assert not missing, f"ChatDecoder's docstring does not list {missing}"
+    module_doc = _formats.__doc__ or ""
+    missing = [n for n in _formats.FORMAT_NAMES.values() if n != "openai-chat" and f"``{n}``" not in module_doc]
+    assert not missing, f"_formats' opening docstring does not list {missing}"

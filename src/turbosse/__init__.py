@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from ._accumulator import ChatAccumulator, ChatResult, ChoiceResult, ToolCall
 from ._buffer import DeltaBuffer
-from ._decoder import ChatDecoder
 from ._delta import Delta, ToolCallDelta, Usage
 from ._errors import (
     APIStatusError,
@@ -18,7 +17,8 @@ from ._errors import (
     StreamInterrupted,
 )
 from ._handler import StreamHandler, aaccumulate, accumulate
-from ._parser import DEFAULT_MAX_EVENT_BYTES, IMPLEMENTATION, ServerSentEvent, SSEParser
+from ._impl import IMPLEMENTATION, ChatDecoder, ServerSentEvent, SSEParser
+from ._parser_common import DEFAULT_MAX_EVENT_BYTES
 from ._version import __version__
 
 if TYPE_CHECKING:

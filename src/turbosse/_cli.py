@@ -129,9 +129,8 @@ def delta_json(delta: Any) -> dict[str, Any]:
 
 def parse_command(args: argparse.Namespace) -> int:
     from ._accumulator import ChatAccumulator
-    from ._decoder import ChatDecoder
     from ._errors import SSEError
-    from ._parser import SSEParser
+    from ._impl import ChatDecoder, SSEParser
 
     if args.chunk_size < 1:
         print("turbosse parse: --chunk-size must be >= 1", file=sys.stderr)

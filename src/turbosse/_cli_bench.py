@@ -552,7 +552,7 @@ def _unchunk(data: bytes) -> bytes:
 
 
 def _parse_turbosse(reads: list[bytes]) -> int:
-    from . import _decoder
+    from . import _impl as _decoder
     from ._accumulator import ChatAccumulator
 
     decoder, acc = _decoder.ChatDecoder(), ChatAccumulator()

@@ -46,7 +46,6 @@ import httpx
 import orjson
 
 from ._accumulator import ChatResult
-from ._decoder import ChatDecoder
 from ._delta import Delta
 from ._errors import (
     APIStatusError,
@@ -67,6 +66,7 @@ from ._http import (
     read_snippet,
     status_error,
 )
+from ._impl import ChatDecoder
 from ._version import __version__
 
 __all__ = ["AsyncChatClient", "AsyncChatStream", "ChatClient", "ChatStream"]

@@ -1,22 +1,33 @@
 """Type stubs and documentation of the compiled ChatDecoder (``_decoder_c.pyx``).
 
-It behaves exactly like ``turbosse._decoder_py.ChatDecoder``; see that class
-for the full documentation of formats, errors and end-of-stream rules.
+It has the same public names, signatures and docstrings as the Python twin,
+_decoder_py.py, whose docstrings are the source; tests/test_stubs.py checks
+that this stub and the compiled module's help() stay in step with it.
 """
 
 from ._delta import Delta
 
 class ChatDecoder:
-    """Incremental decoder: raw ``text/event-stream`` bytes of an LLM response
-    in, Delta tuples out; framing, orjson decoding and delta building fused in
-    one pass per ``feed()``.
+    """Incremental decoder: raw ``text/event-stream`` bytes of an LLM
+    response in, :class:`Delta` tuples out. Sans-IO.
 
-    :param format: ``"auto"`` (default), ``"openai-chat"``,
-        ``"openai-completions"``, ``"openai-responses"``, ``"anthropic"``,
-        ``"gemini"``, ``"cohere"`` or ``"watsonx"``.
-    :param on_malformed: ``"raise"`` (MalformedChunk) or ``"skip"`` (counted
-        in :attr:`skipped`).
-    :param max_event_bytes: the SSEParser limit (None for none).
+    :param format: the wire format: ``"openai-chat"``, ``"openai-completions"``
+        (same code path: ``choices[].delta`` or ``choices[].text``),
+        ``"openai-responses"``, ``"anthropic"``, ``"gemini"`` (native
+        ``streamGenerateContent?alt=sse``), ``"gemini-interactions"``,
+        ``"cohere"``, ``"watsonx"``, ``"replicate"``, or ``"auto"`` (default):
+        decided from the first event.
+    :param on_malformed: ``"raise"`` (default) raises :class:`MalformedChunk`
+        for an event whose data is not a JSON object (or, in ``"auto"``, of no
+        known format); ``"skip"`` skips it and counts it in :attr:`skipped`.
+    :param max_event_bytes: passed to the SSEParser (None for no limit).
+
+    ``data: [DONE]`` ends the stream (compared as bytes); so do Anthropic's
+    ``message_stop``, the Responses API's ``response.completed``/``failed``/
+    ``incomplete``, Cohere's ``message-end``, the Interactions API's
+    ``interaction.completed`` and Replicate's ``done``; then :attr:`done` is
+    true and later input is ignored. An in-band provider error raises
+    :class:`StreamError`. After any exception the decoder refuses more input.
     """
 
     def __init__(
@@ -27,16 +38,28 @@ class ChatDecoder:
         max_event_bytes: int | None = ...,
     ) -> None: ...
     @property
-    def format(self) -> str: ...
+    def format(self) -> str:
+        """The format in use: the one given, or the detected one (``"auto"``
+        until the first event decides)."""
     @property
-    def done(self) -> bool: ...
+    def done(self) -> bool:
+        """The stream reached its format's natural end ([DONE], message_stop,
+        response.completed, ...). Some servers send none (llama.cpp without
+        --send-done, TGI, Writer, Gemini): then it stays false."""
     @property
-    def skipped(self) -> int: ...
+    def skipped(self) -> int:
+        """Events skipped as malformed (with ``on_malformed="skip"``)."""
     @property
-    def events(self) -> int: ...
+    def events(self) -> int:
+        """Events dispatched so far (the numbering MalformedChunk uses)."""
     @property
-    def model(self) -> str | None: ...
+    def model(self) -> str | None:
+        """The first non-empty model name the stream reported."""
     @property
-    def id(self) -> str | None: ...
-    def feed(self, data: bytes | bytearray | memoryview) -> list[Delta]: ...
-    def close(self) -> list[Delta]: ...
+    def id(self) -> str | None:
+        """The first non-empty response id the stream reported."""
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Delta]:
+        """Decode the next chunk of bytes; return the deltas it completed."""
+    def close(self) -> list[Delta]:
+        """End of input. An event not followed by its blank line is discarded
+        (WHATWG); returns [] (every event is decoded as soon as it completes)."""

@@ -27,18 +27,18 @@ from turbosse._parser_c cimport SSEParser
 
 from orjson import JSONDecodeError, loads as _orjson_loads
 
-from turbosse._decoder_py import (
+from turbosse._decoder_common import (
+    FAILED_MESSAGE,
     chat_error,
     check_options,
     details_text,
-    json_text,
     parts_text,
     snippet,
 )
 from turbosse._delta import Delta, ToolCallDelta, Usage
 from turbosse._errors import EventTooLarge, MalformedChunk, SSEError
-from turbosse._formats import FormatState, KIND_NAMES, detect, is_error, make_stream_error
-from turbosse._parser_py import DEFAULT_MAX_EVENT_BYTES
+from turbosse._formats import FORMAT_NAMES, FormatState, detect, is_error, json_text, make_stream_error
+from turbosse._parser_common import DEFAULT_MAX_EVENT_BYTES
 
 __all__ = ["ChatDecoder"]
 
@@ -69,7 +69,7 @@ cdef extern from *:
     object turbosse_alloc_tuple(object type, Py_ssize_t n)
     void turbosse_SET_ITEM(object t, Py_ssize_t i, object v)
 
-# kind codes, as in _formats
+# format codes, as in _formats
 cdef enum:
     AUTO = 0
     OPENAI = 1
@@ -387,13 +387,31 @@ cdef int openai_chunk(dict obj, list out, KeySet ks) except -1:
 
 cdef class ChatDecoder:
     """Incremental decoder: raw ``text/event-stream`` bytes of an LLM
-    response in, Delta tuples out (compiled twin; see _decoder_py.ChatDecoder
-    for the full documentation)."""
+    response in, :class:`Delta` tuples out. Sans-IO.
+
+    :param format: the wire format: ``"openai-chat"``, ``"openai-completions"``
+        (same code path: ``choices[].delta`` or ``choices[].text``),
+        ``"openai-responses"``, ``"anthropic"``, ``"gemini"`` (native
+        ``streamGenerateContent?alt=sse``), ``"gemini-interactions"``,
+        ``"cohere"``, ``"watsonx"``, ``"replicate"``, or ``"auto"`` (default):
+        decided from the first event.
+    :param on_malformed: ``"raise"`` (default) raises :class:`MalformedChunk`
+        for an event whose data is not a JSON object (or, in ``"auto"``, of no
+        known format); ``"skip"`` skips it and counts it in :attr:`skipped`.
+    :param max_event_bytes: passed to the SSEParser (None for no limit).
+
+    ``data: [DONE]`` ends the stream (compared as bytes); so do Anthropic's
+    ``message_stop``, the Responses API's ``response.completed``/``failed``/
+    ``incomplete``, Cohere's ``message-end``, the Interactions API's
+    ``interaction.completed`` and Replicate's ``done``; then :attr:`done` is
+    true and later input is ignored. An in-band provider error raises
+    :class:`StreamError`. After any exception the decoder refuses more input.
+    """
 
     cdef SSEParser _parser
     cdef object _state          # _formats.FormatState
     cdef KeySet _keys           # orjson's key objects, refreshed once per feed()
-    cdef int _kind
+    cdef int _format
     cdef bint _skip
     cdef bint _failed
     cdef bint _meta_done        # model and id both known: stop looking
@@ -401,7 +419,7 @@ cdef class ChatDecoder:
     cdef Py_ssize_t _skipped
 
     def __init__(self, format="auto", *, on_malformed="raise", max_event_bytes=DEFAULT_MAX_EVENT_BYTES):
-        self._kind = check_options(format, on_malformed)
+        self._format = check_options(format, on_malformed)
         self._skip = on_malformed == "skip"
         self._parser = SSEParser(max_event_bytes=max_event_bytes, sentinel=b"[DONE]")
         self._state = FormatState()
@@ -413,12 +431,15 @@ cdef class ChatDecoder:
 
     @property
     def format(self):
-        """The format in use: the one given, or the detected one."""
-        return KIND_NAMES.get(self._kind, "auto")
+        """The format in use: the one given, or the detected one (``"auto"``
+        until the first event decides)."""
+        return FORMAT_NAMES.get(self._format, "auto")
 
     @property
     def done(self):
-        """The stream reached its format's natural end."""
+        """The stream reached its format's natural end ([DONE], message_stop,
+        response.completed, ...). Some servers send none (llama.cpp without
+        --send-done, TGI, Writer, Gemini): then it stays false."""
         return self._state.done or self._parser.done
 
     @property
@@ -444,8 +465,8 @@ cdef class ChatDecoder:
     def feed(self, data):
         """Decode the next chunk of bytes; return the deltas it completed."""
         if self._failed:
-            raise SSEError("this ChatDecoder failed earlier and cannot continue; use a new one")
-        if self._kind != OPENAI and self._state.done:
+            raise SSEError(FAILED_MESSAGE)
+        if self._format != OPENAI and self._state.done:
             return []
         cdef list out = []
         cdef list events
@@ -462,14 +483,15 @@ cdef class ChatDecoder:
         return out
 
     def close(self):
-        """End of input; returns [] (every event is decoded when it completes)."""
+        """End of input. An event not followed by its blank line is discarded
+        (WHATWG); returns [] (every event is decoded as soon as it completes)."""
         self._parser.close()
         return []
 
     cdef int _decode(self, list events, list out) except -1:
         cdef object ev, event_type, payload, obj, p
         cdef PyObject* e
-        cdef int kind
+        cdef int fmt
         cdef object st = self._state
         cdef KeySet ks = self._keys
         cdef bint learn = True
@@ -478,10 +500,10 @@ cdef class ChatDecoder:
             event_type = <object>PyTuple_GET_ITEM(ev, 0)
             payload = <object>PyTuple_GET_ITEM(ev, 1)
             self._events += 1
-            kind = self._kind
-            if kind != OPENAI and (kind == REPLICATE or (kind == AUTO and event_type == "output")):
+            fmt = self._format
+            if fmt != OPENAI and (fmt == REPLICATE or (fmt == AUTO and event_type == "output")):
                 # Replicate's output events are plain text, not JSON
-                self._kind = REPLICATE
+                self._format = REPLICATE
                 try:
                     st.replicate(event_type, payload, out)
                 except SSEError:
@@ -498,8 +520,8 @@ cdef class ChatDecoder:
             if type(obj) is not dict:
                 self._malformed(payload, "not a JSON object", out)
                 continue
-            kind = self._kind
-            if kind == OPENAI:
+            fmt = self._format
+            if fmt == OPENAI:
                 if not self._meta_done:
                     st.meta(dget(<dict>obj, K_MODEL), dget(<dict>obj, K_ID))
                     self._meta_done = st.model is not None and st.id is not None
@@ -517,15 +539,15 @@ cdef class ChatDecoder:
                     if e != NULL and <object>e == S_ERROR:
                         self._fail_with(obj, out)
                 continue
-            if kind == AUTO:
-                kind = detect(event_type, obj)
-                if kind == AUTO:
+            if fmt == AUTO:
+                fmt = detect(event_type, obj)
+                if fmt == AUTO:
                     if is_error(event_type, obj):
                         self._fail_with(obj, out)
                     self._malformed(payload, "not a chunk of any known format", out)
                     continue
-                self._kind = kind
-                if kind == OPENAI:
+                self._format = fmt
+                if fmt == OPENAI:
                     # decode this first chunk on the fast path as well
                     st.meta(dget(<dict>obj, K_MODEL), dget(<dict>obj, K_ID))
                     self._meta_done = st.model is not None and st.id is not None
@@ -534,7 +556,7 @@ cdef class ChatDecoder:
                         self._fail_with(obj, out)
                     continue
             try:
-                st.decode(kind, event_type, obj, out)
+                st.decode(fmt, event_type, obj, out)
             except SSEError as exc:  # response.failed
                 self._failed = True
                 exc.deltas[:0] = out

@@ -13,12 +13,19 @@ from typing import Any
 
 from orjson import JSONDecodeError, loads
 
+from ._decoder_common import (
+    FAILED_MESSAGE,
+    chat_error,
+    check_options,
+    details_text,
+    parts_text,
+    snippet,
+)
 from ._delta import Delta, ToolCallDelta, Usage
 from ._errors import EventTooLarge, MalformedChunk, SSEError
 from ._formats import (
     AUTO,
-    FORMATS,
-    KIND_NAMES,
+    FORMAT_NAMES,
     OPENAI,
     REPLICATE,
     FormatState,
@@ -27,26 +34,10 @@ from ._formats import (
     json_text,
     make_stream_error,
 )
-from ._parser_py import DEFAULT_MAX_EVENT_BYTES, SSEParser
+from ._parser_common import DEFAULT_MAX_EVENT_BYTES
+from ._parser_py import SSEParser
 
 __all__ = ["ChatDecoder"]
-
-SNIPPET_BYTES = 80  # how much of a bad payload an error message quotes
-
-
-def check_options(format: str, on_malformed: str) -> int:
-    """Validate the constructor options; shared by both twins."""
-    kind = FORMATS.get(format) if type(format) is str else None
-    if kind is None:
-        raise ValueError(f"format must be one of {sorted(FORMATS)}, not {format!r}")
-    if on_malformed not in ("raise", "skip"):
-        raise ValueError(f"on_malformed must be 'raise' or 'skip', not {on_malformed!r}")
-    return kind
-
-
-def snippet(payload: bytes) -> str:
-    return payload[:SNIPPET_BYTES].decode("utf-8", "replace")
-
 
 def openai_usage(u: Any) -> Usage | None:
     if type(u) is not dict:
@@ -56,46 +47,6 @@ def openai_usage(u: Any) -> Usage | None:
         return None  # {} or a usage object of some other shape
     return tuple.__new__(Usage, (p if type(p) is int else None, c if type(c) is int else None,
                                  t if type(t) is int else None))
-
-
-def parts_text(parts: list[Any]) -> tuple[str | None, str | None]:
-    """Mistral-style content arrays: text parts are content, thinking parts
-    (themselves arrays of text parts) are reasoning."""
-    texts: list[str] = []
-    thoughts: list[str] = []
-    for part in parts:
-        if type(part) is not dict:
-            continue
-        ptype = part.get("type")
-        if ptype == "text":
-            t = part.get("text")
-            if type(t) is str:
-                texts.append(t)
-        elif ptype == "thinking":
-            inner = part.get("thinking")
-            if type(inner) is str:
-                thoughts.append(inner)
-            elif type(inner) is list:
-                for sub in inner:
-                    if type(sub) is dict and type(sub.get("text")) is str:
-                        thoughts.append(sub["text"])
-    return "".join(texts) or None, "".join(thoughts) or None
-
-
-def details_text(details: Any) -> str | None:
-    """OpenRouter/Snowflake ``reasoning_details``: readable text or summary
-    items (encrypted items carry no text)."""
-    if type(details) is not list:
-        return None
-    texts = []
-    for item in details:
-        if type(item) is dict:
-            t = item.get("text")
-            if type(t) is not str:
-                t = item.get("summary")
-            if type(t) is str:
-                texts.append(t)
-    return "".join(texts) or None
 
 
 def tool_call_delta(tc: Any) -> ToolCallDelta | None:
@@ -182,28 +133,21 @@ def openai_chunk(obj: dict[str, Any], out: list[Any], st: FormatState) -> None:
         usage = openai_usage(u)
         if usage is not None:
             if len(out) > start:
-                last = out[-1]
-                out[-1] = tuple.__new__(Delta, (*last[:7], usage))
+                out[-1] = out[-1]._replace(usage=usage)
             else:
                 out.append(tuple.__new__(Delta, (0, None, None, None, None, None, None, usage)))
-
-
-def chat_error(event_type: str, obj: dict[str, Any]) -> bool:
-    """An error in a chat stream: a top-level ``error`` (OpenAI, vLLM,
-    OpenRouter: sometimes beside choices), ``event: error`` (Groq), or, in a
-    payload with no ``choices``, ``type: error``."""
-    return (obj.get("error") is not None or event_type == "error"
-            or ("choices" not in obj and obj.get("type") == "error"))
 
 
 class ChatDecoder:
     """Incremental decoder: raw ``text/event-stream`` bytes of an LLM
     response in, :class:`Delta` tuples out. Sans-IO.
 
-    :param format: ``"openai-chat"``, ``"openai-completions"`` (same code
-        path: ``choices[].delta`` or ``choices[].text``), ``"openai-responses"``,
-        ``"anthropic"``, ``"gemini"``, ``"cohere"``, ``"watsonx"``, or
-        ``"auto"`` (default): decided from the first JSON event.
+    :param format: the wire format: ``"openai-chat"``, ``"openai-completions"``
+        (same code path: ``choices[].delta`` or ``choices[].text``),
+        ``"openai-responses"``, ``"anthropic"``, ``"gemini"`` (native
+        ``streamGenerateContent?alt=sse``), ``"gemini-interactions"``,
+        ``"cohere"``, ``"watsonx"``, ``"replicate"``, or ``"auto"`` (default):
+        decided from the first event.
     :param on_malformed: ``"raise"`` (default) raises :class:`MalformedChunk`
         for an event whose data is not a JSON object (or, in ``"auto"``, of no
         known format); ``"skip"`` skips it and counts it in :attr:`skipped`.
@@ -211,8 +155,9 @@ class ChatDecoder:
 
     ``data: [DONE]`` ends the stream (compared as bytes); so do Anthropic's
     ``message_stop``, the Responses API's ``response.completed``/``failed``/
-    ``incomplete`` and Cohere's ``message-end``; then :attr:`done` is true and
-    later input is ignored. An in-band provider error raises
+    ``incomplete``, Cohere's ``message-end``, the Interactions API's
+    ``interaction.completed`` and Replicate's ``done``; then :attr:`done` is
+    true and later input is ignored. An in-band provider error raises
     :class:`StreamError`. After any exception the decoder refuses more input.
     """
 
@@ -223,7 +168,7 @@ class ChatDecoder:
         on_malformed: str = "raise",
         max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
-        self._kind = check_options(format, on_malformed)
+        self._format = check_options(format, on_malformed)
         self._skip = on_malformed == "skip"
         self._parser = SSEParser(max_event_bytes=max_event_bytes, sentinel=b"[DONE]")
         self._state = FormatState()
@@ -235,7 +180,7 @@ class ChatDecoder:
     def format(self) -> str:
         """The format in use: the one given, or the detected one (``"auto"``
         until the first event decides)."""
-        return KIND_NAMES.get(self._kind, "auto")
+        return FORMAT_NAMES.get(self._format, "auto")
 
     @property
     def done(self) -> bool:
@@ -267,7 +212,7 @@ class ChatDecoder:
     def feed(self, data: bytes | bytearray | memoryview) -> list[Delta]:
         """Decode the next chunk of bytes; return the deltas it completed."""
         if self._failed:
-            raise SSEError("this ChatDecoder failed earlier and cannot continue; use a new one")
+            raise SSEError(FAILED_MESSAGE)
         if self._state.done:
             return []
         out: list[Any] = []
@@ -293,9 +238,9 @@ class ChatDecoder:
         st = self._state
         for event_type, payload in events:
             self._events += 1
-            if self._kind == REPLICATE or (self._kind == AUTO and event_type == "output"):
+            if self._format == REPLICATE or (self._format == AUTO and event_type == "output"):
                 # Replicate's output events are plain text, not JSON
-                self._kind = REPLICATE
+                self._format = REPLICATE
                 try:
                     st.replicate(event_type, payload, out)
                 except SSEError:
@@ -312,22 +257,22 @@ class ChatDecoder:
             if type(obj) is not dict:
                 self._malformed(payload, "not a JSON object", out)
                 continue
-            kind = self._kind
-            if kind == AUTO:
-                kind = detect(event_type, obj)
-                if kind == AUTO:
+            fmt = self._format
+            if fmt == AUTO:
+                fmt = detect(event_type, obj)
+                if fmt == AUTO:
                     if is_error(event_type, obj):
                         self._fail_with(obj, out)
                     self._malformed(payload, "not a chunk of any known format", out)
                     continue
-                self._kind = kind
-            if kind == OPENAI:
+                self._format = fmt
+            if fmt == OPENAI:
                 openai_chunk(obj, out, st)
                 if chat_error(event_type, obj):
                     self._fail_with(obj, out)
                 continue
             try:
-                st.decode(kind, event_type, obj, out)
+                st.decode(fmt, event_type, obj, out)
             except SSEError as exc:  # response.failed
                 self._failed = True
                 exc.deltas[:0] = out  # type: ignore[attr-defined]

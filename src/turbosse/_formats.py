@@ -2,11 +2,14 @@
 
 OpenAI chat completions (and the legacy completions shape) is the hot path and
 each decoder twin has its own copy of it. The other formats live here once, as
-methods of :class:`FormatState` that take an already decoded JSON object, so
-the twins cannot disagree on them: the Responses API, Anthropic Messages,
-Gemini's native ``streamGenerateContent?alt=sse``, Cohere v2 chat and IBM
-watsonx text generation. Each needs a little per-stream state (the model, the
-kind of each content block, usage seen at the start), kept here too.
+methods of :class:`FormatState` that take an already decoded JSON object (or,
+for Replicate, the raw text), so the twins cannot disagree on them: the
+Responses API (``openai-responses``), Anthropic Messages (``anthropic``),
+Gemini's native ``streamGenerateContent?alt=sse`` (``gemini``), the Gemini
+Interactions API (``gemini-interactions``), Cohere v2 chat (``cohere``), IBM
+watsonx text generation (``watsonx``) and Replicate predictions
+(``replicate``). Each needs a little per-stream state (the model, the type of
+each content block, usage seen at the start), kept here too.
 
 Finish reasons are mapped to OpenAI's vocabulary (``stop``, ``length``,
 ``tool_calls``, ``content_filter``) so that one accumulator serves all;
@@ -24,7 +27,7 @@ from ._errors import StreamError
 
 __all__ = ["FORMATS", "FormatState", "detect", "make_stream_error", "text_or_none"]
 
-# format name -> decoder kind code (the compiled twin switches on the int)
+# format name -> format code (the compiled twin switches on the int)
 AUTO, OPENAI, RESPONSES, ANTHROPIC, GEMINI, COHERE, WATSONX, INTERACTIONS, REPLICATE = range(9)
 FORMATS = {
     "auto": AUTO,
@@ -39,7 +42,7 @@ FORMATS = {
     "gemini-interactions": INTERACTIONS,
     "replicate": REPLICATE,
 }
-KIND_NAMES = {OPENAI: "openai-chat", RESPONSES: "openai-responses", ANTHROPIC: "anthropic",
+FORMAT_NAMES = {OPENAI: "openai-chat", RESPONSES: "openai-responses", ANTHROPIC: "anthropic",
               GEMINI: "gemini", COHERE: "cohere", WATSONX: "watsonx",
               INTERACTIONS: "gemini-interactions", REPLICATE: "replicate"}
 
@@ -184,18 +187,18 @@ class FormatState:
         if self.id is None and type(id_) is str and id_:
             self.id = id_
 
-    def decode(self, kind: int, event_type: str, obj: dict[str, Any], out: list[Any]) -> None:
-        if kind == RESPONSES:
+    def decode(self, fmt: int, event_type: str, obj: dict[str, Any], out: list[Any]) -> None:
+        if fmt == RESPONSES:
             self.responses(obj, out)
-        elif kind == ANTHROPIC:
+        elif fmt == ANTHROPIC:
             self.anthropic(event_type, obj, out)
-        elif kind == GEMINI:
+        elif fmt == GEMINI:
             self.gemini(obj, out)
-        elif kind == COHERE:
+        elif fmt == COHERE:
             self.cohere(obj, out)
-        elif kind == WATSONX:
+        elif fmt == WATSONX:
             self.watsonx(obj, out)
-        elif kind == INTERACTIONS:
+        elif fmt == INTERACTIONS:
             self.interactions(obj, out)
 
     # -- OpenAI Responses API ------------------------------------------------
@@ -439,7 +442,7 @@ class FormatState:
                 tc = ToolCallDelta(_int(obj.get("index")), text_or_none(call.get("id")),
                                    text_or_none(fn.get("name")),
                                    args if type(args) is str and args else None)
-                if tc[1:] != (None, None, None):
+                if tc.id is not None or tc.name is not None or tc.arguments is not None:
                     out.append(Delta(0, tool_calls=(tc,)))
         elif t == "message-start":
             self.meta(None, obj.get("id"))
@@ -555,7 +558,6 @@ def _attach_usage(out: list[Any], start: int, usage: Usage) -> None:
     """Put a chunk's usage on the last delta it produced, or on a delta of its
     own when it produced none (a usage-only chunk)."""
     if len(out) > start:
-        last = out[-1]
-        out[-1] = tuple.__new__(Delta, (*last[:7], usage))
+        out[-1] = out[-1]._replace(usage=usage)
     else:
         out.append(Delta(0, usage=usage))

@@ -23,9 +23,9 @@ from collections.abc import AsyncIterable, Callable, Iterable
 from typing import Any, Protocol
 
 from ._accumulator import ChatAccumulator, ChatResult, ToolCall
-from ._decoder import ChatDecoder
 from ._delta import Delta
 from ._errors import SSEError, StreamInterrupted
+from ._impl import ChatDecoder
 
 __all__ = ["Callbacks", "Engine", "StreamHandler", "aaccumulate", "accumulate"]
 

@@ -1,7 +1,8 @@
 """Signatures and docs of the compiled parser (_parser_c.pyx).
 
-It has the same public names and signatures as the Python twin, _parser_py.py;
-tests/test_stubs.py checks that they stay in step.
+It has the same public names, signatures and docstrings as the Python twin,
+_parser_py.py, whose docstrings are the source; tests/test_stubs.py checks
+that this stub and the compiled module's help() stay in step with it.
 """
 
 from typing import Any, final
@@ -10,7 +11,13 @@ DEFAULT_MAX_EVENT_BYTES: int
 
 @final
 class ServerSentEvent:
-    """One dispatched event: immutable, compared and hashed by value."""
+    """One dispatched event: immutable, compared and hashed by value.
+
+    ``event`` is the event type (``"message"`` when the stream gave none),
+    ``data`` the data lines joined with ``"\\n"``, ``id`` the last event ID in
+    effect when the event was dispatched (``""`` if none) and ``retry`` the last
+    valid ``retry`` field of this event's own block, else ``None``.
+    """
 
     def __init__(
         self, event: str = "message", data: str = "", id: str = "", retry: int | None = None
@@ -31,28 +38,54 @@ class ServerSentEvent:
 class SSEParser:
     """Incremental, sans-IO parser for ``text/event-stream`` bytes.
 
-    ``max_event_bytes`` caps one line and one event's data (default
-    DEFAULT_MAX_EVENT_BYTES, 8 MiB; None for no cap); crossing it raises
-    EventTooLarge. ``sentinel`` (e.g. b"[DONE]") ends the stream: that event is
-    not returned, ``done`` becomes True and later input is ignored.
+    Feed it the bytes of a response as they arrive, in chunks of any size and
+    split anywhere; it returns the events each chunk completes.
+
+    :param max_event_bytes: cap, in bytes, on a single line and on one event's
+        accumulated data (default :data:`DEFAULT_MAX_EVENT_BYTES`, 8 MiB;
+        ``None`` for no cap). Crossing it raises :class:`EventTooLarge`, whose
+        ``events`` attribute keeps the events completed earlier in that call.
+        The parser cannot be used after that error.
+    :param sentinel: a payload such as ``b"[DONE]"`` that ends the stream: the
+        event carrying exactly that data is not returned, :attr:`done` becomes
+        true and every later byte is ignored.
+
+    Example::
+
+        >>> parser = SSEParser(sentinel=b"[DONE]")
+        >>> parser.feed(b'data: {"x": 1}\\n\\ndata: [DO')
+        [ServerSentEvent(event='message', data='{"x": 1}', id='', retry=None)]
+        >>> parser.feed(b"NE]\\n\\n"), parser.done
+        ([], True)
     """
 
     def __init__(
         self, *, max_event_bytes: int | None = ..., sentinel: bytes | str | None = None
     ) -> None: ...
     @property
-    def last_event_id(self) -> str: ...
+    def last_event_id(self) -> str:
+        """The last event ID string, updated when a blank line ends a block."""
     @property
-    def retry(self) -> int | None: ...
+    def retry(self) -> int | None:
+        """The reconnection time (ms) from the latest valid ``retry`` field."""
     @property
-    def done(self) -> bool: ...
+    def done(self) -> bool:
+        """True once the sentinel payload has been seen."""
     @property
-    def max_event_bytes(self) -> int | None: ...
+    def max_event_bytes(self) -> int | None:
+        """The cap given to the constructor (None for no cap)."""
     @property
-    def sentinel(self) -> bytes | None: ...
+    def sentinel(self) -> bytes | None:
+        """The end-of-stream payload as bytes, or None."""
     def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """Parse the next chunk; return the events it completed (maybe [])."""
     def close(self) -> list[ServerSentEvent]:
-        """End of input: an unterminated event is discarded; returns []."""
+        """End of input. An unterminated line or an event without its closing
+        blank line is discarded (WHATWG 9.2.6: "If the file ends in the middle
+        of an event, before the final empty line, the incomplete event is not
+        dispatched"). Returns the events completed by ending the input, which
+        is always [] because every line end is acted on as soon as it arrives.
+        """
     def _feed_raw(self, data: bytes | bytearray | memoryview) -> list[tuple[str, bytes]]:
-        """Like feed(), with (event_type, undecoded data bytes) per event."""
+        """Like feed(), but each dispatched event is ``(event_type, data_bytes)``:
+        the data stays undecoded bytes for orjson. Used by the decoder layer."""

@@ -26,10 +26,12 @@ cdef extern from "Python.h":
 import orjson
 
 from turbosse._errors import EventTooLarge, SSEError
-from turbosse._parser_py import (
+from turbosse._parser_common import (
+    BUSY_MESSAGE,
     DEFAULT_MAX_EVENT_BYTES,
+    FAILED_MESSAGE,
     RETRY_MAX,
-    _check_options,
+    check_options,
     event_fields,
 )
 
@@ -43,10 +45,6 @@ cdef const unsigned char* BOM = b"\xef\xbb\xbf"
 # Buffers that grew past this are freed after use, so that one huge event
 # does not pin its memory for the rest of a long-lived stream.
 cdef Py_ssize_t KEEP_CAPACITY = 64 * 1024
-cdef str BUSY_MESSAGE = (
-    "SSEParser.feed() or close() was entered while another call was running on the same parser "
-    "(two threads sharing one parser?); use one parser per stream"
-)
 
 
 # -- growable byte buffers ---------------------------------------------------
@@ -200,6 +198,14 @@ cdef class SSEParser:
     :param sentinel: a payload such as ``b"[DONE]"`` that ends the stream: the
         event carrying exactly that data is not returned, :attr:`done` becomes
         true and every later byte is ignored.
+
+    Example::
+
+        >>> parser = SSEParser(sentinel=b"[DONE]")
+        >>> parser.feed(b'data: {"x": 1}\\n\\ndata: [DO')
+        [ServerSentEvent(event='message', data='{"x": 1}', id='', retry=None)]
+        >>> parser.feed(b"NE]\\n\\n"), parser.done
+        ([], True)
     """
 
     def __cinit__(self):
@@ -207,7 +213,7 @@ cdef class SSEParser:
         self._last_event_id = EMPTY
 
     def __init__(self, *, max_event_bytes=DEFAULT_MAX_EVENT_BYTES, sentinel=None):
-        self._limit, self._sentinel = _check_options(max_event_bytes, sentinel)
+        self._limit, self._sentinel = check_options(max_event_bytes, sentinel)
         self._max_event_bytes = max_event_bytes
 
     def __dealloc__(self):
@@ -233,10 +239,12 @@ cdef class SSEParser:
 
     @property
     def max_event_bytes(self):
+        """The cap given to the constructor (None for no cap)."""
         return self._max_event_bytes
 
     @property
     def sentinel(self):
+        """The end-of-stream payload as bytes, or None."""
         return self._sentinel
 
     def feed(self, data):
@@ -264,7 +272,7 @@ cdef class SSEParser:
         """
         cdef bint busy
         if self._failed:
-            raise SSEError("this SSEParser failed earlier and cannot continue; use a new one")
+            raise SSEError(FAILED_MESSAGE)
         with cython.critical_section(self):
             busy = self._busy
             self._busy = True
@@ -281,7 +289,7 @@ cdef class SSEParser:
         cdef list out = []
         cdef bint busy
         if self._failed:
-            raise SSEError("this SSEParser failed earlier and cannot continue; use a new one")
+            raise SSEError(FAILED_MESSAGE)
         if self._closed:
             raise SSEError("feed() called after close()")
         if not PyBytes_CheckExact(data):

@@ -20,22 +20,19 @@ from typing import Any, final
 import orjson
 
 from ._errors import EventTooLarge, SSEError
+from ._parser_common import (
+    BUSY_MESSAGE,
+    DEFAULT_MAX_EVENT_BYTES,
+    FAILED_MESSAGE,
+    check_options,
+    event_fields,
+    parse_retry,
+)
 
 __all__ = ["DEFAULT_MAX_EVENT_BYTES", "SSEParser", "ServerSentEvent"]
 
-#: Default cap on one line and on one event's data, in bytes (8 MiB).
-DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
-
 _BOM = b"\xef\xbb\xbf"
-# retry is a reconnection time in milliseconds; larger values are clamped here
-# (documented tolerance) instead of building an arbitrarily large integer.
-RETRY_MAX = 2**63 - 1
-_RETRY_MAX_DIGITS = len(str(RETRY_MAX))
 _NO_LIMIT = sys.maxsize  # stands for max_event_bytes=None in comparisons
-_BUSY_MESSAGE = (
-    "SSEParser.feed() or close() was entered while another call was running on the same parser "
-    "(two threads sharing one parser?); use one parser per stream"
-)
 
 
 @final
@@ -105,52 +102,8 @@ class ServerSentEvent:
         raise TypeError("ServerSentEvent cannot be subclassed")
 
 
-def event_fields(
-    event: object, data: object, id: object, retry: object
-) -> tuple[str, str, str, int | None]:
-    """Check and normalise ServerSentEvent's constructor arguments (shared by
-    both twins): str fields become exact str, retry must be an int or None."""
-    fields = []
-    for name, value in (("event", event), ("data", data), ("id", id)):
-        if not isinstance(value, str):
-            raise TypeError(f"ServerSentEvent.{name} must be a str, not {type(value).__name__}")
-        fields.append(str.__str__(value))  # an exact str, even for a subclass
-    if retry is not None and (not isinstance(retry, int) or isinstance(retry, bool)):
-        raise TypeError(f"ServerSentEvent.retry must be an int or None, not {type(retry).__name__}")
-    return (fields[0] or "message", fields[1], fields[2], None if retry is None else int(retry))
-
-
 _new_event = object.__new__
 _set_fields = ServerSentEvent._fields.__set__  # type: ignore[attr-defined,misc]
-
-
-def _check_options(max_event_bytes: object, sentinel: object) -> tuple[int, bytes | None]:
-    """Validate the constructor options; shared by both twins."""
-    if max_event_bytes is None:
-        limit = -1
-    elif isinstance(max_event_bytes, int) and not isinstance(max_event_bytes, bool):
-        if max_event_bytes < 1:
-            raise ValueError(f"max_event_bytes must be >= 1 or None, not {max_event_bytes}")
-        # A cap beyond what a process could ever buffer never triggers; clamp
-        # it so that the compiled twin can hold it in a Py_ssize_t.
-        limit = min(max_event_bytes, sys.maxsize)
-    else:
-        raise TypeError(f"max_event_bytes must be an int or None, not {type(max_event_bytes).__name__}")
-    if sentinel is None or isinstance(sentinel, bytes):
-        return limit, sentinel
-    if isinstance(sentinel, str):
-        return limit, sentinel.encode("utf-8")
-    if isinstance(sentinel, (bytearray, memoryview)):
-        return limit, bytes(sentinel)
-    raise TypeError(f"sentinel must be bytes, str or None, not {type(sentinel).__name__}")
-
-
-def parse_retry(value: bytes) -> int:
-    """The value of a ``retry`` field made of ASCII digits, clamped to RETRY_MAX."""
-    digits = value.lstrip(b"0")
-    if len(digits) > _RETRY_MAX_DIGITS:
-        return RETRY_MAX
-    return min(int(digits or b"0"), RETRY_MAX)
 
 
 class SSEParser:
@@ -204,7 +157,7 @@ class SSEParser:
         max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
         sentinel: bytes | str | None = None,
     ) -> None:
-        self._limit, self._sentinel = _check_options(max_event_bytes, sentinel)
+        self._limit, self._sentinel = check_options(max_event_bytes, sentinel)
         self._max_event_bytes = max_event_bytes
         self._pending = bytearray()  # an unterminated line carried to the next feed
         self._skip_lf = False  # the last chunk ended in CR: a leading LF belongs to it
@@ -239,10 +192,12 @@ class SSEParser:
 
     @property
     def max_event_bytes(self) -> int | None:
+        """The cap given to the constructor (None for no cap)."""
         return self._max_event_bytes
 
     @property
     def sentinel(self) -> bytes | None:
+        """The end-of-stream payload as bytes, or None."""
         return self._sentinel
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
@@ -256,7 +211,7 @@ class SSEParser:
 
     def _feed(self, data: bytes | bytearray | memoryview, raw: bool) -> list[Any]:
         if not self._busy.acquire(blocking=False):
-            raise SSEError(_BUSY_MESSAGE)
+            raise SSEError(BUSY_MESSAGE)
         try:
             return self._feed_locked(data, raw)
         finally:
@@ -264,7 +219,7 @@ class SSEParser:
 
     def _feed_locked(self, data: bytes | bytearray | memoryview, raw: bool) -> list[Any]:
         if self._failed:
-            raise SSEError("this SSEParser failed earlier and cannot continue; use a new one")
+            raise SSEError(FAILED_MESSAGE)
         if self._closed:
             raise SSEError("feed() called after close()")
         if type(data) is not bytes:
@@ -321,9 +276,9 @@ class SSEParser:
         is always [] because every line end is acted on as soon as it arrives.
         """
         if self._failed:
-            raise SSEError("this SSEParser failed earlier and cannot continue; use a new one")
+            raise SSEError(FAILED_MESSAGE)
         if not self._busy.acquire(blocking=False):
-            raise SSEError(_BUSY_MESSAGE)
+            raise SSEError(BUSY_MESSAGE)
         try:
             self._closed = True
             self._pending.clear()

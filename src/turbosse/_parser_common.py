@@ -1,0 +1,80 @@
+"""What both SSEParser twins share: limits, option checks and field rules.
+
+The compiled twin (``_parser_c.pyx``) and the Python twin (``_parser_py.py``)
+each import from here and never from each other, so that either can change
+without the other noticing.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = [
+    "BUSY_MESSAGE",
+    "DEFAULT_MAX_EVENT_BYTES",
+    "FAILED_MESSAGE",
+    "RETRY_MAX",
+    "check_options",
+    "event_fields",
+    "parse_retry",
+]
+
+#: Default cap on one line and on one event's data, in bytes (8 MiB).
+DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
+
+# retry is a reconnection time in milliseconds; larger values are clamped here
+# (documented tolerance) instead of building an arbitrarily large integer.
+RETRY_MAX = 2**63 - 1
+_RETRY_MAX_DIGITS = len(str(RETRY_MAX))
+
+BUSY_MESSAGE = (
+    "SSEParser.feed() or close() was entered while another call was running on the same parser "
+    "(two threads sharing one parser?); use one parser per stream"
+)
+FAILED_MESSAGE = "this SSEParser failed earlier and cannot continue; use a new one"
+
+
+def event_fields(
+    event: object, data: object, id: object, retry: object
+) -> tuple[str, str, str, int | None]:
+    """Check and normalise ServerSentEvent's constructor arguments: str fields
+    become exact str, an empty event type is ``"message"``, retry must be an
+    int or None."""
+    fields = []
+    for name, value in (("event", event), ("data", data), ("id", id)):
+        if not isinstance(value, str):
+            raise TypeError(f"ServerSentEvent.{name} must be a str, not {type(value).__name__}")
+        fields.append(str.__str__(value))  # an exact str, even for a subclass
+    if retry is not None and (not isinstance(retry, int) or isinstance(retry, bool)):
+        raise TypeError(f"ServerSentEvent.retry must be an int or None, not {type(retry).__name__}")
+    return (fields[0] or "message", fields[1], fields[2], None if retry is None else int(retry))
+
+
+def check_options(max_event_bytes: object, sentinel: object) -> tuple[int, bytes | None]:
+    """Validate SSEParser's options; returns the limit (``-1`` for none,
+    clamped to ``sys.maxsize``) and the sentinel as bytes (or None)."""
+    if max_event_bytes is None:
+        limit = -1
+    elif isinstance(max_event_bytes, int) and not isinstance(max_event_bytes, bool):
+        if max_event_bytes < 1:
+            raise ValueError(f"max_event_bytes must be >= 1 or None, not {max_event_bytes}")
+        # A cap beyond what a process could ever buffer never triggers; clamp
+        # it so that the compiled twin can hold it in a Py_ssize_t.
+        limit = min(max_event_bytes, sys.maxsize)
+    else:
+        raise TypeError(f"max_event_bytes must be an int or None, not {type(max_event_bytes).__name__}")
+    if sentinel is None or isinstance(sentinel, bytes):
+        return limit, sentinel
+    if isinstance(sentinel, str):
+        return limit, sentinel.encode("utf-8")
+    if isinstance(sentinel, (bytearray, memoryview)):
+        return limit, bytes(sentinel)
+    raise TypeError(f"sentinel must be bytes, str or None, not {type(sentinel).__name__}")
+
+
+def parse_retry(value: bytes) -> int:
+    """The value of a ``retry`` field made of ASCII digits, clamped to RETRY_MAX."""
+    digits = value.lstrip(b"0")
+    if len(digits) > _RETRY_MAX_DIGITS:
+        return RETRY_MAX
+    return min(int(digits or b"0"), RETRY_MAX)
