@@ -1,0 +1,83 @@
+"""The errors of turbosse's own HTTP transport.
+
+Each is an :class:`turbosse.SSEError` and also the httpx exception of the same
+meaning, so code written for httpx (and the chat clients' retry rules, which
+retry connection, read and protocol failures) treats both transports alike.
+Every message names what went wrong and, where a limit was hit, the limit.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from .._errors import SSEError
+
+__all__ = [
+    "ConnectFailed",
+    "ConnectTimedOut",
+    "ConnectionLost",
+    "HTTPProtocolError",
+    "PoolTimedOut",
+    "ProxyFailed",
+    "ReadTimedOut",
+    "TotalTimedOut",
+    "UnsupportedRequest",
+]
+
+
+class HTTPProtocolError(SSEError, httpx.RemoteProtocolError):
+    """The server's response broke HTTP/1.1 or one of the transport's limits:
+    an invalid status line or chunk size, headers over ``limit`` bytes, a
+    response before the request was sent, a body cut short. ``limit`` is the
+    limit that was hit (None when the response was simply invalid)."""
+
+    def __init__(self, message: str, limit: int | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class ConnectFailed(SSEError, httpx.ConnectError):
+    """The TCP connection or the TLS handshake failed (refused, unreachable,
+    certificate not trusted)."""
+
+
+class ConnectTimedOut(SSEError, httpx.ConnectTimeout):
+    """Connecting (TCP, proxy tunnel and TLS handshake) took longer than the
+    connect timeout."""
+
+
+class ReadTimedOut(SSEError, httpx.ReadTimeout):
+    """No byte arrived for the read (idle) timeout, while waiting for the
+    response headers or between two reads of the body."""
+
+    def __init__(self, message: str, timeout: float) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+
+
+class TotalTimedOut(SSEError, httpx.TimeoutException):
+    """The whole request, from the first connection attempt to the end of the
+    body, took longer than its total timeout."""
+
+    def __init__(self, message: str, timeout: float) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+
+
+class PoolTimedOut(SSEError, httpx.PoolTimeout):
+    """Every connection the pool may open was busy for the pool timeout."""
+
+
+class ConnectionLost(SSEError, httpx.ReadError):
+    """The connection closed or failed before the response was complete."""
+
+
+class ProxyFailed(SSEError, httpx.ProxyError):
+    """The proxy refused the CONNECT tunnel (its status is in the message) or
+    asked for authentication other than basic."""
+
+
+class UnsupportedRequest(SSEError, httpx.UnsupportedProtocol):
+    """The request needs something this transport does not do (a scheme other
+    than http/https, an https proxy, a content-encoding other than gzip or
+    deflate, a protocol upgrade); use ``transport="httpx"`` for it."""

@@ -1,0 +1,299 @@
+"""StreamTransport: requests over a keep-alive connection pool per origin.
+
+The pool opens at most ``max_connections`` connections in all (a request
+beyond that waits up to the pool timeout for one to free up) and keeps at most
+``max_keepalive`` idle ones, each for up to ``keepalive_expiry`` seconds. A
+connection goes back to the pool only when its response was read to the end
+and both sides agreed to keep it alive; a response left early closes it. A
+request sent on a kept-alive connection that the server had closed while it
+was idle (no byte of an answer came back) is sent once more on a new one.
+
+With ``coalesce_ms`` set, a connection stops reading after each read and all
+such connections resume together on one timer tick: fewer, larger reads for
+throughput-bound work (batches), at the price of up to that much latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import urllib.parse
+from collections import deque
+from typing import Any
+
+from .connect import Origin, Proxy, open_connection, proxy_for, ssl_context
+from .errors import PoolTimedOut, UnsupportedRequest
+from .protocol import BufferedConnection, Connection, Response, Stale
+
+__all__ = ["StreamTransport", "Timeouts"]
+
+
+class Timeouts:
+    """Seconds (None: no limit): ``connect`` (TCP, proxy tunnel, TLS), ``read``
+    (between two reads, and for the response head), ``pool`` (waiting for a
+    free connection), ``total`` (the whole request)."""
+
+    __slots__ = ("connect", "read", "pool", "total")
+
+    def __init__(
+        self, connect: float | None = None, read: float | None = None, pool: float | None = None, total: float | None = None
+    ) -> None:
+        self.connect, self.read, self.pool, self.total = connect, read, pool, total
+
+    @classmethod
+    def of(cls, timeout: Any, total: float | None = None) -> Timeouts:
+        """From a number, None, or anything with httpx.Timeout's attributes."""
+        if timeout is None or isinstance(timeout, (int, float)):
+            return cls(timeout, timeout, timeout, total)
+        return cls(timeout.connect, timeout.read, timeout.pool, total)
+
+
+class _Coalescer:
+    """Resumes every held connection on one timer tick."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, delay: float) -> None:
+        self.loop, self.delay = loop, delay
+        self.held: list[Connection] = []
+        self.handle: asyncio.TimerHandle | None = None
+
+    def hold(self, conn: Connection) -> None:
+        conn.pause()
+        self.held.append(conn)
+        if self.handle is None:
+            self.handle = self.loop.call_later(self.delay, self.release)
+
+    def release(self) -> None:
+        self.handle = None
+        held, self.held = self.held, []
+        for conn in held:
+            conn.resume()
+
+
+class StreamTransport:
+    """An asyncio HTTP/1.1 client for streaming responses; bound to the event
+    loop of its first request.
+
+    :param max_connections: connections open at once, over all origins (1000).
+    :param max_keepalive: idle connections kept for reuse (100).
+    :param keepalive_expiry: seconds an idle connection is kept (5).
+    :param verify: True, False, a CA bundle path or an ``ssl.SSLContext``.
+    :param proxy: an ``http://[user:pass@]host:port`` proxy for every request;
+        None (default) reads the environment when ``trust_env`` is true.
+    :param coalesce_ms: opt-in read coalescing (see the module docstring).
+    :param buffered: read into one reused buffer per connection; default: on
+        asyncio's own loops, off on uvloop (which already reuses its buffer).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = 1000,
+        max_keepalive: int = 100,
+        keepalive_expiry: float = 5.0,
+        verify: bool | str | ssl.SSLContext = True,
+        proxy: str | None = None,
+        trust_env: bool = True,
+        coalesce_ms: float | None = None,
+        buffered: bool | None = None,
+    ) -> None:
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be >= 1, not {max_connections}")
+        if coalesce_ms is not None and coalesce_ms <= 0:
+            raise ValueError(f"coalesce_ms must be > 0 or None, not {coalesce_ms}")
+        self.max_connections = max_connections
+        self.max_keepalive = max_keepalive
+        self.keepalive_expiry = keepalive_expiry
+        self._verify = verify
+        self._trust_env = trust_env
+        self._proxy = proxy
+        self._coalesce_ms = coalesce_ms
+        self._buffered = buffered
+        self._ssl: ssl.SSLContext | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._coalescer: _Coalescer | None = None
+        self._idle: dict[Origin, list[Connection]] = {}
+        self._busy: set[Connection] = set()
+        self._opening = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._proxies: dict[Origin, Proxy | None] = {}
+        self._closed = False
+
+    # -- introspection -----------------------------------------------------
+
+    def connections(self) -> tuple[int, int]:
+        """(open, busy) connections."""
+        idle = sum(len(v) for v in self._idle.values())
+        return idle + len(self._busy), len(self._busy)
+
+    # -- requests ----------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str] | list[tuple[str, str]],
+        body: bytes,
+        timeouts: Timeouts,
+        *,
+        decode: bool = True,
+    ) -> Response:
+        """Send the request; return the Response once its head (status and
+        headers) arrived. The caller reads the body and closes the Response.
+        With ``decode`` false, a gzip or deflate body is handed on as sent."""
+        loop = self._bind()
+        parts = urllib.parse.urlsplit(url)
+        origin = Origin.of(parts)
+        proxy = self._proxy_for(origin)
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        head = [f"{method} {url if proxy is not None and origin.scheme == 'http' else target} HTTP/1.1",
+                f"host: {origin.authority}"]  # fmt: skip
+        if proxy is not None and origin.scheme == "http" and proxy.authorization:
+            head.append(f"proxy-authorization: {proxy.authorization}")
+        pairs = list(headers.items()) if isinstance(headers, dict) else headers
+        for name, value in pairs:
+            if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
+                raise UnsupportedRequest(f"the request header {name!r} holds a line break")
+            if name.lower() not in ("host", "content-length", "transfer-encoding", "connection"):
+                head.append(f"{name}: {value}")
+        if not any(name.lower() == "accept-encoding" for name, _ in pairs):
+            head.append("accept-encoding: gzip, deflate")
+        head.append(f"content-length: {len(body)}")
+        request = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+        deadline = None if timeouts.total is None else loop.time() + timeouts.total
+        for attempt in (0, 1):
+            conn = await self._acquire(loop, origin, proxy, timeouts, deadline)
+            response = conn.start(request, timeouts.read, decode)
+            response.start_timers(deadline, timeouts.total)
+            try:
+                await response.wait_head()
+            except Stale:
+                response.close()
+                if attempt == 0:
+                    continue
+                raise
+            except BaseException:
+                response.close()
+                raise
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _bind(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            if self._closed:
+                raise RuntimeError("this StreamTransport was closed")
+            self._loop = loop
+            if self._coalesce_ms is not None:
+                self._coalescer = _Coalescer(loop, self._coalesce_ms / 1000.0)
+            if self._buffered is None:
+                self._buffered = type(loop).__module__.startswith("asyncio")
+        elif self._loop is not loop:
+            raise RuntimeError("a StreamTransport is bound to the event loop of its first request")
+        return loop
+
+    def _proxy_for(self, origin: Origin) -> Proxy | None:
+        try:
+            return self._proxies[origin]
+        except KeyError:
+            proxy = self._proxies[origin] = proxy_for(origin, self._proxy, self._trust_env)
+            return proxy
+
+    async def _acquire(
+        self, loop: asyncio.AbstractEventLoop, origin: Origin, proxy: Proxy | None, timeouts: Timeouts, deadline: float | None
+    ) -> Connection:
+        while True:
+            idle = self._idle.get(origin)
+            now = loop.time()
+            while idle:
+                conn = idle.pop()
+                if conn.closed or now - conn.idle_since > self.keepalive_expiry:
+                    conn.abort()
+                    continue
+                self._busy.add(conn)
+                return conn
+            if len(self._busy) + self._opening + sum(len(v) for v in self._idle.values()) < self.max_connections:
+                break
+            if self._evict_idle():
+                continue
+            waiter = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                await asyncio.wait_for(waiter, timeouts.pool)
+            except (asyncio.TimeoutError, TimeoutError):
+                raise PoolTimedOut(
+                    f"all {self.max_connections} connections stayed busy for the pool timeout of {timeouts.pool:g} s"
+                ) from None
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        self._opening += 1
+        try:
+            connect = timeouts.connect
+            if deadline is not None:
+                left = max(0.0, deadline - loop.time())
+                connect = left if connect is None else min(connect, left)
+            ctx = None
+            if origin.scheme == "https":
+                if self._ssl is None:
+                    self._ssl = ssl_context(self._verify, self._trust_env)
+                ctx = self._ssl
+            conn = await open_connection(loop, origin, proxy, ctx, self._factory(loop, origin), connect)
+        finally:
+            self._opening -= 1
+        self._busy.add(conn)
+        return conn
+
+    def _factory(self, loop: asyncio.AbstractEventLoop, origin: Origin) -> Any:
+        cls = BufferedConnection if self._buffered else Connection
+
+        def make() -> Connection:
+            conn = cls(loop, self._release)
+            conn.origin = origin
+            conn.coalescer = self._coalescer
+            return conn
+
+        return make
+
+    def _evict_idle(self) -> bool:
+        """Close one idle connection (to another origin) to make room."""
+        for conns in self._idle.values():
+            if conns:
+                conns.pop(0).abort()
+                return True
+        return False
+
+    def _release(self, conn: Connection) -> None:
+        """A connection finished its response or closed."""
+        self._busy.discard(conn)
+        origin: Origin = conn.origin
+        idle = self._idle.setdefault(origin, [])
+        if conn in idle:
+            idle.remove(conn)
+        if conn.reusable and not conn.closed and not self._closed:
+            if sum(len(v) for v in self._idle.values()) < self.max_keepalive:
+                idle.append(conn)
+            else:
+                conn.abort()
+        elif not conn.closed:
+            conn.abort()
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                break
+
+    async def aclose(self) -> None:
+        """Close every connection; the transport cannot be used again."""
+        self._closed = True
+        conns = [c for v in self._idle.values() for c in v] + list(self._busy)
+        self._idle.clear()
+        for conn in conns:
+            conn.abort()
+        for conn in conns:
+            try:
+                await asyncio.wait_for(asyncio.shield(conn.lost), 1.0)
+            except (asyncio.TimeoutError, TimeoutError):  # pragma: no cover - the loop closes it regardless
+                pass
+        self._loop = None

@@ -1,0 +1,486 @@
+"""One HTTP/1.1 connection as an asyncio protocol, and the response it reads.
+
+:class:`Connection` parses the response with httptools (llhttp) inside
+``data_received``: status line, headers, 1xx interim responses (skipped),
+``Content-Length``, chunked and close-delimited bodies, gzip and deflate. The
+body goes to the :class:`Response`'s *sink* in the same call, so for a chat
+stream bytes travel socket -> llhttp -> SSE -> JSON -> deltas with no
+coroutine in between. What the sink returns is queued, and the one coroutine
+waiting on the response is woken at most once per event-loop iteration with
+everything queued (a future resolved once; later reads in the same iteration
+only extend the queue). A sink that returns nothing wakes nobody until the end.
+
+Flow control: when more than ``MAX_QUEUED`` items (or bytes) wait for the
+consumer, reading pauses until it takes them. Timeouts are loop timers, not a
+``wait_for`` per read: the read (idle) timer checks the time of the last read
+when it fires and re-arms itself, so a read costs one ``loop.time()`` call.
+
+Where the loop allocates a buffer per ``recv`` (asyncio's default loop),
+:class:`BufferedConnection` reads into one reused buffer instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import httptools
+
+from .errors import (
+    ConnectionLost,
+    HTTPProtocolError,
+    ReadTimedOut,
+    TotalTimedOut,
+    UnsupportedRequest,
+)
+
+__all__ = ["MAX_HEADER_BYTES", "MAX_HEADER_LINE", "MAX_QUEUED", "BufferedConnection", "Connection", "Response", "Stale"]
+
+#: Limits on a response's head: all header bytes (1xx included), one header line.
+MAX_HEADER_BYTES = 64 * 1024
+MAX_HEADER_LINE = 16 * 1024
+MAX_HEADERS = 256
+#: Queued items (sink results, or body bytes without a sink) before reading pauses.
+MAX_QUEUED = 64 * 1024
+#: Decompressed bytes handed on per step, so a small compressed read cannot
+#: expand into one huge buffer.
+_INFLATE_STEP = 256 * 1024
+_READ_BUFFER = 256 * 1024
+
+Sink = Callable[[bytes], Any]
+
+
+class Response:
+    """A response being read. ``status_code``, ``reason``, ``headers`` (lower-case
+    names; repeated headers joined with ``", "``) are set once the head has
+    arrived. Read the body with :meth:`aiter_bytes`, or :meth:`set_sink` and
+    :meth:`next_batch`; :meth:`close` when done (a body not read to its end
+    closes the connection instead of returning it to the pool)."""
+
+    __slots__ = (
+        "_conn", "_loop", "_head", "_waiter", "_queue", "_queued", "_sink", "error", "done",
+        "status_code", "reason", "headers", "_names", "_head_bytes", "_interim",
+        "_framing", "_inflate", "_flow_paused", "received", "_idle", "_idle_handle",
+        "_total_handle", "closed", "_decode",
+    )  # fmt: skip
+
+    def __init__(self, conn: Connection, idle: float | None, decode: bool = True) -> None:
+        self._decode = decode
+        self._conn = conn
+        self._loop = conn.loop
+        self._head: asyncio.Future[None] = self._loop.create_future()
+        self._waiter: asyncio.Future[None] | None = None
+        self._queue: list[Any] | None = None
+        self._queued = 0
+        self._sink: Sink | None = None
+        self.error: BaseException | None = None
+        self.done = False
+        self.closed = False
+        self.status_code = 0
+        self.reason = ""
+        self.headers: dict[str, str] = {}
+        self._names: list[tuple[bytes, bytes]] = []
+        self._head_bytes = 0
+        self._interim = False
+        self._framing = "close"
+        self._inflate: Any = None
+        self._flow_paused = False
+        self.received = 0  # bytes of this response seen so far (head included)
+        self._idle = idle
+        self._idle_handle: asyncio.TimerHandle | None = None
+        self._total_handle: asyncio.TimerHandle | None = None
+
+    # -- timers ------------------------------------------------------------
+
+    def start_timers(self, total_deadline: float | None, total: float | None) -> None:
+        if self._idle is not None:
+            self._idle_handle = self._loop.call_at(self._conn.last_read + self._idle, self._check_idle)
+        if total_deadline is not None:
+            self._total_handle = self._loop.call_at(total_deadline, self._total_expired, total)
+
+    def _check_idle(self) -> None:
+        idle = self._idle
+        assert idle is not None
+        due = self._conn.last_read + idle
+        if self._loop.time() >= due - 1e-4:
+            self._idle_handle = None
+            self.fail(ReadTimedOut(f"no bytes received for {idle:g} s (read timeout)", idle), abort=True)
+        else:
+            self._idle_handle = self._loop.call_at(due, self._check_idle)
+
+    def _total_expired(self, total: float | None) -> None:
+        self._total_handle = None
+        assert total is not None
+        self.fail(TotalTimedOut(f"the request took longer than its total timeout of {total:g} s", total), abort=True)
+
+    def _stop_timers(self) -> None:
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
+        if self._total_handle is not None:
+            self._total_handle.cancel()
+            self._total_handle = None
+
+    # -- httptools callbacks -----------------------------------------------
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if len(name) + len(value) > MAX_HEADER_LINE:
+            raise HTTPProtocolError(
+                f"a response header line exceeds {MAX_HEADER_LINE} bytes ({name[:40]!r}...)", MAX_HEADER_LINE
+            )
+        if len(self._names) >= MAX_HEADERS:
+            raise HTTPProtocolError(f"the response has more than {MAX_HEADERS} headers", MAX_HEADERS)
+        self._names.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        if self.done:  # another response after the one asked for: the connection is not trusted
+            self._conn.abort()
+            return
+        status = self._conn.parser.get_status_code()
+        if 100 <= status < 200:
+            if status == 101:
+                raise UnsupportedRequest("the server switched protocols (HTTP 101); this transport speaks HTTP/1.1 only")
+            self._interim = True  # 100 Continue, 103 Early Hints: the real response follows
+            self._names = []
+            return
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in self._names:
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        self._names = []
+        self.headers = headers
+        self.status_code = status
+        te = headers.get("transfer-encoding", "").lower()
+        self._framing = "chunked" if "chunked" in te else "length" if "content-length" in headers else "close"
+        encoding = headers.get("content-encoding", "").strip().lower() if self._decode else ""
+        if encoding in ("gzip", "x-gzip"):
+            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._inflate = _Deflate()
+        elif encoding not in ("", "identity"):
+            raise UnsupportedRequest(
+                f"content-encoding {encoding!r} is not supported by the turbosse transport (gzip and deflate are)"
+            )
+        if not self._head.done():
+            self._head.set_result(None)
+
+    def on_status(self, reason: bytes) -> None:
+        self.reason = reason.decode("latin-1")
+
+    def on_body(self, body: bytes) -> None:
+        if self.error is not None:
+            return
+        inflate = self._inflate
+        if inflate is None:
+            self._deliver(body)
+            return
+        try:
+            data = inflate.decompress(body, _INFLATE_STEP)
+            while True:
+                if data:
+                    self._deliver(data)
+                tail = inflate.unconsumed_tail
+                if not tail:
+                    break
+                data = inflate.decompress(tail, _INFLATE_STEP)
+        except zlib.error as exc:
+            raise HTTPProtocolError(f"the {self.headers.get('content-encoding')} body is corrupt: {exc}") from exc
+
+    def on_message_complete(self) -> None:
+        if self._interim:
+            self._interim = False
+            return
+        self.done = True
+        self._stop_timers()
+        self._conn.message_complete(self)
+        self._wake()
+
+    # -- delivery ----------------------------------------------------------
+
+    def _deliver(self, data: bytes) -> None:
+        sink = self._sink
+        if sink is None:
+            items: Any = [data]
+            size = len(data)
+        else:
+            try:
+                items = sink(data)
+            except BaseException as exc:  # the sink's own error (e.g. the decoder's): the stream ends
+                self.fail(exc, abort=True)
+                return
+            if not items:
+                return
+            size = len(items)
+        queue = self._queue
+        if queue is None:
+            self._queue = items if sink is not None else [data]
+            self._queued = size
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+        else:
+            queue.extend(items)
+            self._queued += size
+            if self._queued > MAX_QUEUED and not self._flow_paused:
+                self._flow_paused = True  # the consumer is behind: stop reading until it catches up
+                self._conn.pause()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def fail(self, exc: BaseException, *, abort: bool = False) -> None:
+        """End the response with an error (kept if one is already set)."""
+        if self.done or self.error is not None:
+            return
+        self.error = exc
+        self._stop_timers()
+        if not self._head.done():
+            self._head.set_exception(exc)
+            self._head.exception()  # retrieved here; wait_head re-raises it
+        self._wake()
+        if abort:
+            self._conn.abort()
+
+    # -- the consumer's side -----------------------------------------------
+
+    async def wait_head(self) -> None:
+        await self._head
+
+    def set_sink(self, sink: Sink | None) -> None:
+        """Hand each body chunk (decompressed) to ``sink`` as it arrives; what it
+        returns, when truthy, is a list whose items :meth:`next_batch` returns.
+        Body bytes that arrived with the head go through it now."""
+        self._sink = sink
+        queue, self._queue, self._queued = self._queue, None, 0
+        if queue and sink is not None:
+            for chunk in queue:
+                self._deliver(chunk)
+
+    async def next_batch(self) -> list[Any]:
+        """Everything queued since the last call; waits for more when nothing is
+        queued. Returns ``[]`` at the end of the body; raises the error that
+        ended it early."""
+        while True:
+            queue = self._queue
+            if queue is not None:
+                self._queue = None
+                self._queued = 0
+                if self._flow_paused:
+                    self._flow_paused = False
+                    self._conn.resume()
+                return queue
+            if self.error is not None:
+                raise self.error
+            if self.done:
+                return []
+            self._waiter = waiter = self._loop.create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+
+    async def aiter_bytes(self) -> Any:
+        """The body's bytes (decompressed), one joined chunk per wake-up."""
+        self._sink = None
+        while True:
+            batch = await self.next_batch()
+            if not batch:
+                return
+            yield batch[0] if len(batch) == 1 else b"".join(batch)
+
+    async def read(self, limit: int) -> bytes:
+        """Up to ``limit`` bytes of the body (for error messages); never raises."""
+        self._sink = None
+        buf = bytearray()
+        try:
+            while len(buf) < limit:
+                batch = await self.next_batch()
+                if not batch:
+                    break
+                for chunk in batch:
+                    buf += chunk
+        except Exception:  # the snippet is best effort; the status is what matters
+            pass
+        return bytes(buf[:limit])
+
+    def close(self) -> None:
+        """Release the connection: back to the pool if the body was read to its
+        end, else closed (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._stop_timers()
+        if not self.done:
+            if self.error is None:
+                self.error = ConnectionLost("the response was closed before its end")
+            self._conn.abort()
+
+
+class Connection(asyncio.Protocol):
+    """One connection to an origin; one request at a time."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, release: Callable[[Connection], None]) -> None:
+        self.loop = loop
+        self._release = release
+        self.transport: asyncio.Transport | None = None
+        self.parser: Any = None
+        self.response: Response | None = None
+        self.closed = False
+        self.reusable = False
+        self.used = 0  # requests sent on this connection
+        self.last_read = loop.time()
+        self.idle_since = self.last_read
+        self._paused = 0  # reasons reading is paused (flow control, coalescing)
+        self.coalescer: Any = None
+        self.origin: Any = None
+        self.lost: asyncio.Future[None] = loop.create_future()
+
+    # -- asyncio callbacks -------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        response = self.response
+        self.last_read = self.loop.time()
+        if response is None or response.done:
+            # Bytes nobody asked for: on an idle connection, or after the end
+            # of the last response. The connection cannot be trusted again.
+            self.reusable = False
+            if response is None and self.used == 0 and data:
+                self._early = True
+            self.abort()
+            return
+        if response.status_code == 0:  # still in the head: its limit is checked after parsing
+            response._head_bytes += len(data)
+        response.received += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            cause = exc.__context__
+            response.fail(cause if isinstance(cause, Exception) else HTTPProtocolError(str(exc)), abort=True)
+        except httptools.HttpParserError as exc:
+            response.fail(HTTPProtocolError(f"invalid HTTP response: {exc}"), abort=True)
+        else:
+            if response.status_code == 0 and response._head_bytes > MAX_HEADER_BYTES:
+                response.fail(
+                    HTTPProtocolError(f"the response head exceeds {MAX_HEADER_BYTES} bytes", MAX_HEADER_BYTES),
+                    abort=True,
+                )
+            elif self.coalescer is not None and not response.done:
+                self.coalescer.hold(self)
+
+    def eof_received(self) -> bool | None:
+        return None  # let the transport close; connection_lost decides what it meant
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.reusable = False
+        if not self.lost.done():
+            self.lost.set_result(None)
+        response = self.response
+        if response is not None and not response.done and response.error is None:
+            if exc is None and response._framing == "close" and response.status_code:
+                response.on_message_complete()  # a close-delimited body ends with the connection
+            elif response.status_code == 0 and response.received == 0 and self.used > 1:
+                response.fail(Stale("the server closed the kept-alive connection before answering"))
+            else:
+                what = "before the response head" if response.status_code == 0 else "before the response body ended"
+                detail = f": {exc}" if exc is not None else ""
+                response.fail(ConnectionLost(f"the server closed the connection {what}{detail}"))
+        self._release(self)
+
+    # -- the pool's side ---------------------------------------------------
+
+    _early = False
+
+    def start(self, request: bytes, idle: float | None, decode: bool = True) -> Response:
+        """Send one request; the Response fills in as bytes arrive. With
+        ``decode`` false the body is handed on still content-encoded."""
+        self.used += 1
+        self.reusable = False
+        response = Response(self, idle, decode)
+        self.response = response
+        self.parser = httptools.HttpResponseParser(response)
+        if self._early:  # the server spoke before it was asked anything
+            response.fail(HTTPProtocolError("the server sent a response before the request was written"))
+            return response
+        self.last_read = self.loop.time()
+        assert self.transport is not None
+        self.transport.write(request)
+        return response
+
+    def message_complete(self, response: Response) -> None:
+        self.reusable = bool(self.parser.should_keep_alive()) and response._framing != "close"
+        self.idle_since = self.loop.time()
+        if self._paused:
+            self._paused = 0
+            if self.transport is not None and not self.closed:
+                self.transport.resume_reading()
+        self.response = None
+        self._release(self)
+
+    def pause(self) -> None:
+        self._paused += 1
+        if self._paused == 1 and self.transport is not None and not self.closed:
+            self.transport.pause_reading()
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused -= 1
+            if self._paused == 0 and self.transport is not None and not self.closed:
+                self.transport.resume_reading()
+
+    def abort(self) -> None:
+        """Close now; the pool forgets the connection at once."""
+        self.reusable = False
+        if not self.closed:
+            self.closed = True
+            if self.transport is not None:
+                self.transport.abort()
+            self._release(self)
+
+
+class BufferedConnection(Connection, asyncio.BufferedProtocol):
+    """A Connection that reads into one reused buffer (no buffer per recv)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, release: Callable[[Connection], None]) -> None:
+        super().__init__(loop, release)
+        self._buffer = bytearray(_READ_BUFFER)
+        self._view = memoryview(self._buffer)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(self._view[:nbytes])  # type: ignore[arg-type]
+
+
+class Stale(ConnectionLost):
+    """A kept-alive connection the server had closed: the request is resent once."""
+
+
+class _Deflate:
+    """``Content-Encoding: deflate``: zlib-wrapped as RFC 9110 says, or raw
+    deflate as some servers send; decided on the first bytes."""
+
+    def __init__(self) -> None:
+        self._obj: Any = None
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._obj is None:
+            self._obj = zlib.decompressobj()
+            try:
+                return bytes(self._obj.decompress(data, max_length))
+            except zlib.error:
+                self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
+        return bytes(self._obj.decompress(data, max_length))
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        return bytes(self._obj.unconsumed_tail) if self._obj is not None else b""

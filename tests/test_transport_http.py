@@ -1,0 +1,401 @@
+"""turbosse's own transport (StreamTransport) against scripted servers on
+127.0.0.1, on asyncio and uvloop: every body framing, gzip and deflate, 1xx,
+keep-alive reuse and a server closing idle connections, timeouts, the pool
+limit, flow control, and hostile responses with their typed errors."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import zlib
+
+import pytest
+from _scripted_server import Exchange, ScriptedServer, sse_response
+
+from turbosse import SSEError
+from turbosse._transport import (
+    ConnectFailed,
+    ConnectionLost,
+    HTTPProtocolError,
+    PoolTimedOut,
+    ReadTimedOut,
+    TotalTimedOut,
+    UnsupportedRequest,
+)
+from turbosse._transport.pool import StreamTransport, Timeouts
+from turbosse._transport.protocol import MAX_HEADER_BYTES, MAX_HEADER_LINE, MAX_QUEUED
+
+pytestmark = pytest.mark.anyio
+
+T = Timeouts(connect=5, read=5, pool=5)
+BODY = b"".join(b'data: {"n": %d}\n\n' % i for i in range(40))
+
+
+def _backends():
+    params = [pytest.param("asyncio", id="asyncio")]
+    try:
+        import uvloop  # noqa: F401
+
+        params.append(pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"))
+    except ImportError:  # pragma: no cover
+        pass
+    return params
+
+
+@pytest.fixture(params=_backends())
+def anyio_backend(request):
+    return request.param
+
+
+async def read_all(transport: StreamTransport, url: str, timeouts: Timeouts = T, **kw) -> tuple[int, bytes]:
+    response = await transport.request("POST", url + "/v1/chat", {"content-type": "application/json"}, b"{}", timeouts, **kw)
+    try:
+        chunks = [c async for c in response.aiter_bytes()]
+    finally:
+        response.close()
+    return response.status_code, b"".join(chunks)
+
+
+def replying(writes: list[bytes], *, pause: float = 0.0, then_close: bool = False, requests: int = 1):
+    async def handler(ex: Exchange) -> None:
+        for _ in range(requests):
+            if await ex.request() is None:
+                return
+            await ex.send(*writes, pause=pause)
+        if then_close:
+            ex.close()
+        else:
+            await ex.reader.read()  # hold the connection until the client closes it
+
+    return handler
+
+
+@pytest.mark.parametrize("framing", ["chunked", "length", "close"])
+async def test_every_framing_split_into_many_writes(framing):
+    writes = sse_response(BODY, framing=framing)
+    async with ScriptedServer(replying(writes, pause=0.001, then_close=framing == "close")) as srv:
+        t = StreamTransport()
+        assert await read_all(t, srv.url) == (200, BODY)
+        assert t.connections() == ((0, 0) if framing == "close" else (1, 0))
+        await t.aclose()
+
+
+async def test_chunk_extensions_and_trailers():
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+    writes = [head, b"5;ext=1\r\nhello\r\n", b"6\r\n world\r\n", b"0\r\nx-trailer: 1\r\n\r\n"]
+    async with ScriptedServer(replying(writes)) as srv:
+        t = StreamTransport()
+        assert await read_all(t, srv.url) == (200, b"hello world")
+        await t.aclose()
+
+
+@pytest.mark.parametrize(
+    "encoding, compress",
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda b: zlib.compress(b)[2:-4]),  # raw deflate, as some servers send it
+    ],
+    ids=["gzip", "deflate-zlib", "deflate-raw"],
+)
+async def test_compressed_bodies(encoding, compress):
+    data = compress(BODY * 50)
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-encoding: %s\r\ncontent-length: %d\r\n\r\n"
+    writes = [head % (encoding.encode(), len(data)), data[:7], data[7:]]
+    async with ScriptedServer(replying(writes, requests=2)) as srv:
+        t = StreamTransport()
+        assert await read_all(t, srv.url) == (200, BODY * 50)
+        raw = await read_all(t, srv.url, decode=False)
+        assert raw == (200, data)
+        assert srv.requests[0][1]["accept-encoding"] == "gzip, deflate"
+        await t.aclose()
+
+
+async def test_corrupt_gzip_is_a_protocol_error():
+    head = b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: 10\r\n\r\n"
+    async with ScriptedServer(replying([head, b"not gzip!!"])) as srv:
+        t = StreamTransport()
+        with pytest.raises(HTTPProtocolError, match="gzip body is corrupt"):
+            await read_all(t, srv.url)
+        await t.aclose()
+
+
+async def test_unsupported_content_encoding_is_named():
+    head = b"HTTP/1.1 200 OK\r\ncontent-encoding: br\r\ncontent-length: 3\r\n\r\nabc"
+    async with ScriptedServer(replying([head])) as srv:
+        t = StreamTransport()
+        with pytest.raises(UnsupportedRequest, match="'br'"):
+            await read_all(t, srv.url)
+        await t.aclose()
+
+
+async def test_interim_responses_are_skipped():
+    writes = [b"HTTP/1.1 100 Continue\r\n\r\n", b"HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n"] + sse_response(BODY)
+    async with ScriptedServer(replying(writes, pause=0.001)) as srv:
+        t = StreamTransport()
+        assert await read_all(t, srv.url) == (200, BODY)
+        await t.aclose()
+
+
+async def test_keep_alive_reuse_and_request_shape():
+    async with ScriptedServer(replying(sse_response(BODY), requests=3)) as srv:
+        t = StreamTransport()
+        for _ in range(3):
+            assert await read_all(t, srv.url) == (200, BODY)
+        assert srv.connections == 1
+        line, headers, body = srv.requests[0]
+        assert line == b"POST /v1/chat HTTP/1.1"
+        assert headers["host"] == f"127.0.0.1:{srv.port}"
+        assert headers["content-length"] == "2" and body == b"{}"
+        await t.aclose()
+
+
+async def test_server_closing_an_idle_connection_is_retried_once_on_a_new_one():
+    async def handler(ex: Exchange) -> None:
+        if await ex.request() is not None:
+            await ex.send(*sse_response(BODY))
+        # keep-alive was announced, but the server drops the connection before
+        # reading the next request: the client's next request finds it dead
+        await ex.request()
+        ex.writer.transport.abort()
+
+    async with ScriptedServer(handler) as srv:
+        t = StreamTransport()
+        assert await read_all(t, srv.url) == (200, BODY)
+        assert await read_all(t, srv.url) == (200, BODY)
+        assert srv.connections == 2
+        assert len(srv.requests) == 3  # the second request was sent twice
+        await t.aclose()
+
+
+async def test_a_fresh_connection_that_dies_is_not_retried():
+    async def handler(ex: Exchange) -> None:
+        await ex.request()
+        ex.writer.transport.abort()
+
+    async with ScriptedServer(handler) as srv:
+        t = StreamTransport()
+        with pytest.raises(ConnectionLost, match="before the response head"):
+            await read_all(t, srv.url)
+        assert srv.connections == 1
+        await t.aclose()
+
+
+async def test_body_cut_short():
+    writes = sse_response(BODY, framing="length")
+    async with ScriptedServer(replying(writes[:-3], then_close=True)) as srv:
+        t = StreamTransport()
+        with pytest.raises(ConnectionLost, match="before the response body ended") as info:
+            await read_all(t, srv.url)
+        assert isinstance(info.value, SSEError)
+        await t.aclose()
+
+
+@pytest.mark.parametrize(
+    "writes, match",
+    [
+        ([b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n", b"zz\r\nhello\r\n"], "invalid HTTP response: .*chunk size"),
+        ([b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n", b"ffffffffffffffffff\r\n"], "invalid HTTP response"),
+        ([b"SMTP ready\r\n\r\n"], "invalid HTTP response"),
+        ([b"HTTP/1.1 200 OK\r\nx-long: " + b"a" * (MAX_HEADER_LINE + 1) + b"\r\n\r\n"], f"header line exceeds {MAX_HEADER_LINE} bytes"),
+        ([b"HTTP/1.1 101 Switching Protocols\r\nupgrade: h2c\r\n\r\n"], "HTTP 101"),
+    ],
+    ids=["chunk-size-not-hex", "chunk-size-overflow", "not-http", "header-line-over-limit", "upgrade"],
+)
+async def test_hostile_responses_raise_typed_errors(writes, match):
+    async with ScriptedServer(replying(writes)) as srv:
+        t = StreamTransport()
+        with pytest.raises(SSEError, match=match):
+            await read_all(t, srv.url)
+        assert t.connections() == (0, 0)  # the connection was closed, not pooled
+        await t.aclose()
+
+
+async def test_endless_headers_hit_the_head_limit():
+    async def handler(ex: Exchange) -> None:
+        await ex.request()
+        ex.writer.write(b"HTTP/1.1 200 OK\r\n")
+        for i in range(100_000):  # never ends; the client must give up at its limit
+            ex.writer.write(b"x-h%d: %s\r\n" % (i, b"v" * 1000))
+            await ex.writer.drain()
+
+    async with ScriptedServer(handler) as srv:
+        t = StreamTransport()
+        with pytest.raises(HTTPProtocolError, match=f"head exceeds {MAX_HEADER_BYTES} bytes") as info:
+            await read_all(t, srv.url)
+        assert info.value.limit == MAX_HEADER_BYTES
+        await t.aclose()
+
+
+async def test_a_response_before_the_request_was_written():
+    async def handler(ex: Exchange) -> None:
+        await ex.send(*sse_response(BODY))  # speaks first, on accept
+        await ex.reader.read()
+
+    async with ScriptedServer(handler) as srv:
+        t = StreamTransport()
+        await asyncio.sleep(0)
+        with pytest.raises(HTTPProtocolError, match="before the request was written"):
+            # connection_made and the unsolicited bytes can land before the
+            # request is sent; either way the answer is not trusted
+            for _ in range(20):
+                await read_all(t, srv.url)
+                await asyncio.sleep(0.01)
+        await t.aclose()
+
+
+async def test_unsolicited_bytes_on_an_idle_connection_drop_it():
+    async def handler(ex: Exchange) -> None:
+        await ex.request()
+        await ex.send(*sse_response(BODY))
+        await asyncio.sleep(0.05)
+        await ex.send(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")  # nobody asked
+        await ex.reader.read()
+
+    async with ScriptedServer(handler) as srv:
+        t = StreamTransport()
+        assert await read_all(t, srv.url) == (200, BODY)
+        await asyncio.sleep(0.2)
+        assert t.connections() == (0, 0)
+        await t.aclose()
+
+
+async def test_read_timeout_while_waiting_and_between_reads():
+    async def stall(ex: Exchange) -> None:
+        await ex.request()
+        writes = sse_response(BODY)
+        await ex.send(*writes[:3])
+        await asyncio.sleep(5)
+
+    async with ScriptedServer(stall) as srv:
+        t = StreamTransport()
+        with pytest.raises(ReadTimedOut, match=r"no bytes received for 0\.2 s") as info:
+            await read_all(t, srv.url, Timeouts(5, 0.2, 5))
+        assert info.value.timeout == 0.2
+        await t.aclose()
+
+    async def silent(ex: Exchange) -> None:
+        await ex.request()
+        await asyncio.sleep(5)
+
+    async with ScriptedServer(silent) as srv:
+        t = StreamTransport()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(ReadTimedOut):
+            await read_all(t, srv.url, Timeouts(5, 0.2, 5))
+        assert 0.15 < loop.time() - start < 2
+        await t.aclose()
+
+
+async def test_total_timeout_while_bytes_keep_coming():
+    async def trickle(ex: Exchange) -> None:
+        await ex.request()
+        await ex.send(*sse_response(BODY * 20), pause=0.01)
+
+    async with ScriptedServer(trickle) as srv:
+        t = StreamTransport()
+        with pytest.raises(TotalTimedOut, match=r"total timeout of 0\.3 s"):
+            await read_all(t, srv.url, Timeouts(5, 5, 5, total=0.3))
+        assert t.connections() == (0, 0)
+        await t.aclose()
+
+
+async def test_connection_refused():
+    t = StreamTransport()
+    async with ScriptedServer(replying([])) as srv:
+        url = srv.url
+    with pytest.raises(ConnectFailed, match=r"cannot connect to 127\.0\.0\.1"):
+        await read_all(t, url)
+    await t.aclose()
+
+
+async def test_pool_limit_waits_then_times_out():
+    async def slow(ex: Exchange) -> None:
+        while await ex.request() is not None:
+            await ex.send(*sse_response(BODY), pause=0.05)
+
+    async with ScriptedServer(slow) as srv:
+        t = StreamTransport(max_connections=1)
+        first = asyncio.ensure_future(read_all(t, srv.url))
+        await asyncio.sleep(0.05)
+        with pytest.raises(PoolTimedOut, match="all 1 connections stayed busy"):
+            await read_all(t, srv.url, Timeouts(5, 5, 0.1))
+        assert await first == (200, BODY)
+        assert await read_all(t, srv.url) == (200, BODY)  # the freed connection serves the next one
+        assert srv.connections == 1
+        await t.aclose()
+
+
+async def test_flow_control_pauses_reading_for_a_slow_consumer():
+    big = b"data: " + b"x" * 1000 + b"\n\n"
+    n = 4000  # about 4 MB, far more than the socket buffers hold
+
+    async def flood(ex: Exchange) -> None:
+        await ex.request()
+        await ex.send(*sse_response(big * n, framing="length"))
+        await ex.reader.read()
+
+    async with ScriptedServer(flood) as srv:
+        t = StreamTransport()
+        response = await t.request("POST", srv.url, {}, b"", T)
+        response.set_sink(lambda data: [data] * len(data))  # one queued item per byte
+        await asyncio.sleep(0.3)  # the consumer is busy elsewhere
+        assert response._flow_paused
+        assert response._queued < MAX_QUEUED + 300_000  # bounded by the limit plus one read
+        total = 0
+        while batch := await response.next_batch():
+            total += len(batch)
+        assert total == len(big) * n
+        response.close()
+        await t.aclose()
+
+
+async def test_coalescing_delivers_everything():
+    async with ScriptedServer(replying(sse_response(BODY), pause=0.001, requests=2)) as srv:
+        t = StreamTransport(coalesce_ms=20)
+        assert await read_all(t, srv.url) == (200, BODY)
+        assert await read_all(t, srv.url) == (200, BODY)
+        await t.aclose()
+
+
+async def test_wake_ups_batch_what_arrived():
+    async with ScriptedServer(replying(sse_response(BODY))) as srv:
+        t = StreamTransport()
+        response = await t.request("POST", srv.url, {}, b"", T)
+        calls = []
+        response.set_sink(lambda data: calls.append(data) or [data])
+        await asyncio.sleep(0.2)  # every event has arrived meanwhile
+        batch = await response.next_batch()
+        assert b"".join(batch) == BODY  # one wake-up delivers all of it
+        assert await response.next_batch() == []
+        response.close()
+        await t.aclose()
+
+
+async def test_a_sink_error_ends_the_stream_and_closes_the_connection():
+    async with ScriptedServer(replying(sse_response(BODY))) as srv:
+        t = StreamTransport()
+        response = await t.request("POST", srv.url, {}, b"", T)
+
+        def sink(data):
+            raise ValueError("bad chunk")
+
+        response.set_sink(sink)
+        with pytest.raises(ValueError, match="bad chunk"):
+            await response.next_batch()
+        response.close()
+        await asyncio.sleep(0.05)
+        assert t.connections() == (0, 0)
+        await t.aclose()
+
+
+async def test_request_validation():
+    t = StreamTransport()
+    with pytest.raises(UnsupportedRequest, match="not 'ftp'"):
+        await t.request("POST", "ftp://127.0.0.1/x", {}, b"", T)
+    with pytest.raises(UnsupportedRequest, match="line break"):
+        await t.request("POST", "http://127.0.0.1:1/x", {"x-a": "1\r\nx-b: 2"}, b"", T)
+    with pytest.raises(ValueError, match="max_connections"):
+        StreamTransport(max_connections=0)
+    await t.aclose()
