@@ -6,6 +6,7 @@ TURBOSSE_CYTHON_TRACE (any non-empty value) builds with line tracing so
 coverage can see the .pyx files.
 """
 
+import glob
 import os
 
 from setuptools import Extension, setup
@@ -13,8 +14,12 @@ from setuptools import Extension, setup
 NO_EXTENSIONS = bool(os.environ.get("TURBOSSE_NO_EXTENSIONS"))
 CYTHON_TRACE = bool(os.environ.get("TURBOSSE_CYTHON_TRACE"))
 
-# One place for every compiled module of the package.
-EXTENSION_MODULES = ["turbosse._parser_c", "turbosse._decoder_c"]
+# Every src/turbosse/_<piece>_c.pyx is a compiled module; turbosse._impl.PIECES
+# lists the same pieces for the chooser (tests/test_implementation.py checks).
+EXTENSION_MODULES = sorted(
+    "turbosse." + os.path.basename(path)[: -len(".pyx")]
+    for path in glob.glob(os.path.join("src", "turbosse", "_*_c.pyx"))
+)
 
 
 def _extensions() -> list:
