@@ -1,0 +1,127 @@
+"""The turbosse transport against the fake LLM server: a ChatDecoder of each
+twin as the sink inside data_received, every framing the server offers, and
+1,000 concurrent streams with random cancellations leaving no file
+descriptor, task or connection behind."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+
+import orjson
+import pytest
+
+from turbosse._transport.pool import StreamTransport, Timeouts
+from turbosse.testing import FakeLLMServer, fake_text
+
+pytestmark = pytest.mark.anyio
+
+T = Timeouts(connect=10, read=10, pool=30)
+
+
+def _backends():
+    params = [pytest.param("asyncio", id="asyncio")]
+    try:
+        import uvloop  # noqa: F401
+
+        params.append(pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"))
+    except ImportError:  # pragma: no cover
+        pass
+    return params
+
+
+@pytest.fixture(params=_backends())
+def anyio_backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FakeLLMServer(lifetime=300) as srv:
+        yield srv
+
+
+def body(**fake) -> bytes:
+    return orjson.dumps({"model": "gpt-fake", "messages": [], "stream": True, "fake": fake})
+
+
+async def stream_text(t: StreamTransport, server: FakeLLMServer, decoder_mod, **fake) -> str:
+    response = await t.request("POST", server.base_url + "/chat/completions", {"content-type": "application/json"}, body(**fake), T)
+    try:
+        assert response.status_code == 200
+        response.set_sink(decoder_mod.ChatDecoder().feed)
+        parts = []
+        while batch := await response.next_batch():
+            parts.extend(d.content for d in batch if d.content)
+        return "".join(parts)
+    finally:
+        response.close()
+
+
+@pytest.mark.parametrize("framing", ["chunked", "content-length", "close"])
+@pytest.mark.parametrize("gzip", [False, True])
+async def test_decoder_sink_on_every_framing(server, decoder_mod, framing, gzip):
+    t = StreamTransport()
+    for _ in range(2):
+        assert await stream_text(t, server, decoder_mod, tokens=30, framing=framing, gzip=gzip) == fake_text(30)
+    await t.aclose()
+
+
+async def test_paced_stream_arrives_in_many_wake_ups(server, decoder_mod):
+    t = StreamTransport()
+    response = await t.request("POST", server.base_url + "/chat/completions", {}, body(tokens=20, tokens_per_second=200), T)
+    response.set_sink(decoder_mod.ChatDecoder().feed)
+    batches = []
+    while batch := await response.next_batch():
+        batches.append(batch)
+    response.close()
+    assert "".join(d.content or "" for b in batches for d in b) == fake_text(20)
+    assert len(batches) > 5  # delivered as they came, not at the end
+    await t.aclose()
+
+
+def _fds() -> int | None:
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:  # pragma: no cover - no procfs: the pool and server checks remain
+        return None
+
+
+async def _settled(server: FakeLLMServer, t: StreamTransport) -> dict:
+    for _ in range(500):
+        stats = await asyncio.to_thread(server.stats)
+        open_, busy = t.connections()
+        if busy == 0 and stats["active_responses"] == 0 and stats["open_connections"] == open_:
+            return stats
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"leak: client open={open_} busy={busy}; server {stats}")
+
+
+async def test_a_thousand_streams_with_random_cancellations(server, decoder_mod):
+    rng = random.Random(7)
+    warm = StreamTransport()  # the loop's own lazily opened descriptors are not leaks
+    assert await stream_text(warm, server, decoder_mod, tokens=2) == fake_text(2)
+    await warm.aclose()
+    await _settled(server, warm)
+    fds = _fds()
+    tasks_before = asyncio.all_tasks()
+    t = StreamTransport(max_connections=1000, max_keepalive=100)
+    tasks = [asyncio.ensure_future(stream_text(t, server, decoder_mod, tokens=20, tokens_per_second=100)) for _ in range(1000)]
+    doomed = rng.sample(tasks, 300)
+    loop = asyncio.get_running_loop()
+    for task in doomed:
+        loop.call_later(rng.uniform(0, 0.3), task.cancel)
+    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 120)
+    finished = [r for r in results if isinstance(r, str)]
+    unexpected = [r for r in results if not isinstance(r, (str, asyncio.CancelledError))]
+    assert not unexpected, unexpected[:3]
+    assert len(finished) >= 700 and all(r == fake_text(20) for r in finished)
+    await _settled(server, t)
+    assert t.connections()[0] <= 100  # at most max_keepalive kept
+    await t.aclose()
+    await _settled(server, t)
+    assert t.connections() == (0, 0)
+    assert asyncio.all_tasks() == tasks_before
+    if fds is not None:
+        assert _fds() == fds

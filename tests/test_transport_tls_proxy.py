@@ -1,0 +1,140 @@
+"""The turbosse transport over TLS (a loopback server with a certificate from a
+test CA made at test time by trustme) and through HTTP proxies (a loopback
+CONNECT / absolute-form proxy that maps every upstream to the test server)."""
+
+from __future__ import annotations
+
+import ssl
+
+import pytest
+import trustme
+from _scripted_server import Exchange, Proxy, ScriptedServer, sse_response
+
+from turbosse._transport import ConnectFailed, ProxyFailed, UnsupportedRequest
+from turbosse._transport.connect import Origin, proxy_for
+from turbosse._transport.pool import StreamTransport, Timeouts
+
+pytestmark = pytest.mark.anyio
+
+T = Timeouts(connect=5, read=5, pool=5)
+BODY = b"".join(b'data: {"n": %d}\n\n' % i for i in range(10))
+NAME = "api.example.test"  # only ever reached through the proxy, which maps it to 127.0.0.1
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def ca():
+    return trustme.CA()
+
+
+def server_context(ca: trustme.CA, seen_names: list[str | None]) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1", NAME).configure_cert(ctx)
+    ctx.sni_callback = lambda sock, name, _ctx: seen_names.append(name)  # type: ignore[assignment,misc,return-value]
+    return ctx
+
+
+def client_context(ca: trustme.CA) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    ca.configure_trust(ctx)
+    return ctx
+
+
+async def serve_sse(ex: Exchange) -> None:
+    while await ex.request() is not None:
+        await ex.send(*sse_response(BODY))
+
+
+async def read_all(t: StreamTransport, url: str) -> bytes:
+    response = await t.request("POST", url, {}, b"{}", T)
+    try:
+        return b"".join([c async for c in response.aiter_bytes()])
+    finally:
+        response.close()
+
+
+async def test_tls_with_verification(ca):
+    names: list[str | None] = []
+    async with ScriptedServer(serve_sse, server_context(ca, names)) as srv:
+        t = StreamTransport(verify=client_context(ca))
+        assert await read_all(t, srv.url + "/v1") == BODY
+        assert await read_all(t, srv.url + "/v1") == BODY  # over the kept-alive TLS connection
+        assert srv.connections == 1
+        await t.aclose()
+
+
+async def test_tls_with_a_ca_bundle_path(ca, tmp_path):
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    async with ScriptedServer(serve_sse, server_context(ca, [])) as srv:
+        t = StreamTransport(verify=str(bundle))
+        assert await read_all(t, srv.url) == BODY
+        await t.aclose()
+
+
+async def test_tls_untrusted_certificate_is_refused_unless_verification_is_off(ca):
+    async with ScriptedServer(serve_sse, server_context(ca, [])) as srv:
+        t = StreamTransport()  # certifi's roots do not include the test CA
+        with pytest.raises(ConnectFailed, match="TLS handshake with 127.0.0.1:.* failed: .*CERTIFICATE_VERIFY_FAILED"):
+            await read_all(t, srv.url)
+        await t.aclose()
+        t = StreamTransport(verify=False)
+        assert await read_all(t, srv.url) == BODY
+        await t.aclose()
+
+
+async def test_https_through_a_connect_proxy_with_sni_and_basic_auth(ca):
+    names: list[str | None] = []
+    async with ScriptedServer(serve_sse, server_context(ca, names)) as srv:
+        async with Proxy(("127.0.0.1", srv.port), auth="user:p@ss") as proxy:
+            url = proxy.url.replace("http://", "http://user:p%40ss@")
+            t = StreamTransport(verify=client_context(ca), proxy=url)
+            assert await read_all(t, f"https://{NAME}:443/v1/chat") == BODY
+            assert proxy.seen == [f"CONNECT {NAME}:443 HTTP/1.1".encode()]
+            assert names == [NAME]  # SNI carried the origin's name, not the proxy's
+            assert srv.requests[0][1]["host"] == NAME
+            await t.aclose()
+
+
+async def test_proxy_refusing_the_tunnel(ca):
+    async with ScriptedServer(serve_sse, server_context(ca, [])) as srv:
+        async with Proxy(("127.0.0.1", srv.port), auth="user:secret") as proxy:
+            t = StreamTransport(verify=client_context(ca), proxy=proxy.url)  # no credentials
+            with pytest.raises(ProxyFailed, match="407.*only basic proxy authentication"):
+                await read_all(t, f"https://{NAME}/v1")
+            await t.aclose()
+
+
+async def test_plain_http_through_a_proxy_from_the_environment(monkeypatch):
+    async with ScriptedServer(serve_sse) as srv:
+        async with Proxy(("127.0.0.1", srv.port)) as proxy:
+            monkeypatch.setenv("HTTP_PROXY", proxy.url)
+            monkeypatch.setenv("NO_PROXY", "")
+            t = StreamTransport()
+            assert await read_all(t, f"http://{NAME}/v1/chat?x=1") == BODY
+            assert proxy.seen == [f"POST http://{NAME}/v1/chat?x=1 HTTP/1.1".encode()]
+            await t.aclose()
+            t = StreamTransport(trust_env=False)
+            assert await read_all(t, srv.url) == BODY
+            assert len(proxy.seen) == 1  # trust_env=False: straight to the server
+            await t.aclose()
+
+
+def test_proxy_selection_from_the_environment(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://u:p@proxy.test:3128")
+    monkeypatch.setenv("HTTP_PROXY", "proxy.test:8080")
+    monkeypatch.setenv("NO_PROXY", "internal.test,.corp.test")
+    https = proxy_for(Origin("https", "api.openai.com", 443), None, True)
+    assert https is not None and (https.host, https.port) == ("proxy.test", 3128)
+    assert https.authorization == "Basic dTpw"
+    http = proxy_for(Origin("http", "api.openai.com", 80), None, True)
+    assert http is not None and (http.host, http.port, http.authorization) == ("proxy.test", 8080, None)
+    assert proxy_for(Origin("https", "internal.test", 443), None, True) is None
+    assert proxy_for(Origin("https", "a.corp.test", 443), None, True) is None
+    assert proxy_for(Origin("https", "api.openai.com", 443), None, False) is None
+    with pytest.raises(UnsupportedRequest, match="only http:// proxies"):
+        proxy_for(Origin("https", "api.openai.com", 443), "https://proxy.test", True)
