@@ -79,7 +79,7 @@ async def test_tls_with_a_ca_bundle_path(ca, tmp_path):
 async def test_tls_untrusted_certificate_is_refused_unless_verification_is_off(ca):
     async with ScriptedServer(serve_sse, server_context(ca, [])) as srv:
         t = StreamTransport()  # certifi's roots do not include the test CA
-        with pytest.raises(ConnectFailed, match="TLS handshake with 127.0.0.1:.* failed: .*CERTIFICATE_VERIFY_FAILED"):
+        with pytest.raises(ConnectFailed, match=r"TLS handshake with 127\.0\.0\.1:.* failed: .*CERTIFICATE_VERIFY_FAILED"):
             await read_all(t, srv.url)
         await t.aclose()
         t = StreamTransport(verify=False)
@@ -104,7 +104,7 @@ async def test_proxy_refusing_the_tunnel(ca):
     async with ScriptedServer(serve_sse, server_context(ca, [])) as srv:
         async with Proxy(("127.0.0.1", srv.port), auth="user:secret") as proxy:
             t = StreamTransport(verify=client_context(ca), proxy=proxy.url)  # no credentials
-            with pytest.raises(ProxyFailed, match="407.*only basic proxy authentication"):
+            with pytest.raises(ProxyFailed, match=r"407.*only basic proxy authentication"):
                 await read_all(t, f"https://{NAME}/v1")
             await t.aclose()
 
