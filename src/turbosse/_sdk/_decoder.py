@@ -15,6 +15,7 @@ after an ``id:`` dispatches nothing when there is no data, and an invalid
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
@@ -23,6 +24,8 @@ import orjson
 from .. import DEFAULT_MAX_EVENT_BYTES, SSEParser
 
 __all__ = ["SDKEvent", "SSEDecoder"]
+
+_LONG_DIGITS = re.compile(r"\d{19}").search
 
 
 class SDKEvent:
@@ -36,14 +39,26 @@ class SDKEvent:
         self.id = id
         self.retry = retry
 
+    @property
+    def raw(self) -> list[str]:
+        """The anthropic SDK's "original wire lines": always empty, as for its
+        events that were constructed rather than decoded (turbosse keeps no
+        lines; the SDK's middleware re-serializes from ``event`` and ``data``)."""
+        return []
+
     def json(self) -> Any:
-        """``data`` decoded as JSON: orjson, and ``json.loads`` for the few
-        documents orjson refuses (``NaN``, integers beyond 64 bits, lone
-        surrogates), so the result is always the SDK's."""
-        try:
-            return orjson.loads(self.data)
-        except orjson.JSONDecodeError:
-            return json.loads(self.data)
+        """``data`` decoded as JSON, equal to ``json.loads`` (what the SDKs
+        use): orjson, except for the documents where it differs: those it
+        refuses (``NaN``, ``1e400``, lone surrogates) and those with a run of
+        19 or more digits, where an integer may be past 64 bits (orjson
+        would make it a float)."""
+        data = self.data
+        if _LONG_DIGITS(data) is None:
+            try:
+                return orjson.loads(data)
+            except orjson.JSONDecodeError:
+                pass
+        return json.loads(data)
 
     def __repr__(self) -> str:
         return f"SDKEvent(event={self.event!r}, data={self.data!r}, id={self.id!r}, retry={self.retry!r})"
