@@ -1,16 +1,16 @@
 """pytest-benchmark: bytes -> deltas (decoder) and tool-call accumulation.
 
-    PYTHONPATH=src python -m pytest benchmarks/test_bench_decoder.py --benchmark-enable
+    python -m pytest benchmarks/test_bench_decoder.py --benchmark-enable
 
 The rows are those of ``benchmarks/compare.py``'s "decoder" and "accumulate"
-sections (defined in ``benchmarks/decoders.py``): turbosse's twins, httpx-sse +
+sections (defined in ``turbosse._bench.decoding``): turbosse's twins, httpx-sse +
 json, the openai SDK's decoder + json and its ``Stream`` of
 ``ChatCompletionChunk`` models, a naive split + orjson loop, ``orjson.loads``
 alone on the pre-split payloads, and accumulating a long tool-call stream.
 For ratios from one run use compare.py; this file is for pytest-benchmark's
 storage and ``--benchmark-compare``. Every row runs in both consumption
 modes (``stream``: each delta consumed as produced and dropped; ``collect``:
-everything kept, freed after each call; see decoders.py). ``extra_info``
+everything kept, freed after each call; see turbosse._bench.decoding). ``extra_info``
 records the implementation, the workload, the mode, ``(tokens or calls,
 characters)`` and whether they match turbosse's pure-Python twin (in collect
 mode). turbosse rows must match exactly.
@@ -23,14 +23,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import competitors
-import decoders
 import pytest
-from workloads import Workload, build_workloads
+
+from turbosse._bench import decoding as decoders
+from turbosse._bench import framing as competitors
+from turbosse._bench.workloads import Workload, build_workloads
 
 
 @dataclass
-class Row:  # the fields of compare.Entry that decoders.entries fills
+class Row:  # the fields of inprocess.Entry that decoders.entries fills
     section: str
     workload: Workload
     name: str

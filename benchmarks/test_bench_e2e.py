@@ -1,7 +1,7 @@
 """pytest-benchmark: end-to-end, one stream or a batch of paced streams
 through each client against FakeLLMServer in its own process.
 
-    PYTHONPATH=src python -m pytest benchmarks/test_bench_e2e.py --benchmark-enable
+    python -m pytest benchmarks/test_bench_e2e.py --benchmark-enable
 
 pytest-benchmark times wall clock; what matters end to end is the client's
 CPU per token, recorded in ``extra_info`` (``cpu_us_per_token``, also
@@ -16,7 +16,8 @@ import importlib.util
 
 import pytest
 
-from turbosse import _cli_bench as bench
+from turbosse._bench.clients import CLIENTS
+from turbosse._bench.e2e import run_scenario
 from turbosse.testing import FakeLLMServer
 
 SCENARIOS = {
@@ -32,8 +33,8 @@ def server():
 
 
 def _variants():
-    for name, _label, needs in bench.VARIANTS:
-        missing = [m for m in needs if importlib.util.find_spec(m) is None]
+    for name, contender in CLIENTS.items():
+        missing = [m for m in contender.needs if importlib.util.find_spec(m) is None]
         marks = [pytest.mark.skip(reason=f"not installed: {', '.join(missing)}")] if missing else []
         yield pytest.param(name, marks=marks, id=name)
 
@@ -43,7 +44,7 @@ def _variants():
 def test_e2e(benchmark, server, variant, scenario):
     sc = SCENARIOS[scenario]
     benchmark.group = f"e2e-{scenario}"
-    outcome = benchmark.pedantic(bench.run_scenario, args=(variant, server.base_url, sc), rounds=3, iterations=1, warmup_rounds=1)
+    outcome = benchmark.pedantic(run_scenario, args=(variant, server.base_url, sc), rounds=3, iterations=1, warmup_rounds=1)
     (run,) = outcome["runs"]
     benchmark.extra_info.update(
         client=variant,

@@ -1,6 +1,6 @@
 """pytest-benchmark: SSE framing, one group per workload.
 
-    PYTHONPATH=src python -m pytest benchmarks --benchmark-enable
+    python -m pytest benchmarks --benchmark-enable
 
 (pyproject's addopts disable benchmarks, and testpaths keeps this directory
 out of the default run.) For ratios from a single run use
@@ -10,7 +10,7 @@ out of the default run.) For ratios from a single run use
 Each test times one implementation on one workload in one consumption mode
 (``stream``: each event consumed as produced and dropped, the run returns the
 summary; ``collect``: all events kept in a list, freed after each call; see
-competitors.py) with the GC disabled and records in ``extra_info`` the
+turbosse._bench.framing) with the GC disabled and records in ``extra_info`` the
 implementation, the workload, the mode, the event count,
 the sum of data lengths and ``correct``: whether those match turbosse's
 pure-Python twin in collect mode (the reference, always importable; the twins are checked
@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import functools
 
-import competitors
 import pytest
-from workloads import Workload, build_workloads
+
+from turbosse._bench import framing as competitors
+from turbosse._bench.workloads import Workload, build_workloads
 
 WORKLOADS: dict[str, Workload] = build_workloads()
 NAMES = competitors.parser_names()

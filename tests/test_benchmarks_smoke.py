@@ -1,4 +1,4 @@
-"""The benchmark code must not rot: run compare.py's measurement once on tiny
+"""The benchmark code must not rot: run the in-process comparison once on tiny
 workloads, in both consumption modes, and check every competitor agrees with
 turbosse (and each row's stream-mode summary with its collect-mode one).
 
@@ -9,12 +9,8 @@ pure-Python leg), where only that row is left out.
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
-
-BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 
 pytest.importorskip("httpx_sse", reason="benchmark extra (httpx-sse) not installed")
 pytest.importorskip("openai", reason="benchmark extra (openai) not installed")
@@ -24,14 +20,9 @@ MODES = ("stream", "collect")
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(BENCH_DIR))
-    try:
-        import compare
-        import workloads
+    from turbosse._bench import inprocess, workloads
 
-        yield compare, workloads
-    finally:
-        sys.path.remove(str(BENCH_DIR))
+    return inprocess, workloads
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +35,7 @@ def tiny(bench):
 def all_results(bench, tiny):
     """{mode: results} for the parser rows and the decoder/accumulate rows."""
     compare, _ = bench
-    import decoders
+    from turbosse._bench import decoding as decoders
 
     def decoder_provider(workloads, consume):
         return decoders.entries(workloads, compare.Entry, consume, n_tool=30)
@@ -135,9 +126,11 @@ def test_stream_mode_keeps_nothing(bench, tiny) -> None:
 
 def test_report_renders(bench, results) -> None:
     compare, _ = bench
-    import decoders
+    from turbosse._bench.framing import other_mode_note
 
-    text = (compare.table(results) + compare.linearity(results) + compare.targets(results, "stream")
-            + decoders.targets(results, "stream"))
+    text = compare.table(results) + compare.linearity(results) + other_mode_note("stream")
     assert "turbosse-python" in text and "linear growth" in text
     assert "--consume stream" in text and "--consume collect" in text
+    line = compare.verdict(results)
+    assert "times faster than httpx-sse" in line and "times faster than the openai SDK" in line
+    assert "MET" not in text + line

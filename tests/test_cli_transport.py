@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 import turbosse
-from turbosse._cli import main
+from turbosse.cli import main
 from turbosse.testing import FakeLLMServer, fake_text
 
 # The subprocesses import the turbosse under test (the source tree, or an
@@ -170,8 +170,9 @@ def test_bench_small_run_prints_the_table():
     assert "turbosse AsyncChatClient (httpx)" in out
     assert "httpx-sse + json (httpx)" in out
     assert "WRONG OUTPUT" not in out
-    assert "targets (4 paced streams" in out
-    assert "turbosse async / httpx-sse + json" in out
+    assert "times less than httpx-sse + json on the same 4 paced streams" in out.replace("\n", " ")
+    assert "MET" not in out.upper().replace("METHOD", "")
+    assert max(len(line) for line in out.splitlines()) <= 100
     assert time.monotonic() - start < 120
 
 
@@ -181,32 +182,37 @@ def test_bench_rejects_unknown_variants(capsys):
 
 
 def test_bench_report_helpers():
-    from turbosse import _cli_bench as b
+    from turbosse._bench.e2e_report import failed, format_report, round_ratio, summarize, verdict
 
     report = {
         "scenarios": [
             {"name": "unpaced", "streams": 1, "tokens": 10, "rate": 0.0, "repeats": 1},
             {"name": "paced", "streams": 2, "tokens": 5, "rate": 50.0, "repeats": 1},
         ],
-        "rounds": 1,
+        "rounds": 2,
         "versions": "v",
         "machine": "m",
         "results": {
             "turbosse-async": {"unpaced": {"runs": [{"wall": 1, "cpu": 0.001, "user": 0, "sys": 0, "tokens": 10}], "ok": True},
-                               "paced": {"runs": [{"wall": 1, "cpu": 0.0004, "user": 0, "sys": 0, "tokens": 10},
-                                                  {"wall": 1, "cpu": 0.0002, "user": 0, "sys": 0, "tokens": 10}], "ok": True}},
+                               "paced": {"runs": [{"wall": 1, "cpu": 0.0004, "user": 0, "sys": 0, "tokens": 10, "round": 0},
+                                                  {"wall": 1, "cpu": 0.0002, "user": 0, "sys": 0, "tokens": 10, "round": 1}], "ok": True}},
             "openai": {"skipped": "not installed: openai"},
             "httpx-sse": {"unpaced": {"runs": [{"wall": 1, "cpu": 0.002, "user": 0, "sys": 0, "tokens": 10}], "ok": True},
-                          "paced": {"runs": [{"wall": 1, "cpu": 0.0004, "user": 0, "sys": 0, "tokens": 10}], "ok": False}},
+                          "paced": {"runs": [{"wall": 1, "cpu": 0.0008, "user": 0, "sys": 0, "tokens": 10, "round": 0},
+                                             {"wall": 1, "cpu": 0.0008, "user": 0, "sys": 0, "tokens": 10, "round": 1}], "ok": False}},
         },
         "parse": {"paced": {"turbosse": 3.0, "httpx-sse": 8.0}, "unpaced": {}},
     }  # fmt: skip
-    rows = b.summarize(report)
-    assert rows["turbosse-async"]["paced"]["cpu"] == pytest.approx(20.0)  # the best run
-    assert rows["turbosse-async"]["paced_transport"] == pytest.approx(17.0)
-    ratio = {label: value for label, value, _ in b.ratios(report)}
-    assert ratio["turbosse async / httpx-sse + json"] == pytest.approx(0.5)
-    assert ratio["turbosse async / openai SDK"] is None
-    text = b.format_report(report)
+    rows = summarize(report)
+    assert rows["turbosse-async"]["paced"]["cpu"] == pytest.approx(30.0)  # the median of 40 and 20
+    assert rows["turbosse-async"]["paced_transport"] == pytest.approx(27.0)
+    ratio = round_ratio(report, "turbosse-async", "httpx-sse")
+    assert ratio is not None and ratio["median"] == pytest.approx(0.375) and (ratio["lo"], ratio["hi"]) == pytest.approx((0.25, 0.5))
+    assert round_ratio(report, "turbosse-async", "openai") is None
+    line = verdict(report)
+    assert line.startswith("turbosse used 30.0 \u00b5s of CPU per token, 2.7 times less than httpx-sse + json")
+    assert "openai" not in line  # not measured, not claimed
+    text = format_report(report)
     assert "not installed: openai" in text
     assert "(WRONG OUTPUT)" in text  # a client that returned the wrong text is flagged
+    assert failed(report) == ["httpx-sse"]

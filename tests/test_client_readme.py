@@ -49,7 +49,7 @@ def test_plain_python_examples_run():
 
 
 def test_command_lines_parse():
-    from turbosse._cli import build_parser
+    from turbosse.cli import build_parser
 
     lines = [line[2:] for line in re.findall(r"```console\n(.*?)```", section(), re.S)[0].splitlines() if line.startswith("$ turbosse ")]
     assert len(lines) >= 5

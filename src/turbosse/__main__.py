@@ -1,10 +1,10 @@
-"""``python -m turbosse`` and the ``turbosse`` command (see ``_cli.py``)."""
+"""``python -m turbosse`` and the ``turbosse`` command (see ``turbosse.cli``)."""
 
 from __future__ import annotations
 
 import sys
 
-from ._cli import main, version_string
+from .cli import main, version_string
 
 __all__ = ["main", "version_string"]
 

@@ -1,7 +1,7 @@
-"""The SSE framing competitors, each run through its real fast path.
+"""The SSE framing contenders (bytes to events), each run through its real fast path.
 
 Every competitor consumes the same list of network reads in one of two ways
-(``CONSUME_MODES``; compare.py's ``--consume``):
+(``CONSUME_MODES``; ``benchmarks/compare.py --consume``):
 
 - ``stream`` (``Competitor.stream``): a streaming consumer. Each event is
   handled as it is produced and dropped: the same sink for every competitor,
@@ -31,7 +31,11 @@ Both modes give the same summary, compared against turbosse for correctness.
   path ``openai.Stream`` uses.
 - ``naive``: what people write by hand: append each read to a bytearray, split
   on ``b"\\n\\n"`` when a blank line may have arrived, strip ``b"data: "`` and
-  decode. Linear (it only rescans the bytes around the new read).
+  decode. Linear (it only rescans the bytes around the new read). The split
+  is :func:`split_blocks`, shared by every naive row of every section.
+
+A contender is a :class:`Competitor` built by a factory registered in
+``PARSER_FACTORIES``; the tables list them in that order.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .env import version
+
 __all__ = [
     "CONSUME_HELP",
     "CONSUME_MODES",
@@ -53,6 +59,7 @@ __all__ = [
     "naive_run",
     "naive_stream",
     "other_mode_note",
+    "split_blocks",
     "parser_names",
     "parser_competitors",
     "summarize_events",
@@ -251,11 +258,11 @@ def _openai_runners() -> tuple[Run, StreamRun]:
 
 # -- naive ---------------------------------------------------------------------------
 
-def naive_run(chunks: list[bytes]) -> list[str]:
-    """Split on blank lines, keep ``data: `` payloads. Not spec-compliant:
-    ignores CR line ends, ``event:``/``id:`` lines, multi-line data and
-    ``data:`` without a space; that is the point of the comparison."""
-    out: list[str] = []
+def split_blocks(chunks: Iterable[bytes]) -> Iterator[list[bytearray]]:
+    """What people write by hand to frame SSE: append each read to a
+    bytearray and, when a blank line may have arrived, split on ``b"\\n\\n"``;
+    yields the complete blocks of each read that completed any. Linear: it
+    only rescans the bytes around the new read."""
     buf = bytearray()
     for chunk in chunks:
         start = len(buf) - 1 if buf else 0
@@ -264,6 +271,15 @@ def naive_run(chunks: list[bytes]) -> list[str]:
             continue
         *blocks, rest = buf.split(b"\n\n")
         buf = bytearray(rest)
+        yield blocks
+
+
+def naive_run(chunks: list[bytes]) -> list[str]:
+    """Split on blank lines, keep ``data: `` payloads. Not spec-compliant:
+    ignores CR line ends, ``event:``/``id:`` lines, multi-line data and
+    ``data:`` without a space; that is the point of the comparison."""
+    out: list[str] = []
+    for blocks in split_blocks(chunks):
         for block in blocks:
             if block.startswith(b"data: "):
                 out.append(block[6:].decode("utf-8", "replace"))
@@ -274,14 +290,7 @@ def naive_stream(chunks: list[bytes]) -> Summary:
     """``naive_run`` in stream mode: each data string is consumed as it is
     decoded (the same sink as every other competitor) and dropped."""
     n = size = 0
-    buf = bytearray()
-    for chunk in chunks:
-        start = len(buf) - 1 if buf else 0
-        buf += chunk
-        if buf.find(b"\n\n", start) < 0:
-            continue
-        *blocks, rest = buf.split(b"\n\n")
-        buf = bytearray(rest)
+    for blocks in split_blocks(chunks):
         for block in blocks:
             if block.startswith(b"data: "):
                 data = block[6:].decode("utf-8", "replace")
@@ -291,15 +300,6 @@ def naive_stream(chunks: list[bytes]) -> Summary:
 
 
 # -- registry --------------------------------------------------------------------------
-
-def _version(dist: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "?"
-
 
 def cython_wanted() -> bool:
     """False when TURBOSSE_NO_EXTENSIONS is set: the pure-Python leg skips the
@@ -327,7 +327,7 @@ def _split(runners: tuple[Run, StreamRun], summarize: Callable[[list[Any]], Summ
 
 
 def _httpx_versions() -> str:
-    return f"httpx-sse {_version('httpx-sse')}, httpx {_version('httpx')}"
+    return f"httpx-sse {version('httpx-sse')}, httpx {version('httpx')}"
 
 
 #: name -> factory; the order is the row order of the tables. A factory may
@@ -341,7 +341,7 @@ PARSER_FACTORIES: dict[str, Callable[[], Competitor]] = {
                                              *_split(_httpx_sse_response_runners(), summarize_events),
                                              _httpx_versions()),
     "openai": lambda: Competitor("openai", *_split(_openai_runners(), summarize_events),
-                                 f"openai {_version('openai')}"),
+                                 f"openai {version('openai')}"),
     "naive": lambda: Competitor("naive", naive_run, summarize_strings, naive_stream,
                                 "split on blank lines"),
 }

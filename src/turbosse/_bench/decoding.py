@@ -1,8 +1,9 @@
-"""Decoder rows for compare.py: bytes -> tokens, and tool-call accumulation.
+"""The decoding contenders (bytes to tokens) and the tool-call accumulation
+contenders, as rows for the in-process comparison.
 
 Every row consumes the same network reads and touches what a chat consumer
 uses: the content of each choice's delta. Two consumption modes
-(``competitors.CONSUME_MODES``; compare.py's ``--consume``):
+(``framing.CONSUME_MODES``; ``benchmarks/compare.py --consume``):
 
 - ``stream``: each delta (or parsed chunk) is handled as it is produced and
   dropped, with the same sink for every row: ``c = <the delta's content>;
@@ -10,14 +11,14 @@ uses: the content of each choice's delta. Two consumption modes
   returns; the others iterate their generators. The run returns ``(n, size)``.
 - ``collect``: the run returns everything it produced (the deltas for
   turbosse, the non-empty content strings for the others), freed by the
-  caller inside compare.py's timed region; ``summarize`` turns it into the
+  caller inside the timed region; ``summarize`` turns it into the
   same ``(token count, total characters)`` outside the timed region.
 
 Either way every row is checked against turbosse.
 
 - ``turbosse-cython`` / ``turbosse-python``: ``ChatDecoder.feed`` per read
   (a consumer reads ``d.content``).
-- ``httpx-sse+json``: httpx-sse's pipeline (see competitors.py), then
+- ``httpx-sse+json``: httpx-sse's pipeline (see framing.py), then
   ``json.loads(sse.data)`` and ``choices[i].delta.content``.
 - ``openai-decoder+json``: the openai SDK's ``SSEDecoder``, then ``json.loads``.
 - ``openai-Stream``: ``openai.Stream`` over an in-memory response, yielding
@@ -35,7 +36,7 @@ and a plain json + dict loop. Accumulating is streaming by nature: turbosse
 and the openai SDK hand each delta to the accumulator and drop it in both
 modes (the accumulators keep the argument fragments, as they must). The
 modes differ in that the plain-json loop frames the whole stream into a list
-of data strings first in collect mode (``competitors.naive_run``) and
+of data strings first in collect mode (``framing.naive_run``) and
 handles each one as it is split off in stream mode, and in that the
 ``(call count, argument characters)`` summary of the final calls is computed
 inside the run (stream) or after it (collect).
@@ -46,10 +47,10 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-import competitors
-from workloads import READ_SIZE, Workload, chunked
+from . import framing as competitors
+from .workloads import READ_SIZE, Workload, chunked
 
 Summary = tuple[int, int]
 Run = Callable[[list[bytes]], Any]
@@ -178,7 +179,7 @@ def openai_stream_run() -> tuple[Run, StreamRun]:
     def run(chunks: list[bytes]) -> list[str]:
         response = httpx.Response(200, headers=headers, content=iter(chunks), request=request)
         out: list[str] = []
-        for chunk in openai.Stream(cast_to=ChatCompletionChunk, response=response, client=client):
+        for chunk in openai.Stream(cast_to=ChatCompletionChunk, response=cast(Any, response), client=client):
             for ch in chunk.choices:
                 if ch.delta.content:
                     out.append(ch.delta.content)
@@ -187,7 +188,7 @@ def openai_stream_run() -> tuple[Run, StreamRun]:
     def stream(chunks: list[bytes]) -> Summary:
         response = httpx.Response(200, headers=headers, content=iter(chunks), request=request)
         n = size = 0
-        for chunk in openai.Stream(cast_to=ChatCompletionChunk, response=response, client=client):
+        for chunk in openai.Stream(cast_to=ChatCompletionChunk, response=cast(Any, response), client=client):
             for ch in chunk.choices:
                 c = ch.delta.content
                 if c:
@@ -203,14 +204,7 @@ def naive_orjson_run(chunks: list[bytes]) -> list[str]:
 
     loads = orjson.loads
     out: list[str] = []
-    buf = bytearray()
-    for chunk in chunks:
-        start = len(buf) - 1 if buf else 0
-        buf += chunk
-        if buf.find(b"\n\n", start) < 0:
-            continue
-        *blocks, rest = buf.split(b"\n\n")
-        buf = bytearray(rest)
+    for blocks in competitors.split_blocks(chunks):
         for block in blocks:
             if block.startswith(b"data: ") and block != b"data: [DONE]":
                 _content(loads(block[6:]), out)
@@ -222,14 +216,7 @@ def naive_orjson_stream(chunks: list[bytes]) -> Summary:
 
     loads = orjson.loads
     n = size = 0
-    buf = bytearray()
-    for chunk in chunks:
-        start = len(buf) - 1 if buf else 0
-        buf += chunk
-        if buf.find(b"\n\n", start) < 0:
-            continue
-        *blocks, rest = buf.split(b"\n\n")
-        buf = bytearray(rest)
+    for blocks in competitors.split_blocks(chunks):
         for block in blocks:
             if block.startswith(b"data: ") and block != b"data: [DONE]":
                 for ch in loads(block[6:]).get("choices") or ():
@@ -346,7 +333,7 @@ def openai_state_run() -> tuple[Run, StreamRun]:
     def run(chunks: list[bytes]) -> list[Any]:
         response = httpx.Response(200, headers=headers, content=iter(chunks), request=request)
         state = ChatCompletionStreamState()
-        for chunk in openai.Stream(cast_to=ChatCompletionChunk, response=response, client=client):
+        for chunk in openai.Stream(cast_to=ChatCompletionChunk, response=cast(Any, response), client=client):
             state.handle_chunk(chunk)
         msg = state.current_completion_snapshot.choices[0].message
         return [(t.id, t.function.name, t.function.arguments) for t in msg.tool_calls or []]
@@ -371,36 +358,25 @@ def plain_json_accumulate_run(chunks: list[bytes]) -> list[Any]:
 
 def plain_json_accumulate_stream(chunks: list[bytes]) -> Summary:
     """``plain_json_accumulate_run`` in stream mode: the naive split loop
-    (competitors.naive_run) with each data string handled as it is split off."""
+    (framing.split_blocks) with each data string handled as it is split off."""
     calls: dict[int, list[Any]] = {}
-    buf = bytearray()
-    done = False
-    for chunk in chunks:
-        start = len(buf) - 1 if buf else 0
-        buf += chunk
-        if buf.find(b"\n\n", start) < 0:
-            continue
-        *blocks, rest = buf.split(b"\n\n")
-        buf = bytearray(rest)
+    for blocks in competitors.split_blocks(chunks):
         for block in blocks:
             if not block.startswith(b"data: "):
                 continue
             text = block[6:].decode("utf-8", "replace")
             if text == "[DONE]":
-                done = True
-                break
+                return _summarize_calls([(i, n, "".join(a)) for i, n, a in calls.values()])
             for ch in json.loads(text)["choices"]:
                 for tc in ch["delta"].get("tool_calls") or ():
                     call = calls.setdefault(tc["index"], [None, None, []])
                     call[0] = call[0] or tc.get("id")
                     call[1] = call[1] or tc["function"].get("name")
                     call[2].append(tc["function"].get("arguments") or "")
-        if done:
-            break
     return _summarize_calls([(i, n, "".join(a)) for i, n, a in calls.values()])
 
 
-# -- rows and targets -----------------------------------------------------------------
+# -- rows -----------------------------------------------------------------
 
 
 def _pick(runners: tuple[Run, StreamRun], summarize: Callable[[Any], Summary], consume: str
@@ -416,8 +392,8 @@ def _pick(runners: tuple[Run, StreamRun], summarize: Callable[[Any], Summary], c
 
 def entries(workloads: dict[str, Workload], Entry: Any, consume: str = "stream",
             n_tool: int | None = None) -> list[Any]:
-    """compare.py's rows for the decoding layer (issue 3), in a consumption
-    mode (``competitors.CONSUME_MODES``). ``n_tool`` overrides the number of
+    """The rows for the decoding layer, in a consumption mode
+    (``framing.CONSUME_MODES``). ``n_tool`` overrides the number of
     events of the tool-call workload (built when ``synthetic-16k`` is wanted)."""
     wanted = [w for name, w in workloads.items() if name in ("synthetic-16k", "synthetic-per-event")]
     twins = ["cython", "python"] if competitors.cython_wanted() else ["python"]
@@ -455,36 +431,3 @@ def entries(workloads: dict[str, Workload], Entry: Any, consume: str = "stream",
                           *_pick((plain_json_accumulate_run, plain_json_accumulate_stream),
                                  _summarize_calls, consume)))
     return rows
-
-
-def targets(results: list[Any], consume: str = "stream") -> str:
-    """The issue-3 targets on this run's numbers (best-of and per-round median),
-    measured in consumption mode ``consume`` (named in the heading)."""
-    by = {(r.entry.section, r.entry.workload.name, r.entry.name): r for r in results if r.error is None}
-    lines = [f"### issue 3 targets (same run, --consume {consume})\n"]
-    checks = [
-        ("httpx-sse+json", "throughput >=", 6.0),
-        ("openai-Stream", "throughput >=", 50.0),
-        ("orjson.loads-floor", "cost <=", 1.3),
-    ]
-    for other, kind, goal in checks:
-        a = by.get(("decoder", TARGET_WORKLOAD, "turbosse-cython"))
-        b = by.get(("decoder", TARGET_WORKLOAD, other))
-        if a is None or b is None:
-            lines.append(f"- {TARGET_WORKLOAD}: turbosse-cython vs {other}: not measured")
-            continue
-        if kind == "cost <=":  # time of turbosse / time of the floor
-            ratio = a.best / b.best
-            paired = sorted(ta / tb for ta, tb in zip(a.times, b.times))
-            met = ratio <= goal
-            what = f"turbosse-cython costs {ratio:.2f}x {other} (target <= {goal:g}x)"
-        else:  # speed-up: time of other / time of turbosse
-            ratio = b.best / a.best
-            paired = sorted(tb / ta for ta, tb in zip(a.times, b.times))
-            met = ratio >= goal
-            what = f"turbosse-cython is {ratio:.1f}x {other} (target >= {goal:g}x)"
-        med = paired[len(paired) // 2] if paired else float("nan")
-        lines.append(f"- {TARGET_WORKLOAD}: {what}: {'MET' if met else 'NOT MET'}; per-round median {med:.2f}x")
-    lines.append(competitors.other_mode_note(consume))
-    lines.append("")
-    return "\n".join(lines)

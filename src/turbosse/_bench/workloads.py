@@ -13,7 +13,8 @@ generated deterministically (seeded) so numbers are comparable between runs.
 - (d) ``big-event-<N>MiB``: one ``data:`` event of N MiB (1, 2 and 4) in
   256-byte reads, to show that cost grows linearly with event size.
 
-This module is shared: later benchmarks (decoders, transport) reuse it.
+The corpus is read from a source checkout (``tests/corpus``); an install
+without it builds the other workloads.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ SEED = 20240601
 SYNTHETIC_EVENTS = 20_000
 BIG_EVENT_MIB = (1, 2, 4)
 
-_REPO = Path(__file__).resolve().parent.parent
+_REPO = Path(__file__).resolve().parents[3]  # src/turbosse/_bench/ -> the checkout
 CORPUS_DIR = _REPO / "tests" / "corpus"  # the repo's copy of shared/corpus
 
 
@@ -103,7 +104,7 @@ def _dump(obj: object) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def _chunk(delta: dict, finish_reason: str | None = None, **extra: object) -> bytes:
+def _chunk(delta: dict[str, object], finish_reason: str | None = None, **extra: object) -> bytes:
     body = dict(_HEAD)
     body["choices"] = [
         {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}

@@ -1,78 +1,20 @@
-"""The ``turbosse`` command line: the registry of subcommands, ``--version``,
-and ``turbosse parse``.
-
-Each module listed in :data:`CLI_MODULES` contributes to the command line
-through either or both of:
-
-- ``add_parser(subparsers) -> ArgumentParser``: adds one subcommand and sets
-  ``func`` (``args -> exit status``) with ``set_defaults``;
-- ``add_arguments(parser)``: adds top-level options.
-
-Adding a command is one line here: the name of its module.
-"""
+"""``turbosse parse``: a recorded or piped SSE body printed as JSON lines
+(events, deltas or the final result)."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import IO, Any
 
 import orjson
 
-#: Modules that add to the command line, in the order their commands are listed.
-CLI_MODULES = [
-    "turbosse._cli",  # --version, parse
-    "turbosse._cli_transport",  # serve, stream
-    "turbosse._cli_bench",  # bench
-]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="turbosse",
-        description="Fast, spec-exact Server-Sent Events parsing for LLM streams.",
-    )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in CLI_MODULES:
-        module = importlib.import_module(name)
-        if hasattr(module, "add_arguments"):
-            module.add_arguments(parser)
-        if hasattr(module, "add_parser"):
-            module.add_parser(subparsers)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 0
-    try:
-        return int(func(args) or 0)
-    except BrokenPipeError:  # `turbosse parse big.sse | head`
-        return 0
-
-
-# -- this module's contributions ---------------------------------------------
-
-
-def version_string() -> str:
-    """``turbosse 0.1.0 (cython)``: the version and the implementation in use."""
-    from . import IMPLEMENTATION, __version__
-
-    return f"turbosse {__version__} ({IMPLEMENTATION})"
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--version", action="version", version=version_string())
+__all__ = ["add_parser", "delta_json", "parse_command"]
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    from ._formats import FORMATS
+    from .._formats import FORMATS
 
     p: argparse.ArgumentParser = subparsers.add_parser(
         "parse",
@@ -128,9 +70,7 @@ def delta_json(delta: Any) -> dict[str, Any]:
 
 
 def parse_command(args: argparse.Namespace) -> int:
-    from ._accumulator import ChatAccumulator
-    from ._errors import SSEError
-    from ._impl import ChatDecoder, SSEParser
+    from .. import ChatAccumulator, ChatDecoder, SSEError, SSEParser
 
     if args.chunk_size < 1:
         print("turbosse parse: --chunk-size must be >= 1", file=sys.stderr)
