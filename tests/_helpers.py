@@ -25,7 +25,7 @@ RETRY_MAX = 2**63 - 1
 BOM = b"\xef\xbb\xbf"
 
 
-def E(data: str, event: str = "message", id: str = "", retry: int | None = None) -> EventTuple:
+def E(data: str, event: str | None = "message", id: str = "", retry: int | None = None) -> EventTuple:
     """An expected event, written like the ServerSentEvent constructor."""
     return (event, data, id, retry)
 
@@ -153,9 +153,12 @@ def _retry_value(value: str) -> int:
     return RETRY_MAX if len(digits) > len(str(RETRY_MAX)) else min(int(digits), RETRY_MAX)
 
 
-def reference_parse(stream: bytes, sentinel: str | None = None) -> Reference:
+def reference_parse(
+    stream: bytes, sentinel: str | None = None, default_event: str | None = "message"
+) -> Reference:
     """The events a spec-conforming parser dispatches for the whole ``stream``
-    (followed by end of input). ``sentinel``: data that ends the stream."""
+    (followed by end of input). ``sentinel``: data that ends the stream;
+    ``default_event``: the type of an event whose block set none."""
     # "Streams must be decoded using the UTF-8 decode algorithm": U+FFFD for
     # invalid sequences, and one leading BOM is removed.
     text = stream.decode("utf-8", "replace")
@@ -180,7 +183,7 @@ def reference_parse(stream: bytes, sentinel: str | None = None) -> Reference:
                 data_buffer = data_buffer[:-1]
             if sentinel is not None and data_buffer == sentinel:
                 return Reference(tuple(events), last_event_id, retry, True)
-            events.append((event_type or "message", data_buffer, last_event_id, block_retry))
+            events.append((event_type or default_event, data_buffer, last_event_id, block_retry))
             data_buffer = event_type = ""
             block_retry = None
             continue

@@ -28,6 +28,15 @@ def test_empty_event_type_is_message(parser_mod: Any) -> None:
     assert parser_mod.ServerSentEvent(event="", data="x").event == "message"
 
 
+def test_event_type_none(parser_mod: Any) -> None:
+    # what SSEParser(default_event=None) gives for a block without a type
+    ev = parser_mod.ServerSentEvent(event=None, data="x")
+    assert (ev.event, ev.data, ev.id, ev.retry) == (None, "x", "", None)
+    assert ev == parser_mod.ServerSentEvent(None, "x")
+    assert ev != parser_mod.ServerSentEvent(data="x")
+    assert hash(ev) == hash(parser_mod.ServerSentEvent(None, "x"))
+
+
 @pytest.mark.parametrize("name", [*FIELDS, "other"])
 def test_immutable_setattr(parser_mod: Any, name: str) -> None:
     ev = parser_mod.ServerSentEvent(data="x")

@@ -79,6 +79,7 @@ options = st.fixed_dictionaries(
             [None] * 6 + [1, 2, 3, 5, 8, 13, 40, 100, turbosse.DEFAULT_MAX_EVENT_BYTES]
         ),
         "sentinel": st.sampled_from([None, None, b"[DONE]", "[DONE]", b"x", b"1", b"", "é"]),
+        "default_event": st.sampled_from(["message", "message", None, None, "x", "é"]),
     }
 )
 
@@ -183,11 +184,17 @@ def test_chunking_never_changes_result(parser_mod: ModuleType, case: Any, opts: 
 
 
 @settings(COMMON, max_examples=150)
-@given(case=chunked(), sentinel=st.sampled_from([None, b"[DONE]", b"x"]))
-def test_matches_reference_parser(parser_mod: ModuleType, case: Any, sentinel: bytes | None) -> None:
+@given(
+    case=chunked(),
+    sentinel=st.sampled_from([None, b"[DONE]", b"x"]),
+    default_event=st.sampled_from(["message", None, "x"]),
+)
+def test_matches_reference_parser(
+    parser_mod: ModuleType, case: Any, sentinel: bytes | None, default_event: str | None
+) -> None:
     data, chunks = case
-    ref = reference_parse(data, None if sentinel is None else sentinel.decode())
-    outcome = run(parser_mod, chunks, sentinel=sentinel, max_event_bytes=None)
+    ref = reference_parse(data, None if sentinel is None else sentinel.decode(), default_event)
+    outcome = run(parser_mod, chunks, sentinel=sentinel, max_event_bytes=None, default_event=default_event)
     assert outcome.error is None
     assert outcome.events == ref.events
     assert (outcome.last_event_id, outcome.retry, outcome.done) == (ref.last_event_id, ref.retry, ref.done)

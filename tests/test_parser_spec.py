@@ -298,7 +298,33 @@ LIMITS = [
     C("no-limit", b"data: " + b"x" * 1000 + b"\n\n", [E("x" * 1000)], options={"max_event_bytes": None}),
 ]
 
-ALL_CASES = LINE_ENDS + BOMS + UTF8 + FIELDS + IDS + RETRIES + CLOSE + SENTINELS + LIMITS
+# -- default_event: the type of a block without one ------------------------------------------
+NO_TYPE = {"default_event": None}
+DEFAULT_EVENTS = [
+    C("default-event-none", b"data: a\n\n", [E("a", event=None)], options=NO_TYPE),
+    C("default-event-none-empty-field", b"event:\ndata: a\n\n", [E("a", event=None)], options=NO_TYPE),
+    C("default-event-none-empty-field-space", b"event: \ndata: a\n\n", [E("a", event=None)], options=NO_TYPE),
+    C("default-event-none-typed-kept", b"event: delta\ndata: a\n\n", [E("a", event="delta")], options=NO_TYPE),
+    C("default-event-none-explicit-message", b"event: message\ndata: a\n\n", [E("a")], options=NO_TYPE),
+    C(
+        "default-event-none-type-resets-per-block",
+        b"event: x\ndata: a\n\ndata: b\n\nevent: x\n\ndata: c\n\n",
+        [E("a", event="x"), E("b", event=None), E("c", event=None)],
+        options=NO_TYPE,
+    ),
+    C(
+        "default-event-none-with-sentinel",
+        b"data: a\n\ndata: [DONE]\n\n",
+        [E("a", event=None)],
+        done=True,
+        options={"default_event": None, "sentinel": b"[DONE]"},
+    ),
+    C("default-event-custom", b"data: a\n\nevent: e\ndata: b\n\n", [E("a", event="chunk"), E("b", event="e")],
+      options={"default_event": "chunk"}),
+    C("default-event-message", b"data: a\n\n", [E("a")], options={"default_event": "message"}),
+]
+
+ALL_CASES = LINE_ENDS + BOMS + UTF8 + FIELDS + IDS + RETRIES + CLOSE + SENTINELS + LIMITS + DEFAULT_EVENTS
 
 
 def check(outcome: Any, case: Case) -> None:
@@ -554,6 +580,39 @@ def test_invalid_limit_type(parser_mod: Any, value: Any) -> None:
 def test_invalid_sentinel(parser_mod: Any, value: Any) -> None:
     with pytest.raises((ValueError, TypeError)):
         parser_mod.SSEParser(sentinel=value)
+
+
+@pytest.mark.parametrize("value", [b"message", 1, ["message"], object()])
+def test_invalid_default_event_type(parser_mod: Any, value: Any) -> None:
+    with pytest.raises(TypeError, match="default_event must be a str or None"):
+        parser_mod.SSEParser(default_event=value)
+
+
+def test_empty_default_event_rejected(parser_mod: Any) -> None:
+    with pytest.raises(ValueError, match="default_event must be a non-empty str or None"):
+        parser_mod.SSEParser(default_event="")
+
+
+@pytest.mark.parametrize("value", ["message", None, "chunk", "é"])
+def test_default_event_property(parser_mod: Any, value: str | None) -> None:
+    parser = parser_mod.SSEParser(default_event=value)
+    assert parser.default_event == value
+    assert parser_mod.SSEParser().default_event == "message"
+
+
+def test_default_event_none_events_and_raw(parser_mod: Any) -> None:
+    """The events a user gets and the decoder layer's raw pairs agree, and an
+    event with no type is a full ServerSentEvent (equality, repr, pickle)."""
+    import pickle
+
+    stream = b"data: a\n\nevent: t\ndata: b\n\n"
+    (untyped, typed) = parser_mod.SSEParser(default_event=None).feed(stream)
+    assert (untyped.event, typed.event) == (None, "t")
+    assert untyped == parser_mod.ServerSentEvent(event=None, data="a")
+    assert untyped != parser_mod.ServerSentEvent(data="a")
+    assert repr(untyped) == "ServerSentEvent(event=None, data='a', id='', retry=None)"
+    assert pickle.loads(pickle.dumps(untyped)) == untyped
+    assert parser_mod.SSEParser(default_event=None)._feed_raw(stream) == [(None, b"a"), ("t", b"b")]
 
 
 def test_options_are_keyword_only(parser_mod: Any) -> None:

@@ -9,7 +9,7 @@ The compiled twin must produce equal deltas for every input.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from orjson import JSONDecodeError, loads
 
@@ -217,7 +217,8 @@ class ChatDecoder:
             return []
         out: list[Any] = []
         try:
-            events = self._parser._feed_raw(data)
+            # the parser's default_event is "message": every type is a str
+            events = cast("list[tuple[str, bytes]]", self._parser._feed_raw(data))
         except EventTooLarge as exc:
             # decode what the parser completed before the limit, keep it on
             # the exception: nothing already received is lost

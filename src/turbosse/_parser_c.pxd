@@ -24,6 +24,7 @@ cdef class SSEParser:
     cdef Py_ssize_t _limit   # max_event_bytes clamped to PY_SSIZE_T_MAX, -1 for none
     cdef object _max_event_bytes  # as given, for the property
     cdef object _sentinel    # bytes or None
+    cdef object _default_event  # str or None: the type of a block without one
     cdef str _last_event_id
     cdef object _retry
     cdef object _block_retry

@@ -13,17 +13,18 @@ DEFAULT_MAX_EVENT_BYTES: int
 class ServerSentEvent:
     """One dispatched event: immutable, compared and hashed by value.
 
-    ``event`` is the event type (``"message"`` when the stream gave none),
+    ``event`` is the event type (``"message"`` when the stream gave none, or
+    the parser's ``default_event``),
     ``data`` the data lines joined with ``"\\n"``, ``id`` the last event ID in
     effect when the event was dispatched (``""`` if none) and ``retry`` the last
     valid ``retry`` field of this event's own block, else ``None``.
     """
 
     def __init__(
-        self, event: str = "message", data: str = "", id: str = "", retry: int | None = None
+        self, event: str | None = "message", data: str = "", id: str = "", retry: int | None = None
     ) -> None: ...
     @property
-    def event(self) -> str: ...
+    def event(self) -> str | None: ...
     @property
     def data(self) -> str: ...
     @property
@@ -49,6 +50,10 @@ class SSEParser:
     :param sentinel: a payload such as ``b"[DONE]"`` that ends the stream: the
         event carrying exactly that data is not returned, :attr:`done` becomes
         true and every later byte is ignored.
+    :param default_event: the event type of a block with no ``event`` field
+        (or an empty one): ``"message"`` by default, as the standard says, or
+        None, which makes such an event's :attr:`ServerSentEvent.event` None
+        (what the openai and anthropic SDKs' decoders report).
 
     Example::
 
@@ -60,7 +65,11 @@ class SSEParser:
     """
 
     def __init__(
-        self, *, max_event_bytes: int | None = ..., sentinel: bytes | str | None = None
+        self,
+        *,
+        max_event_bytes: int | None = ...,
+        sentinel: bytes | str | None = None,
+        default_event: str | None = "message",
     ) -> None: ...
     @property
     def last_event_id(self) -> str:
@@ -77,6 +86,9 @@ class SSEParser:
     @property
     def sentinel(self) -> bytes | None:
         """The end-of-stream payload as bytes, or None."""
+    @property
+    def default_event(self) -> str | None:
+        """The event type reported for a block without one."""
     def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """Parse the next chunk; return the events it completed (maybe [])."""
     def close(self) -> list[ServerSentEvent]:
@@ -86,6 +98,6 @@ class SSEParser:
         dispatched"). Returns the events completed by ending the input, which
         is always [] because every line end is acted on as soon as it arrives.
         """
-    def _feed_raw(self, data: bytes | bytearray | memoryview) -> list[tuple[str, bytes]]:
+    def _feed_raw(self, data: bytes | bytearray | memoryview) -> list[tuple[str | None, bytes]]:
         """Like feed(), but each dispatched event is ``(event_type, data_bytes)``:
         the data stays undecoded bytes for orjson. Used by the decoder layer."""

@@ -137,13 +137,14 @@ cdef str decode_utf8(const char* s, Py_ssize_t n):
 cdef class ServerSentEvent:
     """One dispatched event: immutable, compared and hashed by value.
 
-    ``event`` is the event type (``"message"`` when the stream gave none),
+    ``event`` is the event type (``"message"`` when the stream gave none, or
+    the parser's ``default_event``),
     ``data`` the data lines joined with ``"\\n"``, ``id`` the last event ID in
     effect when the event was dispatched (``""`` if none) and ``retry`` the last
     valid ``retry`` field of this event's own block, else ``None``.
     """
 
-    cdef readonly str event
+    cdef readonly object event  # str, or None (SSEParser's default_event)
     cdef readonly str data
     cdef readonly str id
     cdef readonly object retry
@@ -183,7 +184,7 @@ cdef class ServerSentEvent:
 # this keyword-only __init__.
 @cython.embedsignature(False)
 cdef class SSEParser:
-    """SSEParser(*, max_event_bytes=DEFAULT_MAX_EVENT_BYTES, sentinel=None)
+    """SSEParser(*, max_event_bytes=DEFAULT_MAX_EVENT_BYTES, sentinel=None, default_event='message')
 
     Incremental, sans-IO parser for ``text/event-stream`` bytes.
 
@@ -198,6 +199,10 @@ cdef class SSEParser:
     :param sentinel: a payload such as ``b"[DONE]"`` that ends the stream: the
         event carrying exactly that data is not returned, :attr:`done` becomes
         true and every later byte is ignored.
+    :param default_event: the event type of a block with no ``event`` field
+        (or an empty one): ``"message"`` by default, as the standard says, or
+        None, which makes such an event's :attr:`ServerSentEvent.event` None
+        (what the openai and anthropic SDKs' decoders report).
 
     Example::
 
@@ -211,9 +216,13 @@ cdef class SSEParser:
     def __cinit__(self):
         self._at_start = True
         self._last_event_id = EMPTY
+        self._default_event = MESSAGE
 
-    def __init__(self, *, max_event_bytes=DEFAULT_MAX_EVENT_BYTES, sentinel=None):
-        self._limit, self._sentinel = check_options(max_event_bytes, sentinel)
+    def __init__(self, *, max_event_bytes=DEFAULT_MAX_EVENT_BYTES, sentinel=None,
+                 default_event="message"):
+        self._limit, self._sentinel, self._default_event = check_options(
+            max_event_bytes, sentinel, default_event
+        )
         self._max_event_bytes = max_event_bytes
 
     def __dealloc__(self):
@@ -246,6 +255,11 @@ cdef class SSEParser:
     def sentinel(self):
         """The end-of-stream payload as bytes, or None."""
         return self._sentinel
+
+    @property
+    def default_event(self):
+        """The event type reported for a block without one."""
+        return self._default_event
 
     def feed(self, data):
         """feed(data: bytes | bytearray | memoryview) -> list[ServerSentEvent]
@@ -470,7 +484,7 @@ cdef class SSEParser:
         # 9.2.6 "dispatch the event": the last event ID is set even when the
         # data buffer is empty and no event is dispatched. The data is passed
         # in so that the fast path can hand over bytes still in the input.
-        cdef str event_type
+        cdef object event_type
         cdef ServerSentEvent event
         cdef Py_ssize_t sentinel_len
         if self._id_dirty:
@@ -488,7 +502,7 @@ cdef class SSEParser:
                 self._reset_block()
                 return 0
         if self._etype.len == 0:
-            event_type = MESSAGE
+            event_type = self._default_event
         elif (
             self._type_key is not None
             and PyBytes_GET_SIZE(self._type_key) == self._etype.len

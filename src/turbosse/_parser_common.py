@@ -36,23 +36,38 @@ FAILED_MESSAGE = "this SSEParser failed earlier and cannot continue; use a new o
 
 def event_fields(
     event: object, data: object, id: object, retry: object
-) -> tuple[str, str, str, int | None]:
+) -> tuple[str | None, str, str, int | None]:
     """Check and normalise ServerSentEvent's constructor arguments: str fields
-    become exact str, an empty event type is ``"message"``, retry must be an
-    int or None."""
+    become exact str, an empty event type is ``"message"`` (None stays None,
+    see SSEParser's ``default_event``), retry must be an int or None."""
+    if event is not None:
+        if not isinstance(event, str):
+            raise TypeError(f"ServerSentEvent.event must be a str or None, not {type(event).__name__}")
+        event = str.__str__(event) or "message"  # an exact str, even for a subclass
     fields = []
-    for name, value in (("event", event), ("data", data), ("id", id)):
+    for name, value in (("data", data), ("id", id)):
         if not isinstance(value, str):
             raise TypeError(f"ServerSentEvent.{name} must be a str, not {type(value).__name__}")
-        fields.append(str.__str__(value))  # an exact str, even for a subclass
+        fields.append(str.__str__(value))
     if retry is not None and (not isinstance(retry, int) or isinstance(retry, bool)):
         raise TypeError(f"ServerSentEvent.retry must be an int or None, not {type(retry).__name__}")
-    return (fields[0] or "message", fields[1], fields[2], None if retry is None else int(retry))
+    return (event, fields[0], fields[1], None if retry is None else int(retry))
 
 
-def check_options(max_event_bytes: object, sentinel: object) -> tuple[int, bytes | None]:
+def check_options(
+    max_event_bytes: object, sentinel: object, default_event: object
+) -> tuple[int, bytes | None, str | None]:
     """Validate SSEParser's options; returns the limit (``-1`` for none,
-    clamped to ``sys.maxsize``) and the sentinel as bytes (or None)."""
+    clamped to ``sys.maxsize``), the sentinel as bytes (or None) and the
+    default event type."""
+    if default_event is not None:
+        if not isinstance(default_event, str):
+            raise TypeError(
+                f"default_event must be a str or None, not {type(default_event).__name__}"
+            )
+        if not default_event:
+            raise ValueError("default_event must be a non-empty str or None, not ''")
+        default_event = str.__str__(default_event)
     if max_event_bytes is None:
         limit = -1
     elif isinstance(max_event_bytes, int) and not isinstance(max_event_bytes, bool):
@@ -64,11 +79,11 @@ def check_options(max_event_bytes: object, sentinel: object) -> tuple[int, bytes
     else:
         raise TypeError(f"max_event_bytes must be an int or None, not {type(max_event_bytes).__name__}")
     if sentinel is None or isinstance(sentinel, bytes):
-        return limit, sentinel
+        return limit, sentinel, default_event
     if isinstance(sentinel, str):
-        return limit, sentinel.encode("utf-8")
+        return limit, sentinel.encode("utf-8"), default_event
     if isinstance(sentinel, (bytearray, memoryview)):
-        return limit, bytes(sentinel)
+        return limit, bytes(sentinel), default_event
     raise TypeError(f"sentinel must be bytes, str or None, not {type(sentinel).__name__}")
 
 

@@ -39,7 +39,8 @@ _NO_LIMIT = sys.maxsize  # stands for max_event_bytes=None in comparisons
 class ServerSentEvent:
     """One dispatched event: immutable, compared and hashed by value.
 
-    ``event`` is the event type (``"message"`` when the stream gave none),
+    ``event`` is the event type (``"message"`` when the stream gave none, or
+    the parser's ``default_event``),
     ``data`` the data lines joined with ``"\\n"``, ``id`` the last event ID in
     effect when the event was dispatched (``""`` if none) and ``retry`` the last
     valid ``retry`` field of this event's own block, else ``None``.
@@ -49,15 +50,15 @@ class ServerSentEvent:
     # object.__new__ and one slot store, about 3x cheaper than four stores.
     __slots__ = ("_fields",)
 
-    _fields: tuple[str, str, str, int | None]
+    _fields: tuple[str | None, str, str, int | None]
 
     def __init__(
-        self, event: str = "message", data: str = "", id: str = "", retry: int | None = None
+        self, event: str | None = "message", data: str = "", id: str = "", retry: int | None = None
     ) -> None:
         _set_fields(self, event_fields(event, data, id, retry))
 
     @property
-    def event(self) -> str:
+    def event(self) -> str | None:
         return self._fields[0]
 
     @property
@@ -120,6 +121,10 @@ class SSEParser:
     :param sentinel: a payload such as ``b"[DONE]"`` that ends the stream: the
         event carrying exactly that data is not returned, :attr:`done` becomes
         true and every later byte is ignored.
+    :param default_event: the event type of a block with no ``event`` field
+        (or an empty one): ``"message"`` by default, as the standard says, or
+        None, which makes such an event's :attr:`ServerSentEvent.event` None
+        (what the openai and anthropic SDKs' decoders report).
 
     Example::
 
@@ -134,6 +139,7 @@ class SSEParser:
         "_limit",
         "_max_event_bytes",
         "_sentinel",
+        "_default_event",
         "_pending",
         "_skip_lf",
         "_at_start",
@@ -156,8 +162,11 @@ class SSEParser:
         *,
         max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES,
         sentinel: bytes | str | None = None,
+        default_event: str | None = "message",
     ) -> None:
-        self._limit, self._sentinel = check_options(max_event_bytes, sentinel)
+        self._limit, self._sentinel, self._default_event = check_options(
+            max_event_bytes, sentinel, default_event
+        )
         self._max_event_bytes = max_event_bytes
         self._pending = bytearray()  # an unterminated line carried to the next feed
         self._skip_lf = False  # the last chunk ended in CR: a leading LF belongs to it
@@ -200,11 +209,16 @@ class SSEParser:
         """The end-of-stream payload as bytes, or None."""
         return self._sentinel
 
+    @property
+    def default_event(self) -> str | None:
+        """The event type reported for a block without one."""
+        return self._default_event
+
     def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """Parse the next chunk; return the events it completed (maybe [])."""
         return self._feed(data, False)
 
-    def _feed_raw(self, data: bytes | bytearray | memoryview) -> list[tuple[str, bytes]]:
+    def _feed_raw(self, data: bytes | bytearray | memoryview) -> list[tuple[str | None, bytes]]:
         """Like feed(), but each dispatched event is ``(event_type, data_bytes)``:
         the data stays undecoded bytes for orjson. Used by the decoder layer."""
         return self._feed(data, True)
@@ -307,7 +321,7 @@ class SSEParser:
                         self._reset_block()
                         return
                     event_type = self._event_type
-                    type_str = event_type.decode("utf-8", "replace") if event_type else "message"
+                    type_str = event_type.decode("utf-8", "replace") if event_type else self._default_event
                     if raw:
                         events.append((type_str, payload))
                     else:
