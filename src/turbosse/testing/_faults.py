@@ -24,7 +24,8 @@ class Item(NamedTuple):
     """One piece of a stream in order: ``delta`` is the number of delta events
     sent once it is out (it drives pacing); ``kind`` is ``""`` for a stream
     event, or ``"break"``/``"error"`` (an injected event), ``"stall"`` or
-    ``"cut"`` (no bytes: pause, or drop the connection)."""
+    ``"cut"``, ``"end"`` or ``"bad_chunk"`` (no bytes: pause, drop the
+    connection, end the body cleanly, or send an invalid chunk size)."""
 
     delta: int
     data: bytes
@@ -43,6 +44,30 @@ def fault_applies(opts: dict[str, Any], counts: dict[str, int]) -> bool:
     return seen < int(opts["fail_times"])
 
 
+_KINDS = {
+    "openai": {429: ("rate_limit_error", "Rate limit reached for requests"), 503: ("server_error", "The server is overloaded")},
+    "anthropic": {
+        400: ("invalid_request_error", "Invalid request"), 401: ("authentication_error", "Invalid API key"),
+        429: ("rate_limit_error", "Rate limit reached"), 500: ("api_error", "Internal server error"),
+        529: ("overloaded_error", "Overloaded"),
+    },
+}  # fmt: skip
+
+
+def error_body(status: int, shape: str | None, error_type: str | None) -> dict[str, Any]:
+    """The JSON body of an error response in a provider's shape: ``openai``
+    (the default), ``anthropic``, or ``detail`` (FastAPI servers)."""
+    shape = shape or "openai"
+    fallback = ("invalid_request_error" if status < 500 else ("api_error" if shape == "anthropic" else "server_error"), f"fake error {status}")
+    kind, message = _KINDS.get(shape, _KINDS["openai"]).get(status, fallback)
+    kind = error_type or kind
+    if shape == "detail":
+        return {"detail": message}
+    if shape == "anthropic":
+        return {"type": "error", "error": {"type": kind, "message": message}}
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
 def error_status(opts: dict[str, Any]) -> bytes:
     """The ``fail_status`` response, with its Retry-After headers."""
     status = int(opts["fail_status"])
@@ -55,25 +80,27 @@ def error_status(opts: dict[str, Any]) -> bytes:
             headers["retry-after"] = str(ra)
     if opts["retry_after_ms"] is not None:
         headers["retry-after-ms"] = str(opts["retry_after_ms"])
-    kinds = {429: ("rate_limit_error", "Rate limit reached for requests"), 503: ("server_error", "The server is overloaded")}
-    kind, message = kinds.get(status, ("invalid_request_error" if status < 500 else "server_error", f"fake error {status}"))
-    return json_response(status, {"error": {"message": message, "type": kind, "param": None, "code": None}}, headers)
+    return json_response(status, error_body(status, opts["error_shape"], opts["error_type"]), headers)
 
 
 def place_faults(opts: dict[str, Any], events: Events, *, api: str, nl: bytes, fault: bool) -> list[Item]:
     """The stream as items, with the faults (when ``fault``) at their positions, counted in delta events."""
     pre, deltas, trailer = events
     ndeltas = len(deltas)
-    stall_at = malformed_at = error_at = cut_at = None
+    stall_at = malformed_at = error_at = None
+    stops: dict[int, str] = {}  # where the stream stops early, and how
     if fault:
 
         def pos(key: str) -> int | None:
             v = opts[key]
             return None if v is None else max(0, min(int(v), ndeltas))
 
-        stall_at, malformed_at, error_at, cut_at = (
-            pos("stall_after"), pos("malformed_after"), pos("error_after"), pos("disconnect_after"),
-        )  # fmt: skip
+        stall_at, malformed_at, error_at = pos("stall_after"), pos("malformed_after"), pos("error_after")
+        for key, how in (("invalid_chunk_after", "bad_chunk"), ("end_after", "end"), ("disconnect_after", "cut")):
+            at = pos(key)
+            if at is not None and at not in stops:
+                stops[at] = how
+    cut_at = min(stops) if stops else None
 
     items = [Item(0, e, "") for e in pre]
     for i, e in enumerate(deltas):
@@ -83,7 +110,7 @@ def place_faults(opts: dict[str, Any], events: Events, *, api: str, nl: bytes, f
             items.append(Item(i, error_event(api, opts["error_type"], nl), "error"))
             return items
         if i == cut_at:
-            items.append(Item(i, b"", "cut"))
+            items.append(Item(i, b"", stops[i]))
             return items
         if i == stall_at:
             items.append(Item(i, b"", "stall"))
@@ -93,7 +120,7 @@ def place_faults(opts: dict[str, Any], events: Events, *, api: str, nl: bytes, f
     if error_at == ndeltas:
         items.append(Item(ndeltas, error_event(api, opts["error_type"], nl), "error"))
     elif cut_at == ndeltas:
-        items.append(Item(ndeltas, b"", "cut"))
+        items.append(Item(ndeltas, b"", stops[ndeltas]))
     else:
         if stall_at == ndeltas:
             items.append(Item(ndeltas, b"", "stall"))

@@ -11,7 +11,9 @@ own loopback server can use it alone::
   or ``Transfer-Encoding: chunked``. On a malformed or oversized request it
   stops reading and sets ``error`` to a :class:`RequestError` (``status``
   400, 413 or 431, and a message); requests completed before it are still
-  returned. ``buffered`` is the number of bytes held for the next request.
+  returned. ``buffered`` is the number of bytes held for the next request;
+  ``waiting`` is the head (a Request with an empty body) of a request whose
+  body has not all arrived, the moment to answer ``Expect: 100-continue``.
 - :class:`Request`: ``method``, ``target``, ``version``, ``headers`` (a dict,
   lower-case names; the last of repeated headers wins), ``body`` (bytes, the
   chunked framing removed), ``keep_alive`` (False when the client sent
@@ -142,6 +144,13 @@ class RequestReader:
         self.max_body = max_body
         self.error: RequestError | None = None
         self._buf = bytearray()
+        self._head: tuple[Request, int] | None = None  # parsed head (empty body), body start
+
+    @property
+    def waiting(self) -> Request | None:
+        """The request (body empty) whose head is read and body is not complete
+        yet: the moment to send ``100 Continue``; the same object until then."""
+        return self._head[0] if self._head is not None else None
 
     @property
     def buffered(self) -> int:
@@ -161,9 +170,10 @@ class RequestReader:
         except RequestError as exc:
             self.error = exc
             self._buf.clear()
+            self._head = None
         return out
 
-    def _next(self) -> Request | None:
+    def _parse_head(self) -> tuple[Request, int] | None:
         buf = self._buf
         end = buf.find(b"\r\n\r\n")
         if end < 0:
@@ -181,7 +191,15 @@ class RequestReader:
         for line in head[1:]:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
-        pos = end + 4
+        return Request(method, target, version, headers, b""), end + 4
+
+    def _next(self) -> Request | None:
+        if self._head is None:
+            self._head = self._parse_head()
+            if self._head is None:
+                return None
+        head, pos = self._head
+        buf, headers = self._buf, head.headers
         if headers.get("transfer-encoding", "").lower() == "chunked":
             try:
                 parts, after, last = _read_chunks(buf, pos)
@@ -207,4 +225,5 @@ class RequestReader:
             body = bytes(buf[pos : pos + length])
             pos += length
         del buf[:pos]
-        return Request(method, target, version, headers, body)
+        self._head = None
+        return Request(head.method, head.target, head.version, headers, body)

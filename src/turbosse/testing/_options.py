@@ -12,7 +12,8 @@ from typing import Any
 
 __all__ = ["FAULTS", "OPTION_DEFAULTS", "OptionError", "merge_options"]
 
-#: Every per-request option and its default. Times are in seconds.
+#: Every per-request option and its default. Times are in seconds unless
+#: the name ends in ``_ms``.
 OPTION_DEFAULTS: dict[str, Any] = {
     # the stream itself
     "tokens": None,  # content tokens; None: max_tokens of the request, else 32
@@ -20,29 +21,52 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "ttft": 0.0,  # delay before the first event (headers go out at once)
     "events_per_write": 1,  # events per HTTP chunk (and per paced write)
     "crlf": False,  # CRLF line endings instead of LF
-    "reasoning_tokens": 0,  # reasoning deltas before the content (reasoning_content / thinking)
+    "reasoning_tokens": 0,  # reasoning deltas before the content (reasoning_content / thinking / summary)
     "tool_calls": 0,  # parallel tool calls streamed after the content
     "tool_arg_chunks": 4,  # argument fragments per tool call
     "usage": None,  # usage chunk; None follows stream_options.include_usage
     "replay": None,  # name of a corpus file (or a path) to serve verbatim
+    # the HTTP response
+    "framing": "chunked",  # "chunked", "content-length" or "close" (no length, ended by closing)
     "gzip": False,  # Content-Encoding: gzip (flushed per write)
-    "content_type": None,  # override the response Content-Type
+    "gzip_bomb": None,  # MiB of `gzip_bomb_fill` before the first event (implies gzip)
+    "gzip_bomb_fill": "\n",  # the text the bomb repeats (blank lines; e.g. ": ping\n" for comments)
+    "content_type": None,  # override the response Content-Type (e.g. "Text/Event-Stream")
+    "header_line_bytes": None,  # add one response header line of this many bytes
+    "response_body": None,  # a 200 response that is not an event stream: a string or a JSON value
+    "idle_close_ms": None,  # close the connection when no request follows within N ms
     # faults; each applies to the first `fail_times` requests with `fail_key`
     "fail_status": None,  # e.g. 429 or 503: an error response instead of a stream
+    "error_shape": None,  # that response's body: "openai", "anthropic" or "detail" (FastAPI)
     "retry_after": None,  # Retry-After: seconds, or "date:N" for an HTTP-date N s ahead
     "retry_after_ms": None,  # retry-after-ms header
     "disconnect_after": None,  # close the connection after N delta events
+    "end_after": None,  # end the body cleanly after N delta events (no end marker)
     "malformed_after": None,  # a broken JSON event after N delta events
     "error_after": None,  # an in-band error event after N delta events, then end
     "error_type": None,  # type of that error (provider-specific default)
     "stall_after": None,  # stop sending for `stall` seconds after N delta events
     "stall": 30.0,
+    "hang_after_done": None,  # after the end marker, keep the body open: true forever, N: seconds
+    "trickle_ms": None,  # send the body one byte every N ms
+    "trickle_bytes": None,  # ... for N bytes, then the rest at once; None: forever (then "\n" bytes)
+    "invalid_chunk_after": None,  # a chunk with an invalid size line after N delta events, then close
+    "endless_headers": None,  # true: header lines forever, never a body
+    "respond_before_body": None,  # true (x-fake header): answer without reading the request body, then close
     "fail_times": None,  # None: every request; N: the first N requests per key
     "fail_key": None,  # counter key; default: the options themselves
 }
 
 #: The options that make a request a faulty one (counted by ``fail_times``).
-FAULTS = ("fail_status", "disconnect_after", "malformed_after", "error_after", "stall_after")
+FAULTS = (
+    "fail_status", "disconnect_after", "end_after", "malformed_after", "error_after", "stall_after",
+    "hang_after_done", "trickle_ms", "invalid_chunk_after", "endless_headers", "respond_before_body",
+)  # fmt: skip
+
+_CHOICES = {
+    "framing": ("chunked", "content-length", "close"),
+    "error_shape": (None, "openai", "anthropic", "detail"),
+}
 
 
 class OptionError(ValueError):
@@ -61,4 +85,7 @@ def merge_options(*layers: dict[str, Any] | None) -> dict[str, Any]:
         if unknown:
             raise OptionError(f"unknown fake option(s): {', '.join(unknown)}")
         opts.update(layer)
+    for name, allowed in _CHOICES.items():
+        if opts[name] not in allowed:
+            raise OptionError(f"fake option {name} must be one of {', '.join(map(repr, allowed))}, not {opts[name]!r}")
     return opts

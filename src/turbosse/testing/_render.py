@@ -15,9 +15,9 @@ from typing import Any
 import orjson
 
 from ._content import CREATED, fake_text, tool_arguments
-from ._events import Events, anthropic_events, openai_events, replay_events
+from ._events import Events, anthropic_events, openai_events, replay_events, responses_events
 from ._faults import Item, place_faults
-from ._framing import frame_writes, response_head
+from ._framing import endless_headers, frame
 from ._http1 import json_response
 from ._options import OptionError
 
@@ -28,11 +28,14 @@ __all__ = ["Plan", "group_writes", "render_completion", "render_stream"]
 class Plan:
     """A pre-rendered response: ``head`` goes out at once, each of ``writes``
     at ``start + offset``; then the connection is kept (``close=False``) or
-    closed (``close=True``)."""
+    closed (``close=True``), or left open with nothing more sent (``hang``),
+    or ``repeat = (interval, data)`` is sent every interval forever."""
 
     head: bytes
     writes: list[tuple[float, bytes]]
     close: bool = False
+    hang: bool = False
+    repeat: tuple[float, bytes] | None = None
 
 
 def _token_count(opts: dict[str, Any], max_tokens: int | None) -> int:
@@ -56,14 +59,17 @@ def _stream_events(
     completion = n + int(opts["reasoning_tokens"] or 0) + ntools * (1 + max(1, int(opts["tool_arg_chunks"])))
     if api == "anthropic":
         return anthropic_events(opts, model, n, (prompt_tokens, completion), nl)
+    if api == "responses":
+        return responses_events(opts, model, n, (prompt_tokens, completion) if opts["usage"] is not False else None, nl)
     usage = opts["usage"]
     if usage is None:
         usage = include_usage
     return openai_events(opts, model, n, (prompt_tokens, completion) if usage else None, nl)
 
 
-def group_writes(opts: dict[str, Any], items: list[Item]) -> tuple[list[tuple[float, list[bytes]]], bool]:
-    """Group items into timed writes; also whether the connection is dropped.
+def group_writes(opts: dict[str, Any], items: list[Item]) -> tuple[list[tuple[float, list[bytes]]], str, bool]:
+    """Group items into timed writes; also how the stream ends (``"end"``,
+    ``"cut"`` or ``"bad_chunk"``) and whether it got to its end marker.
 
     A write holds at most ``events_per_write`` delta events (plus the
     preamble, trailer and injected events around them) and goes out at the
@@ -77,7 +83,7 @@ def group_writes(opts: dict[str, Any], items: list[Item]) -> tuple[list[tuple[fl
     in_group = 0
     last_k = 0
     shift = 0.0
-    close = False
+    ending, complete = "end", True
 
     def flush() -> None:
         nonlocal group, in_group
@@ -91,9 +97,8 @@ def group_writes(opts: dict[str, Any], items: list[Item]) -> tuple[list[tuple[fl
             flush()
             shift += float(opts["stall"])
             continue
-        if kind == "cut":
-            flush()
-            close = True
+        if kind in ("cut", "end", "bad_chunk"):
+            ending, complete = kind, False
             break
         if kind == "" and k > last_k:  # one more delta event
             if in_group == per_write:
@@ -102,9 +107,10 @@ def group_writes(opts: dict[str, Any], items: list[Item]) -> tuple[list[tuple[fl
             last_k = k
         group.append(data)
         if kind == "error":
+            complete = False
             break
     flush()
-    return writes, close
+    return writes, ending, complete
 
 
 def render_stream(
@@ -123,29 +129,47 @@ def render_stream(
     ``opts`` is a complete option set (:func:`merge_options`); the rest
     describe the request (``fault``: whether its fault applies). A benchmark
     gets the server's exact bytes with ``render_stream(merge_options({...}))``."""
+    if fault and opts["endless_headers"]:
+        return Plan(*endless_headers())
     nl = b"\r\n" if opts["crlf"] else b"\n"
     events = _stream_events(
         opts, api=api, model=model, prompt_tokens=prompt_tokens, include_usage=include_usage,
         max_tokens=max_tokens, corpus_dir=corpus_dir, nl=nl,
     )  # fmt: skip
     items = place_faults(opts, events, api=api, nl=nl, fault=fault)
-    writes, close = group_writes(opts, items)
-    framed = frame_writes(opts, writes, ttft=float(opts["ttft"] or 0), close=close)
-    return Plan(response_head(opts), framed, close)
+    writes, ending, complete = group_writes(opts, items)
+    if not fault:  # the hostile framings are faults too
+        opts = {**opts, "hang_after_done": None, "trickle_ms": None}
+    return Plan(*frame(opts, writes, ending=ending, complete=complete))
 
 
 def render_completion(opts: dict[str, Any], *, api: str, model: str, prompt_tokens: int, max_tokens: int | None) -> bytes:
-    """A complete (non-streaming) chat completion or Anthropic message response."""
+    """A complete (non-streaming) chat completion, Responses API response or Anthropic message."""
     n = _token_count(opts, max_tokens)
     text = fake_text(n)
     ntools = int(opts["tool_calls"] or 0)
+    if api == "responses":
+        output: list[dict[str, Any]] = [{
+            "id": "msg_fake", "type": "message", "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": text}],
+        }]  # fmt: skip
+        output += [
+            {"id": f"fc_fake{t}", "type": "function_call", "status": "completed", "arguments": tool_arguments(t), "call_id": f"call_fake{t}", "name": "get_weather"}
+            for t in range(ntools)
+        ]
+        body: dict[str, Any] = {
+            "id": "resp_fake", "object": "response", "created_at": CREATED, "status": "completed", "error": None,
+            "incomplete_details": None, "model": model, "output": output,
+            "usage": {"input_tokens": prompt_tokens, "output_tokens": n, "total_tokens": prompt_tokens + n},
+        }  # fmt: skip
+        return json_response(200, body)
     if api == "anthropic":
         content: list[dict[str, Any]] = [{"type": "text", "text": text}]
         content += [
             {"type": "tool_use", "id": f"toolu_fake{t}", "name": "get_weather", "input": orjson.loads(tool_arguments(t))}
             for t in range(ntools)
         ]
-        body: dict[str, Any] = {
+        body = {
             "id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": content,
             "stop_reason": "tool_use" if ntools else "end_turn", "stop_sequence": None,
             "usage": {"input_tokens": prompt_tokens, "output_tokens": n},

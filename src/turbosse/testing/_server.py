@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -22,13 +23,26 @@ from ._http1 import Request, RequestReader, json_response
 from ._options import OptionError, merge_options
 from ._render import Plan, render_completion, render_stream
 
-__all__ = ["FakeServerCore"]
+__all__ = ["FakeServerCore", "Reply"]
 
 _PLAN_CACHE_SIZE = 64
 _ROUTES = {
     "/v1/chat/completions": "openai", "/chat/completions": "openai",
     "/v1/messages": "anthropic", "/messages": "anthropic",
+    "/v1/responses": "responses", "/responses": "responses",
 }  # fmt: skip
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class Reply(NamedTuple):
+    """The answer to a request: ``first`` at once, then ``plan`` played (if
+    any); ``idle_close`` (seconds): close the connection when no request
+    follows within it; ``close``: close it after this response."""
+
+    first: bytes
+    plan: Plan | None = None
+    idle_close: float | None = None
+    close: bool = False
 
 
 class FakeServerCore:
@@ -79,8 +93,28 @@ class FakeServerCore:
 
     # -- request handling (in the loop) --
 
-    def respond(self, request: Request) -> tuple[bytes, Plan | None]:
-        """The response to one request: raw bytes, or a head + Plan to stream."""
+    def _idle(self, opts: dict[str, Any] | None = None) -> float | None:
+        ms = (opts or self.defaults)["idle_close_ms"]
+        return None if ms is None else float(ms) / 1000.0
+
+    def _reply(self, first: bytes, plan: Plan | None = None, opts: dict[str, Any] | None = None) -> Reply:
+        return Reply(first, plan, self._idle(opts))
+
+    def before_body(self, head: Request) -> Reply | None:
+        """The reply to send before reading the body, when the ``x-fake``
+        header asks for ``respond_before_body`` (and its fault applies)."""
+        try:
+            header_opts = orjson.loads(head.headers["x-fake"]) if "x-fake" in head.headers else None
+            opts = merge_options(self.defaults, header_opts)
+        except (orjson.JSONDecodeError, OptionError):
+            return None  # the complete request gets its 400
+        if not opts["respond_before_body"] or not fault_applies(opts, self.fault_counts):
+            return None
+        early = Request(head.method, head.target, head.version, head.headers, b'{"stream": true}')
+        return self.respond(early, fault=True)._replace(close=True)
+
+    def respond(self, request: Request, *, fault: bool | None = None) -> Reply:
+        """The reply to one request (``fault``: whether its fault applies, None: count it now)."""
         method, path = request.method, request.target
         route = path.partition("?")[0].rstrip("/")
         if method == "GET" and route == "/_fake/stats":
@@ -88,17 +122,17 @@ class FakeServerCore:
             stats = self.stats()
             stats["open_connections"] -= 1
             stats["active_responses"] -= 1
-            return json_response(200, stats), None
+            return self._reply(json_response(200, stats))
         self.requests_total += 1
         if method == "GET" and route in ("/health", "/v1/health"):
-            return json_response(200, {"status": "ok"}), None
+            return self._reply(json_response(200, {"status": "ok"}))
         if method == "GET" and route in ("/v1/models", "/models"):
-            return json_response(200, {"object": "list", "data": [{"id": "gpt-fake", "object": "model"}]}), None
+            return self._reply(json_response(200, {"object": "list", "data": [{"id": "gpt-fake", "object": "model"}]}))
         api = _ROUTES.get(route)
         if api is None:
-            return json_response(404, {"error": {"message": f"no route {path}", "type": "not_found"}}), None
+            return self._reply(json_response(404, {"error": {"message": f"no route {path}", "type": "not_found"}}))
         if method != "POST":
-            return json_response(405, {"error": {"message": "use POST", "type": "invalid_request_error"}}), None
+            return self._reply(json_response(405, {"error": {"message": "use POST", "type": "invalid_request_error"}}))
         headers = request.headers
         try:
             req = orjson.loads(request.body) if request.body else {}
@@ -107,23 +141,26 @@ class FakeServerCore:
             header_opts = orjson.loads(headers["x-fake"]) if "x-fake" in headers else None
             opts = merge_options(self.defaults, req.get("fake"), header_opts)
         except (orjson.JSONDecodeError, OptionError) as exc:
-            return json_response(400, {"error": {"message": str(exc), "type": "invalid_request_error"}}), None
+            return self._reply(json_response(400, {"error": {"message": str(exc), "type": "invalid_request_error"}}))
         if len(self.requests) >= 1000:
             del self.requests[:500]
         self.requests.append({"method": method, "path": path, "headers": headers, "json": req})
 
-        fault = fault_applies(opts, self.fault_counts)
+        if fault is None:
+            fault = fault_applies(opts, self.fault_counts)
         if fault and opts["fail_status"] is not None:
-            return error_status(opts), None
+            return self._reply(error_status(opts), None, opts)
+        if opts["response_body"] is not None:
+            return self._reply(_plain_body(opts), None, opts)
 
         model = str(req.get("model") or "gpt-fake")
-        messages = req.get("messages") or []
-        prompt_tokens = max(1, len(orjson.dumps(messages)) // 4)
-        max_tokens = req.get("max_completion_tokens", req.get("max_tokens"))
+        prompt = req.get("messages") or req.get("input") or []
+        prompt_tokens = max(1, len(orjson.dumps(prompt)) // 4)
+        max_tokens = req.get("max_completion_tokens", req.get("max_tokens", req.get("max_output_tokens")))
         max_tokens = max_tokens if isinstance(max_tokens, int) else None
         try:
             if not req.get("stream"):
-                return render_completion(opts, api=api, model=model, prompt_tokens=prompt_tokens, max_tokens=max_tokens), None
+                return self._reply(render_completion(opts, api=api, model=model, prompt_tokens=prompt_tokens, max_tokens=max_tokens), None, opts)
             include_usage = bool((req.get("stream_options") or {}).get("include_usage"))
             key = orjson.dumps([api, model, prompt_tokens, include_usage, max_tokens, fault, opts], option=orjson.OPT_SORT_KEYS).decode()
             plan = self._plans.get(key)
@@ -138,8 +175,18 @@ class FakeServerCore:
             else:
                 self._plans.move_to_end(key)
         except (OptionError, TypeError, ValueError) as exc:
-            return json_response(400, {"error": {"message": str(exc), "type": "invalid_request_error"}}), None
-        return plan.head, plan
+            return self._reply(json_response(400, {"error": {"message": str(exc), "type": "invalid_request_error"}}), None, opts)
+        return self._reply(plan.head, plan, opts)
+
+
+def _plain_body(opts: dict[str, Any]) -> bytes:
+    """A 200 response whose body is not an event stream (``response_body``)."""
+    body = opts["response_body"]
+    if isinstance(body, str):
+        payload, ctype = body.encode(), "text/html; charset=utf-8"
+    else:
+        payload, ctype = orjson.dumps(body), "application/json"
+    return json_response(200, payload, {"content-type": opts["content_type"] or ctype})
 
 
 class _Connection(asyncio.Protocol):
@@ -157,7 +204,11 @@ class _Connection(asyncio.Protocol):
         self.next_write = 0
         self.start = 0.0
         self.timer: asyncio.TimerHandle | None = None
+        self.idle_timer: asyncio.TimerHandle | None = None
         self.keep_alive = True
+        self.idle_close: float | None = None
+        self.repeating = False  # the plan's writes are out; its repeat is on
+        self.early_for: Request | None = None  # the head last answered before its body
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -168,9 +219,10 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.core.connections.discard(self)
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        for timer in (self.timer, self.idle_timer):
+            if timer is not None:
+                timer.cancel()
+        self.timer = self.idle_timer = None
         if self.busy:
             self.busy = False
             self.core.active_responses -= 1
@@ -184,6 +236,9 @@ class _Connection(asyncio.Protocol):
             self._play()
 
     def data_received(self, data: bytes) -> None:
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
         self.pending.extend(self.reader.feed(data))
         if not self.busy:
             self._next_request()
@@ -202,21 +257,43 @@ class _Connection(asyncio.Protocol):
             if error is not None:  # answered once the requests before it are
                 self.transport.write(json_response(error.status, {"error": {"message": error.message}}))
                 self.transport.close()
+            elif self.reader.waiting is not None and self.reader.waiting is not self.early_for:
+                self._before_body(self.reader.waiting)
             return
         request = self.pending.popleft()
         self.keep_alive = request.keep_alive
+        self._start(lambda: self.core.respond(request))
+
+    def _before_body(self, head: Request) -> None:
+        """A request head whose body has not arrived: answer it now if it
+        asks so, else send ``100 Continue`` if it expects one."""
+        assert self.transport is not None
+        self.early_for = head
+        reply = self.core.before_body(head)
+        if reply is not None:
+            self.keep_alive = False  # its body is never read
+            self._start(lambda: reply)
+        elif head.headers.get("expect", "").lower() == "100-continue":
+            self.transport.write(_CONTINUE)
+
+    def _start(self, answer: Callable[[], Reply]) -> None:
+        assert self.transport is not None
         self.busy = True
         self.core.active_responses += 1
         try:
-            first, plan = self.core.respond(request)
+            reply = answer()
         except Exception as exc:  # a bug here must not kill the server
-            first, plan = json_response(500, {"error": {"message": f"fake server error: {exc!r}"}}), None
-        self.transport.write(first)
-        if plan is None:
+            reply = Reply(json_response(500, {"error": {"message": f"fake server error: {exc!r}"}}))
+        if reply.close:
+            self.keep_alive = False
+        self.idle_close = reply.idle_close
+        self.transport.write(reply.first)
+        if reply.plan is None:
             self._finish(close=False)
             return
-        self.plan = plan
+        self.plan = reply.plan
         self.next_write = 0
+        self.repeating = False
         self.start = self.core.loop.time()  # type: ignore[union-attr]
         self._play()
 
@@ -240,6 +317,17 @@ class _Connection(asyncio.Protocol):
                 return  # resume_writing() calls us again
             self.transport.write(data)
             self.next_write += 1
+        if plan.repeat is not None:  # forever, one write each interval
+            if self.paused:
+                return  # resume_writing() calls us again
+            interval, data = plan.repeat
+            if self.repeating:
+                self.transport.write(data)
+            self.repeating = True
+            self.timer = loop.call_later(interval, self._play)
+            return
+        if plan.hang:
+            return  # nothing more; the response lasts until the connection does
         self.plan = None
         self._finish(close=plan.close)
 
@@ -252,3 +340,11 @@ class _Connection(asyncio.Protocol):
                 self.transport.close()
             return
         self._next_request()
+        if not self.busy and not self.closed and self.idle_close is not None and self.idle_timer is None:
+            assert self.core.loop is not None
+            self.idle_timer = self.core.loop.call_later(self.idle_close, self._close_idle)
+
+    def _close_idle(self) -> None:
+        self.idle_timer = None
+        if not self.busy and not self.pending and self.transport is not None:
+            self.transport.close()
