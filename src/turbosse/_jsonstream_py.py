@@ -57,8 +57,7 @@ SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n
 HEX = {c: int(c, 16) for c in "0123456789abcdefABCDEF"}
 WHITESPACE = " \t\n\r"
 
-_STRING_SPECIAL = re.compile(r'["\\\x00-\x1f]')
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_STRING_SPECIAL = re.compile('["\\\\\x00-\x1f\ud800-\udfff]')
 _MISSING: Any = object()
 
 
@@ -138,6 +137,7 @@ class JSONStream:
         self._events: list[JSONEvent] = []
         self._error: JSONStreamError | None = None
         self._closed = False
+        self._from_bytes = False
 
     @property
     def done(self) -> bool:
@@ -170,10 +170,10 @@ class JSONStream:
             if isinstance(fragment, str):
                 pending = self._decoder.decode(b"", final=True)
                 if pending:  # a bytes fragment ended inside a UTF-8 sequence
-                    self._run_checked(pending, True)
-                self._run_checked(fragment, False)
+                    self._run(pending, True)
+                self._run(fragment, False)
             else:
-                self._run_checked(self._decoder.decode(fragment), True)
+                self._run(self._decoder.decode(fragment), True)
             if self._state == STRING and not self._is_key and len(self._pieces) > self._mark:
                 self._emit("string", self._leaf_path, "".join(self._pieces[self._mark :]))
                 self._mark = len(self._pieces)
@@ -225,7 +225,7 @@ class JSONStream:
             try:
                 pending = self._decoder.decode(b"", final=True)
                 if pending:
-                    self._run_checked(pending, True)
+                    self._run(pending, True)
                 st = self._state
                 if st == NUMBER and self._nstate in TERMINAL and not self._stack:
                     self._complete(self._number_value())
@@ -246,21 +246,17 @@ class JSONStream:
 
     # -- the state machine ----------------------------------------------------
 
-    def _run_checked(self, text: str, from_bytes: bool) -> None:
-        # A surrogate code point is either an invalid byte of a bytes
-        # fragment (decoded with surrogateescape) or a lone surrogate in a
-        # str fragment; neither can be part of a JSON text. Everything
-        # before it is parsed first, so an earlier error wins.
-        m = _SURROGATE.search(text)
-        if m is None:
-            self._run(text)
-            return
-        k = m.start()
-        self._run(text[:k])
-        code = ord(text[k])
-        raise char_error(-1 - (code - 0xDC00) if from_bytes else -0x10000 - code, "", self._offset)
+    def _code(self, c: str) -> int:
+        # The code char_error reports: a surrogate code point is an invalid
+        # byte of a bytes fragment (decoded with surrogateescape) or a lone
+        # surrogate in a str fragment; neither belongs in a JSON text.
+        code = ord(c)
+        if 0xD800 <= code <= 0xDFFF:
+            return -1 - (code - 0xDC00) if self._from_bytes else -0x10000 - code
+        return code
 
-    def _run(self, s: str) -> None:
+    def _run(self, s: str, from_bytes: bool) -> None:
+        self._from_bytes = from_bytes
         i = 0
         n = len(s)
         base = self._offset
@@ -298,7 +294,7 @@ class JSONStream:
             elif st == OBJ_NEXT and c == ",":
                 self._state = KEY
             else:
-                raise char_error(ord(c), EXPECTED[st], base + i - 1)
+                raise char_error(self._code(c), EXPECTED[st], base + i - 1)
         self._offset = base + n
 
     def _member_path(self) -> tuple[Any, ...]:
@@ -345,7 +341,7 @@ class JSONStream:
             self._word = "true" if c == "t" else "false" if c == "f" else "null"
             self._wi = 1
         else:
-            raise char_error(ord(c), EXPECTED[self._state], offset)
+            raise char_error(self._code(c), EXPECTED[self._state], offset)
 
     def _complete(self, value: Any) -> None:
         # a string, number or literal is complete
@@ -404,7 +400,7 @@ class JSONStream:
                 self._end_string()
                 return j + 1
             if c != "\\":
-                raise char_error(ord(c), "an escape sequence for a control character", base + j)
+                raise char_error(self._code(c), "an escape sequence for a control character", base + j)
             self._esc = 1
             i = j + 1
         return i
@@ -417,13 +413,13 @@ class JSONStream:
                 return
             ch = SIMPLE_ESCAPES.get(c)
             if ch is None:
-                raise char_error(ord(c), 'an escape character (one of " \\ / b f n r t u)', offset)
+                raise char_error(self._code(c), 'an escape character (one of " \\ / b f n r t u)', offset)
             self._pieces.append(ch)
             self._esc = 0
             return
         if esc == 3 or esc == 4:
             if c != ("\\" if esc == 3 else "u"):
-                raise char_error(ord(c), LOW_EXPECTED, offset)
+                raise char_error(self._code(c), LOW_EXPECTED, offset)
             if esc == 3:
                 self._esc = 4
             else:
@@ -431,14 +427,14 @@ class JSONStream:
             return
         d = HEX.get(c)
         if d is None:
-            raise char_error(ord(c), "a hex digit", offset)
+            raise char_error(self._code(c), "a hex digit", offset)
         h = self._hex * 16 + d
         nd = self._ndig + 1
         if self._high:
             if (nd == 1 and d != 0xD) or (nd == 2 and not 0xDC <= h <= 0xDF):
-                raise char_error(ord(c), LOW_EXPECTED, offset)
+                raise char_error(self._code(c), LOW_EXPECTED, offset)
         elif nd == 2 and 0xDC <= h <= 0xDF:
-            raise char_error(ord(c), "a high surrogate escape before a \\uDC00-\\uDFFF one", offset)
+            raise char_error(self._code(c), "a high surrogate escape before a \\uDC00-\\uDFFF one", offset)
         if nd < 4:
             self._hex, self._ndig = h, nd
             return
@@ -471,7 +467,7 @@ class JSONStream:
         ns = self._nstate
         if "0" <= c <= "9":
             if ns == N_ZERO:
-                raise char_error(ord(c), "'.', 'e' or the end of the number (no leading zeros)", offset)
+                raise char_error(self._code(c), "'.', 'e' or the end of the number (no leading zeros)", offset)
             if ns == N_MINUS:
                 ns = N_ZERO if c == "0" else N_INT
             elif ns == N_DOT:
@@ -488,7 +484,7 @@ class JSONStream:
             self._complete(self._number_value())
             return False
         else:
-            raise char_error(ord(c), NUMBER_EXPECTED[ns], offset)
+            raise char_error(self._code(c), NUMBER_EXPECTED[ns], offset)
         if len(self._num) >= MAX_NUMBER_LENGTH:
             raise limit_error(
                 f"number longer than {MAX_NUMBER_LENGTH} characters", MAX_NUMBER_LENGTH, offset
@@ -505,7 +501,7 @@ class JSONStream:
     def _literal(self, c: str, offset: int) -> None:
         word = self._word
         if c != word[self._wi]:
-            raise char_error(ord(c), repr(word), offset)
+            raise char_error(self._code(c), repr(word), offset)
         self._wi += 1
         if self._wi == len(word):
             self._complete(LITERALS[word])
