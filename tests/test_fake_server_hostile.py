@@ -252,3 +252,20 @@ def test_idle_close_ms_closes_an_idle_keep_alive_connection(server):
     with FakeLLMServer(lifetime=30, idle_close_ms=100) as srv, httpx.Client(timeout=10) as c:
         c.post(srv.base_url + "/chat/completions", json=chat_body(tokens=1))
         srv.wait_until(lambda s: s["open_connections"] == 0, timeout=3)
+
+
+def test_respond_before_body_also_when_the_body_came_with_the_head(server):
+    with connect(server) as sock:
+        sock.sendall(request_bytes({}, extra=b'x-fake: {"respond_before_body": true, "tokens": 2}\r\n'))
+        got = recv_until(sock)
+    assert got.startswith(b"HTTP/1.1 200 OK\r\n") and got.endswith(b"0\r\n\r\n") and b"[DONE]" in got
+
+
+def test_options_that_cannot_work_are_refused(client):
+    r = client.post("/chat/completions", json=chat_body(respond_before_body=True))
+    assert r.status_code == 400 and "x-fake header" in r.text
+    for fake in ({"gzip_bomb": 5000}, {"header_line_bytes": -1}, {"trickle_bytes": "lots"}):
+        r = client.post("/chat/completions", json=chat_body(**fake))
+        assert r.status_code == 400 and next(iter(fake)) in r.text
+    r = client.post("/chat/completions", json=chat_body(trickle_ms=1, gzip=True))
+    assert r.status_code == 400 and "trickle_bytes" in r.text

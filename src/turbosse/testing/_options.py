@@ -63,6 +63,9 @@ FAULTS = (
     "hang_after_done", "trickle_ms", "invalid_chunk_after", "endless_headers", "respond_before_body",
 )  # fmt: skip
 
+# Bounds that keep one request from tying up the server's loop or memory.
+_LIMITS = {"gzip_bomb": 1024, "header_line_bytes": 64 * 1024 * 1024, "trickle_bytes": 64 * 1024 * 1024}
+
 _CHOICES = {
     "framing": ("chunked", "content-length", "close"),
     "error_shape": (None, "openai", "anthropic", "detail"),
@@ -85,6 +88,10 @@ def merge_options(*layers: dict[str, Any] | None) -> dict[str, Any]:
         if unknown:
             raise OptionError(f"unknown fake option(s): {', '.join(unknown)}")
         opts.update(layer)
+    for name, limit in _LIMITS.items():
+        value = opts[name]
+        if value is not None and (type(value) not in (int, float) or not 0 <= value <= limit):
+            raise OptionError(f"fake option {name} must be between 0 and {limit}, not {value!r}")
     for name, allowed in _CHOICES.items():
         if opts[name] not in allowed:
             raise OptionError(f"fake option {name} must be one of {', '.join(map(repr, allowed))}, not {opts[name]!r}")

@@ -142,6 +142,9 @@ class FakeServerCore:
             opts = merge_options(self.defaults, req.get("fake"), header_opts)
         except (orjson.JSONDecodeError, OptionError) as exc:
             return self._reply(json_response(400, {"error": {"message": str(exc), "type": "invalid_request_error"}}))
+        if isinstance(req.get("fake"), dict) and req["fake"].get("respond_before_body"):
+            message = "respond_before_body is read before the body: give it in the x-fake header"
+            return self._reply(json_response(400, {"error": {"message": message, "type": "invalid_request_error"}}))
         if len(self.requests) >= 1000:
             del self.requests[:500]
         self.requests.append({"method": method, "path": path, "headers": headers, "json": req})
@@ -262,7 +265,11 @@ class _Connection(asyncio.Protocol):
             return
         request = self.pending.popleft()
         self.keep_alive = request.keep_alive
-        self._start(lambda: self.core.respond(request))
+        early = self.core.before_body(request)
+        if early is not None:  # as if its body, here already, were not read
+            self._start(lambda: early)
+        else:
+            self._start(lambda: self.core.respond(request))
 
     def _before_body(self, head: Request) -> None:
         """A request head whose body has not arrived: answer it now if it
