@@ -33,6 +33,10 @@ def client_connections(client: httpx.Client | httpx.AsyncClient) -> tuple[int, i
         busy_n = len(connector._acquired)
         idle_n = sum(len(v) for v in connector._conns.values())
         return busy_n + idle_n, busy_n
+    connections = getattr(transport, "connections", None)  # turbosse's transports
+    if connections is not None:
+        open_n, busy_n = connections()
+        return open_n, busy_n
     raise TypeError(f"cannot inspect the pool of {transport!r}")
 
 

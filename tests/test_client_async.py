@@ -1,11 +1,13 @@
 """AsyncChatClient over loopback against the real FakeLLMServer, on asyncio and
-on uvloop, with httpx's default transport and with httpx-aiohttp's: retries,
-faults with their partial results, idle timeouts, cancellation, and no leaks."""
+on uvloop, on every transport (turbosse's own, httpx's default, an
+aiohttp.ClientSession, httpx-aiohttp's): retries, faults with their partial
+results, idle timeouts, cancellation, and no leaks."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -43,11 +45,14 @@ def server():
 
 
 def _transports():
-    params = [pytest.param("httpx", id="httpx")]
+    params = [pytest.param("turbosse", id="turbosse"), pytest.param("httpx", id="httpx")]
     try:
-        import httpx_aiohttp  # noqa: F401
+        import aiohttp  # noqa: F401
 
         params.append(pytest.param("aiohttp", id="aiohttp"))
+        import httpx_aiohttp  # noqa: F401
+
+        params.append(pytest.param("httpx-aiohttp", id="httpx-aiohttp"))
     except ImportError:  # pragma: no cover
         pass
     return params
@@ -58,21 +63,38 @@ def transport(request):
     return request.param
 
 
-def http_client(transport: str) -> httpx.AsyncClient:
+@asynccontextmanager
+async def chat_client(server, transport: str, **kwargs):
+    """An AsyncChatClient on ``transport``: chosen by name ("turbosse",
+    "httpx"), an aiohttp.ClientSession, or an httpx client on httpx-aiohttp's
+    transport; everything it opened is closed on exit."""
+    opened = None
     if transport == "aiohttp":
+        import aiohttp
+
+        opened = aiohttp.ClientSession()
+        kwargs["http_client"] = opened
+    elif transport == "httpx-aiohttp":
         from httpx_aiohttp import AiohttpTransport
 
-        return httpx.AsyncClient(transport=AiohttpTransport())
-    return httpx.AsyncClient()
+        opened = kwargs["http_client"] = httpx.AsyncClient(transport=AiohttpTransport())
+    else:
+        kwargs["transport"] = transport
+    c = AsyncChatClient(base_url=server.base_url, **kwargs)
+    try:
+        yield c
+    finally:
+        await c.aclose()
+        if opened is not None:
+            await opened.close() if transport == "aiohttp" else await opened.aclose()
 
 
 @pytest.fixture
 async def client(server, transport):
     """Fast backoff; after the test nothing may be left open."""
-    async with http_client(transport) as http:
-        c = AsyncChatClient(base_url=server.base_url, model="gpt-fake", http_client=http, backoff_initial=0.01, backoff_max=0.05)
+    async with chat_client(server, transport, model="gpt-fake", backoff_initial=0.01, backoff_max=0.05) as c:
         yield c
-        await async_assert_no_leak(server, http)
+        await async_assert_no_leak(server, c.http_client)
 
 
 def key(request) -> str:
@@ -165,8 +187,7 @@ async def test_malformed(client):
 
 
 async def test_idle_timeout(server, transport):
-    async with http_client(transport) as http:
-        c = AsyncChatClient(base_url=server.base_url, model="m", http_client=http, idle_timeout=0.2)
+    async with chat_client(server, transport, model="m", idle_timeout=0.2) as c:
         stream = c.stream(MESSAGES, fake={"tokens": 8, "stall_after": 2, "stall": 30})
         start = time.monotonic()
         with pytest.raises(IdleTimeout) as info:
@@ -174,16 +195,15 @@ async def test_idle_timeout(server, transport):
         assert 0.15 < time.monotonic() - start < 5
         assert info.value.partial.content == fake_text(2)
         assert stream.attempts == 1
-        await async_assert_no_leak(server, http)
+        await async_assert_no_leak(server, c.http_client)
 
 
 async def test_idle_timeout_before_content_retried(request, server, transport):
-    async with http_client(transport) as http:
-        c = AsyncChatClient(base_url=server.base_url, model="m", http_client=http, idle_timeout=0.2, backoff_initial=0.01)
+    async with chat_client(server, transport, model="m", idle_timeout=0.2, backoff_initial=0.01) as c:
         stream = c.stream(MESSAGES, fake={"tokens": 3, "stall_after": 0, "fail_times": 1, "fail_key": key(request)})
         assert (await stream.result()).content == fake_text(3)
         assert stream.attempts == 2
-        await async_assert_no_leak(server, http)
+        await async_assert_no_leak(server, c.http_client)
 
 
 async def test_break_and_aclose_close_the_connection(server, client):

@@ -499,12 +499,11 @@ _CLIENT_DOC = """
 
 
 class ChatClient(_ClientBase):
-    def __init__(self, *, http_client: httpx.Client | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, http_client: Any = None, transport: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._own = http_client is None
-        self.http_client = http_client if http_client is not None else httpx.Client(
-            timeout=self._settings.timeout, limits=DEFAULT_LIMITS
-        )
+        from ._transport.choose import client_for
+
+        self.http_client, self._own = client_for(http_client, transport, self._settings.timeout, DEFAULT_LIMITS, httpx.Client)
 
     def stream(self, messages: Any, *, model: str | None = None, handler: Callbacks | None = None, **params: Any) -> ChatStream:
         """Start a streaming chat completion; see :class:`ChatStream`. The
@@ -529,12 +528,11 @@ class ChatClient(_ClientBase):
 
 
 class AsyncChatClient(_ClientBase):
-    def __init__(self, *, http_client: httpx.AsyncClient | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, http_client: Any = None, transport: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._own = http_client is None
-        self.http_client = http_client if http_client is not None else httpx.AsyncClient(
-            timeout=self._settings.timeout, limits=DEFAULT_LIMITS
-        )
+        from ._transport.choose import client_for
+
+        self.http_client, self._own = client_for(http_client, transport, self._settings.timeout, DEFAULT_LIMITS, httpx.AsyncClient)
 
     def stream(self, messages: Any, *, model: str | None = None, handler: Callbacks | None = None, **params: Any) -> AsyncChatStream:
         """Start a streaming chat completion (``async for`` / ``async with``);
@@ -558,4 +556,12 @@ class AsyncChatClient(_ClientBase):
 
 
 ChatClient.__doc__ = "A synchronous OpenAI-compatible streaming chat client." + _CLIENT_DOC
-AsyncChatClient.__doc__ = "The asyncio (and trio, through anyio) twin of :class:`ChatClient`." + _CLIENT_DOC
+AsyncChatClient.__doc__ = "The asyncio (and trio, through anyio) twin of :class:`ChatClient`." + _CLIENT_DOC + """
+    :param transport: what carries the requests when no ``http_client`` is
+        given: ``"turbosse"`` (the default when httptools is installed:
+        turbosse's own HTTP/1.1 protocol, HTTP/1.1 only, no redirects or
+        cookies; trio falls back to httpx), ``"aiohttp"`` or ``"httpx"``.
+        ``http_client`` may also be an ``aiohttp.ClientSession``, read
+        directly (not closed by :meth:`aclose`). The synchronous ChatClient
+        takes ``transport="httpx"`` only.
+"""

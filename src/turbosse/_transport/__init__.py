@@ -22,6 +22,7 @@ from .errors import (
     ProxyFailed,
     ReadTimedOut,
     TotalTimedOut,
+    TransportError,
     UnsupportedRequest,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "ProxyFailed",
     "ReadTimedOut",
     "TotalTimedOut",
+    "TransportError",
     "UnsupportedRequest",
     "available",
 ]

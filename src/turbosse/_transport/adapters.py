@@ -52,12 +52,20 @@ class _Body(httpx.AsyncByteStream):
 
 class TurbosseTransport(httpx.AsyncBaseTransport):
     """An httpx transport on turbosse's own HTTP/1.1 protocol; keyword
-    arguments are :class:`StreamTransport`'s."""
+    arguments are :class:`StreamTransport`'s. Off asyncio (trio, through
+    anyio) requests go through httpx's own transport instead."""
 
     def __init__(self, **options: Any) -> None:
         self.pool = StreamTransport(**options)
+        self._fallback: httpx.AsyncHTTPTransport | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio: the protocol needs an asyncio loop
+            if self._fallback is None:
+                self._fallback = httpx.AsyncHTTPTransport()
+            return await self._fallback.handle_async_request(request)
         body = await request.aread()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
         response = await self.pool.request(
@@ -75,6 +83,8 @@ class TurbosseTransport(httpx.AsyncBaseTransport):
         return self.pool.connections()
 
     async def aclose(self) -> None:
+        if self._fallback is not None:
+            await self._fallback.aclose()
         await self.pool.aclose()
 
 

@@ -1,0 +1,66 @@
+"""Which transport carries a chat client's requests.
+
+``transport="turbosse"`` (the default when httptools is installed),
+``"aiohttp"`` or ``"httpx"``; or an ``http_client`` of a supported kind: an
+``httpx.AsyncClient`` (used as it is) or an ``aiohttp.ClientSession`` (read
+directly, see :mod:`turbosse._transport.adapters`). Whatever is chosen, the
+client sees an ``httpx.AsyncClient``, so its retry, timeout and error rules
+are one piece of code for every transport.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from . import available
+
+__all__ = ["TRANSPORTS", "client_for"]
+
+TRANSPORTS = ("turbosse", "aiohttp", "httpx")
+
+
+def _is_aiohttp_session(obj: Any) -> bool:
+    return any(c.__module__.startswith("aiohttp") and c.__name__ == "ClientSession" for c in type(obj).__mro__)
+
+
+def client_for(
+    http_client: Any, transport: str | None, timeout: httpx.Timeout, limits: httpx.Limits, kind: type[Any]
+) -> tuple[Any, bool]:
+    """(the httpx client of ``kind``, httpx.AsyncClient or httpx.Client, to send
+    with; whether the chat client owns it). The sync client speaks httpx only."""
+    if http_client is not None:
+        if transport is not None:
+            raise ValueError("pass http_client= or transport=, not both")
+        if isinstance(http_client, kind):
+            return http_client, False
+        if kind is httpx.AsyncClient and _is_aiohttp_session(http_client):
+            from .adapters import AiohttpSessionTransport
+
+            # the wrapper is ours to close; the session stays the caller's
+            return httpx.AsyncClient(transport=AiohttpSessionTransport(http_client), timeout=timeout), True
+        kinds = "an httpx.AsyncClient or an aiohttp.ClientSession" if kind is httpx.AsyncClient else "an httpx.Client"
+        raise TypeError(f"http_client must be {kinds}, not {type(http_client).__name__}")
+    if kind is not httpx.AsyncClient:
+        if transport not in (None, "httpx"):
+            raise ValueError(f"the synchronous ChatClient sends through httpx only, not transport={transport!r}")
+        return httpx.Client(timeout=timeout, limits=limits), True
+    if transport is None:
+        transport = "turbosse" if available() else "httpx"
+    if transport == "turbosse":
+        if not available():
+            raise ImportError("transport='turbosse' needs httptools: pip install 'turbosse[fast]'")
+        from .adapters import TurbosseTransport
+
+        pool = TurbosseTransport(max_connections=limits.max_connections or 1000,
+                                 max_keepalive=limits.max_keepalive_connections or 100)  # fmt: skip
+        return httpx.AsyncClient(transport=pool, timeout=timeout), True
+    if transport == "aiohttp":
+        from .adapters import AiohttpSessionTransport
+
+        connector = {"limit": limits.max_connections or 0, "limit_per_host": 0}
+        return httpx.AsyncClient(transport=AiohttpSessionTransport(**connector), timeout=timeout), True
+    if transport == "httpx":
+        return httpx.AsyncClient(timeout=timeout, limits=limits), True
+    raise ValueError(f"transport must be one of {', '.join(map(repr, TRANSPORTS))}, not {transport!r}")

@@ -1,0 +1,70 @@
+"""Choosing a chat client's transport: by name, by the kind of http_client,
+the default, and the clear errors for what cannot be combined."""
+
+from __future__ import annotations
+
+import aiohttp
+import httpx
+import pytest
+
+from turbosse import AsyncChatClient, ChatClient
+from turbosse._transport.adapters import AiohttpSessionTransport, TurbosseTransport
+from turbosse.testing import FakeLLMServer, fake_text
+
+pytestmark = pytest.mark.anyio
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FakeLLMServer(lifetime=120) as srv:
+        yield srv
+
+
+@pytest.mark.parametrize(
+    "transport, kind",
+    [(None, TurbosseTransport), ("turbosse", TurbosseTransport), ("aiohttp", AiohttpSessionTransport), ("httpx", httpx.AsyncHTTPTransport)],
+)
+async def test_transport_by_name(server, transport, kind):
+    async with AsyncChatClient(base_url=server.base_url, model="m", transport=transport) as c:
+        assert type(c.http_client._transport) is kind
+        assert (await c.complete(MESSAGES, fake={"tokens": 4})).content == fake_text(4)
+    assert c.http_client.is_closed
+
+
+async def test_an_aiohttp_session_is_read_directly_and_stays_open(server):
+    async with aiohttp.ClientSession() as session:
+        async with AsyncChatClient(base_url=server.base_url, model="m", http_client=session) as c:
+            assert c.http_client._transport.session is session
+            assert (await c.complete(MESSAGES, fake={"tokens": 6, "gzip": True})).content == fake_text(6)
+        assert not session.closed  # the caller's session: not closed by the client
+        async with AsyncChatClient(base_url=server.base_url, model="m", http_client=session) as c:
+            assert (await c.complete(MESSAGES, fake={"tokens": 2})).content == fake_text(2)
+
+
+async def test_an_httpx_client_is_used_as_given(server):
+    async with httpx.AsyncClient() as http:
+        async with AsyncChatClient(base_url=server.base_url, model="m", http_client=http) as c:
+            assert c.http_client is http
+        assert not http.is_closed
+
+
+def test_what_cannot_be_combined():
+    with pytest.raises(ValueError, match="one of 'turbosse', 'aiohttp', 'httpx'"):
+        AsyncChatClient(model="m", transport="requests")
+    with pytest.raises(ValueError, match="not both"):
+        AsyncChatClient(model="m", transport="httpx", http_client=httpx.AsyncClient())
+    with pytest.raises(TypeError, match=r"httpx\.AsyncClient or an aiohttp\.ClientSession, not Client"):
+        AsyncChatClient(model="m", http_client=httpx.Client())
+    with pytest.raises(ValueError, match="synchronous ChatClient sends through httpx only"):
+        ChatClient(model="m", transport="turbosse")
+    with pytest.raises(TypeError, match=r"an httpx\.Client, not AsyncClient"):
+        ChatClient(model="m", http_client=httpx.AsyncClient())
+    with ChatClient(model="m", transport="httpx") as c:
+        assert isinstance(c.http_client, httpx.Client)
