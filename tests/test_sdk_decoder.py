@@ -3,7 +3,7 @@ decoder protocol on turbosse's parser, both twins.
 
 It agrees with the SDK's own decoder on everything the SDK's code relies on
 (``event`` None without an ``event:`` field, ``id`` None until one is set,
-``[DONE]`` passed through, ``json()`` equal to ``json.loads``), checked on
+``[DONE]`` passed through, ``json()`` is ``json.loads``), checked on
 random well-formed streams in random chunks. Where the SDK's decoder breaks
 the SSE rules, the tests pin both behaviours (a fixed SDK fails here and the
 README's list is updated).

@@ -15,17 +15,12 @@ after an ``id:`` dispatches nothing when there is no data, and an invalid
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
-
-import orjson
 
 from .. import DEFAULT_MAX_EVENT_BYTES, SSEParser
 
 __all__ = ["SDKEvent", "SSEDecoder"]
-
-_LONG_DIGITS = re.compile(r"\d{19}").search
 
 
 class SDKEvent:
@@ -47,18 +42,10 @@ class SDKEvent:
         return []
 
     def json(self) -> Any:
-        """``data`` decoded as JSON, equal to ``json.loads`` (what the SDKs
-        use): orjson, except for the documents where it differs: those it
-        refuses (``NaN``, ``1e400``, lone surrogates) and those with a run of
-        19 or more digits, where an integer may be past 64 bits (orjson
-        would make it a float)."""
-        data = self.data
-        if _LONG_DIGITS(data) is None:
-            try:
-                return orjson.loads(data)
-            except orjson.JSONDecodeError:
-                pass
-        return json.loads(data)
+        """``data`` decoded by ``json.loads``, as the SDKs decode it. (orjson
+        would differ on integers past 64 bits, which it makes floats, and
+        telling such documents apart costs as much as ``json.loads``.)"""
+        return json.loads(self.data)
 
     def __repr__(self) -> str:
         return f"SDKEvent(event={self.event!r}, data={self.data!r}, id={self.id!r}, retry={self.retry!r})"
@@ -84,10 +71,7 @@ class SSEDecoder:
         self._max_event_bytes = max_event_bytes
 
     def _parser(self) -> SSEParser:
-        try:
-            return SSEParser(max_event_bytes=self._max_event_bytes, default_event=None)  # type: ignore[call-arg]
-        except TypeError:  # TEMPORARY until default_event lands
-            return _Compat(self._max_event_bytes)  # type: ignore[return-value]
+        return SSEParser(max_event_bytes=self._max_event_bytes, default_event=None)
 
     def iter_bytes(self, iterator: Iterable[bytes]) -> Iterator[SDKEvent]:
         """Yield every event in the byte chunks, as they complete."""
@@ -109,19 +93,3 @@ class SSEDecoder:
         for ev in parser.close():
             yield SDKEvent(ev.event, ev.data, ev.id or None, ev.retry)
 
-
-class _Compat:  # TEMPORARY
-    def __init__(self, m: Any) -> None:
-        self.p = SSEParser(max_event_bytes=m)
-
-    def feed(self, b: Any) -> Any:
-        return [_E(e) for e in self.p.feed(b)]
-
-    def close(self) -> Any:
-        return [_E(e) for e in self.p.close()]
-
-
-class _E:  # TEMPORARY
-    def __init__(self, e: Any) -> None:
-        self.event = None if e.event == "message" else e.event
-        self.data, self.id, self.retry = e.data, e.id, e.retry
