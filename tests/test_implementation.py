@@ -44,6 +44,7 @@ def test_compiled_twins_are_loaded() -> None:
                 assert getattr(turbosse, name) is getattr(module, name), name
     assert turbosse.SSEParser.__module__ == f"turbosse._parser{suffix}"
     assert turbosse.ChatDecoder.__module__ == f"turbosse._decoder{suffix}"
+    assert turbosse.JSONStream.__module__ == f"turbosse._jsonstream{suffix}"
 
 
 def test_no_extensions_forces_every_python_twin() -> None:

@@ -11,13 +11,14 @@ from ._errors import (
     APIStatusError,
     EventTooLarge,
     IdleTimeout,
+    JSONStreamError,
     MalformedChunk,
     SSEError,
     StreamError,
     StreamInterrupted,
 )
 from ._handler import StreamHandler, aaccumulate, accumulate
-from ._impl import IMPLEMENTATION, ChatDecoder, ServerSentEvent, SSEParser
+from ._impl import IMPLEMENTATION, ChatDecoder, JSONEvent, JSONStream, ServerSentEvent, SSEParser
 from ._parser_common import DEFAULT_MAX_EVENT_BYTES
 from ._version import __version__
 
@@ -38,6 +39,9 @@ __all__ = [
     "IMPLEMENTATION",
     "EventTooLarge",
     "IdleTimeout",
+    "JSONEvent",
+    "JSONStream",
+    "JSONStreamError",
     "MalformedChunk",
     "SSEError",
     "SSEParser",
