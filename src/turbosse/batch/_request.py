@@ -16,6 +16,8 @@ import sys
 import time
 from typing import Any
 
+import httpx
+
 from .. import MalformedChunk, SSEError, StreamInterrupted
 from ._errors import DeadlineExceeded
 from ._input import BatchRequest
@@ -95,7 +97,7 @@ async def _attempts(client: Any, req: BatchRequest, opts: RequestOptions, state:
                 return await stream.result()
             finally:
                 state.attempts += stream.attempts
-        except (StreamInterrupted, MalformedChunk):
+        except (StreamInterrupted, MalformedChunk, httpx.TransportError):
             if reissues >= opts.retry_interrupted:
                 raise
             reissues += 1

@@ -1,6 +1,7 @@
 """The client a batch runs on when the caller brings none: an
 :class:`turbosse.AsyncChatClient` on the fastest HTTP transport installed
-(httpx-aiohttp's when present, else httpx's own), sized for the concurrency.
+(turbosse's own asyncio HTTP/1.1 transport when httptools is there, else
+httpx-aiohttp's, else httpx's own), sized for the concurrency.
 """
 
 from __future__ import annotations
@@ -11,17 +12,22 @@ import httpx
 
 from .. import AsyncChatClient
 
-__all__ = ["TRANSPORTS", "aclose_client", "make_client"]
+__all__ = ["TRANSPORTS", "aclose_client", "best_transport", "make_client"]
 
-TRANSPORTS = ("auto", "aiohttp", "httpx")
+TRANSPORTS = ("auto", "turbosse", "aiohttp", "httpx")
 
 
-def _aiohttp_available() -> bool:
+def best_transport() -> str:
+    """The transport ``"auto"`` stands for on this machine."""
+    from .._transport import available
+
+    if available():
+        return "turbosse"
     try:
         import httpx_aiohttp  # noqa: F401
     except ImportError:
-        return False
-    return True
+        return "httpx"
+    return "aiohttp"
 
 
 def make_client(
@@ -31,19 +37,35 @@ def make_client(
     api_key: str | None = None,
     concurrency: int = 64,
     transport: str = "auto",
+    coalesce_ms: float | None = None,
     **options: Any,
 ) -> AsyncChatClient:
     """An AsyncChatClient for ``base_url`` with room for ``concurrency``
-    connections (close it with :func:`aclose_client`); ``transport`` is ``"auto"``, ``"aiohttp"`` (httpx-aiohttp)
-    or ``"httpx"``. Other keywords (``max_retries``, ``idle_timeout``, ...) go
-    to the client."""
+    connections (close it with :func:`aclose_client`).
+
+    :param transport: ``"auto"`` (:func:`best_transport`), ``"turbosse"``,
+        ``"aiohttp"`` (httpx-aiohttp) or ``"httpx"``.
+    :param coalesce_ms: with the turbosse transport, read each connection at
+        most once per this many milliseconds: less CPU per token, timing
+        metrics coarser by up to that much.
+
+    Other keywords (``max_retries``, ``idle_timeout``, ...) go to the client.
+    """
     if transport not in TRANSPORTS:
         raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
     if transport == "auto":
-        transport = "aiohttp" if _aiohttp_available() else "httpx"
-    limits = httpx.Limits(max_connections=concurrency + 8, max_keepalive_connections=concurrency + 8)
+        transport = best_transport()
+    if coalesce_ms is not None and transport != "turbosse":
+        raise ValueError(f"coalesce_ms needs the turbosse transport, not {transport!r}")
+    size = concurrency + 8
+    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     timeout = options.pop("timeout", 600.0)
-    if transport == "aiohttp":
+    if transport == "turbosse":
+        from .._transport.adapters import TurbosseTransport
+
+        turbo = TurbosseTransport(max_connections=size, max_keepalive=size, coalesce_ms=coalesce_ms)
+        http = httpx.AsyncClient(transport=turbo, timeout=timeout)
+    elif transport == "aiohttp":
         from httpx_aiohttp import AiohttpTransport
 
         http = httpx.AsyncClient(transport=AiohttpTransport(limits=limits), timeout=timeout)

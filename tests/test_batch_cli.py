@@ -1,0 +1,166 @@
+"""``turbosse batch`` as a user runs it, in a subprocess, against the fake
+server: the shipped example on the embedded server (each twin), the summary
+JSON, resume after SIGKILL at a random moment, Ctrl-C, --workers 2 writing
+the same rows as --workers 1, and bad input."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from turbosse.batch._writer import scan_output
+from turbosse.testing import FakeLLMServer, fake_text
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "batch_requests.jsonl"
+
+
+def batch(*args, env=None, **kwargs):
+    return subprocess.run(
+        [sys.executable, "-m", "turbosse", "batch", *map(str, args)],
+        capture_output=True, text=True, timeout=120, env=env, **kwargs,
+    )  # fmt: skip
+
+
+def start(*args):
+    return subprocess.Popen(
+        [sys.executable, "-m", "turbosse", "batch", *map(str, args)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def rows_of(path):
+    return [orjson.loads(line) for line in Path(path).read_bytes().splitlines()]
+
+
+def write_input(path, n, fake):
+    with open(path, "wb") as fh:
+        for i in range(n):
+            body = {"model": "m", "messages": [{"role": "user", "content": f"q{i}"}], "fake": fake(i)}
+            fh.write(orjson.dumps({"custom_id": f"c{i}", "method": "POST", "url": "/v1/chat/completions", "body": body}) + b"\n")
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FakeLLMServer(process=True, lifetime=300) as srv:
+        yield srv
+
+
+def test_example_on_the_embedded_server(tmp_path, twin):
+    env = dict(os.environ)
+    env.pop("TURBOSSE_NO_EXTENSIONS", None)
+    if twin == "python":
+        env["TURBOSSE_NO_EXTENSIONS"] = "1"
+    out, summary = tmp_path / "out.jsonl", tmp_path / "summary.json"
+    proc = batch(EXAMPLE, "-o", out, "--summary-json", summary, "--slo", "ttft=5000", env=env)
+    assert proc.returncode == 0, proc.stderr
+    rows = rows_of(out)
+    inputs = [orjson.loads(line) for line in EXAMPLE.read_bytes().splitlines() if line.strip()]
+    assert len(rows) == len(inputs) == 10
+    assert {r["custom_id"] for r in rows} == {f"example-{i}" for i in range(8)} | {"request-9", "request-10"}
+    for r in rows:
+        assert r["error"] is None
+        assert r["response"]["body"]["choices"][0]["message"]["content"].startswith(fake_text(1))
+    s = orjson.loads(summary.read_bytes())
+    assert s["completed"] == 10 and s["failed"] == 0 and s["request_goodput"] > 0
+    assert "requests: 10 (10 ok, 0 failed)" in proc.stderr and "TTFT" in proc.stderr
+    again = batch(EXAMPLE, "-o", out, env=env)  # resume: nothing left to do
+    assert again.returncode == 0 and "10 requests already in" in again.stderr
+    assert len(rows_of(out)) == 10
+
+
+def test_failed_requests_set_the_exit_status(tmp_path, server):
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_input(inp, 4, lambda i: {"tokens": 3, "fail_status": 400 if i == 2 else None})
+    proc = batch(inp, "-o", out, "--url", server.base_url, "--summary-json", tmp_path / "s.json")
+    assert proc.returncode == 1, proc.stderr
+    errors = {r["custom_id"]: r["error"] for r in rows_of(out)}
+    assert errors["c2"]["type"] == "APIStatusError" and errors["c2"]["status"] == 400
+    assert [k for k, v in errors.items() if v is None] == sorted(set(errors) - {"c2"}, key=list(errors).index)
+    assert orjson.loads((tmp_path / "s.json").read_bytes())["errors"] == {"APIStatusError": 1}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--slo", "fast=1"], "unknown SLO"), (["--fake-options", "[1]"], "must be a JSON object"),
+     (["--fake-options", '{"nope": 1}'], "nope"), (["--concurrency", "0"], "must be > 0")],
+)  # fmt: skip
+def test_bad_options(tmp_path, args, message):
+    proc = batch(EXAMPLE, "-o", tmp_path / "out.jsonl", *args)
+    assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_bad_input_line(tmp_path, server):
+    inp = tmp_path / "in.jsonl"
+    inp.write_bytes(b'{"prompt": "a"}\n{"prompt": 3}\n')
+    proc = batch(inp, "-o", tmp_path / "out.jsonl", "--url", server.base_url, "--model", "m")
+    assert proc.returncode == 2
+    assert "input line 2: a plain line needs messages or a prompt string" in proc.stderr
+
+
+def _kill_and_resume(tmp_path, server, sig, delay):
+    """Run 200 requests of 0.5 s, 40 at a time (about 3 s), send ``sig``
+    after ``delay`` seconds, rerun: every request ends in one row."""
+    n = 200
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_input(inp, n, lambda i: {"tokens": 10, "tokens_per_second": 20})
+    args = (inp, "-o", out, "--url", server.base_url, "--concurrency", 40)
+    proc = start(*args, "--quiet")
+    time.sleep(delay)
+    proc.send_signal(sig)
+    proc.communicate(timeout=30)
+    before, good = scan_output(out)
+    assert 0 < len(before) < n, "the signal should fall in the middle of the batch"
+    torn = out.stat().st_size - good
+    assert torn < 4096  # at most a torn last line beyond the rows
+    again = batch(*args)
+    assert again.returncode == 0, again.stderr
+    assert f"{len(before)} requests already in" in again.stderr
+    ids = [r["custom_id"] for r in rows_of(out)]
+    assert len(ids) == len(set(ids)) == n  # nothing lost, nothing written twice
+    assert set(ids[: len(before)]) == before  # the rows written before the kill were kept, in place
+    return proc.returncode, torn
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_resume_after_sigkill_at_a_random_moment(tmp_path, server, seed):
+    rc, _ = _kill_and_resume(tmp_path, server, signal.SIGKILL, random.Random(seed).uniform(1.5, 2.5))
+    assert rc == -signal.SIGKILL
+
+
+def test_ctrl_c_leaves_whole_rows(tmp_path, server):
+    rc, torn = _kill_and_resume(tmp_path, server, signal.SIGINT, 2.0)
+    assert rc == 130 and torn == 0
+
+
+def _normalized(path):
+    out = {}
+    for r in rows_of(path):
+        r.pop("metrics")
+        out[r["custom_id"]] = r
+    return out
+
+
+def test_two_workers_write_the_same_rows_as_one(tmp_path, server):
+    kinds = [{"tokens": 5}, {"tokens": 7, "fail_status": 400}, {"tokens": 8, "disconnect_after": 2}, {"tokens": 4, "malformed_after": 1}]
+    inp = tmp_path / "in.jsonl"
+    write_input(inp, 400, lambda i: kinds[i % len(kinds)])
+    results = {}
+    for workers in (1, 2):
+        out, summary = tmp_path / f"out{workers}.jsonl", tmp_path / f"s{workers}.json"
+        proc = batch(inp, "-o", out, "--url", server.base_url, "--workers", workers, "--concurrency", 64, "--summary-json", summary)
+        assert proc.returncode == 1, proc.stderr  # some requests fail by design
+        results[workers] = _normalized(out)
+        s = orjson.loads(summary.read_bytes())
+        assert s["workers"] == workers and s["completed"] == 100 and s["failed"] == 300
+        assert s["client_cpu_s"] > 0
+    assert len(results[1]) == 400
+    assert results[1] == results[2]

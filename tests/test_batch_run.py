@@ -1,0 +1,196 @@
+"""turbosse.batch.run against the real fake server over loopback: rows and
+their metrics, concurrency, rate, deadlines, reissues, early exit, and a
+5,000-request batch with every kind of fault, where each request ends in
+exactly one row with the right outcome."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import pytest
+
+from turbosse import AsyncChatClient
+from turbosse.batch import BatchInputError, Timing, aclose_client, make_client, run
+from turbosse.testing import FakeLLMServer, fake_text
+
+pytestmark = pytest.mark.anyio
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FakeLLMServer(lifetime=300) as srv:
+        yield srv
+
+
+def req(i, **fake):
+    return {"custom_id": f"r{i}", "messages": MESSAGES, "fake": fake}
+
+
+async def collect(requests, **kwargs):
+    return [row async for row in run(requests, **kwargs)]
+
+
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+async def test_rows_carry_result_and_metrics(server, transport):
+    client = make_client(server.base_url, model="gpt-fake", transport=transport)
+    try:
+        rows = await collect([req(i, tokens=5 + i, tool_calls=i % 2) for i in range(6)], client=client)
+    finally:
+        await aclose_client(client)
+    assert sorted(r["custom_id"] for r in rows) == [f"r{i}" for i in range(6)]
+    for row in rows:
+        i = int(row["custom_id"][1:])
+        assert row["error"] is None and row["response"]["status_code"] == 200
+        body = row["response"]["body"]
+        message = body["choices"][0]["message"]
+        assert message["content"] == fake_text(5 + i)
+        assert len(message.get("tool_calls", [])) == i % 2
+        m = row["metrics"]
+        assert m["output_tokens"] == body["usage"]["completion_tokens"] and m["attempts"] == 1
+        if i % 2 == 0:  # content only: one gap per token after the first
+            assert m["output_tokens"] == 5 + i and len(m["itl"]) == 5 + i - 1
+        else:  # the tool call's fragments are token-bearing chunks too
+            assert m["output_tokens"] > 5 + i and len(m["itl"]) > 5 + i - 1
+        assert 0 < m["ttft"] <= m["e2el"]
+
+
+async def test_metrics_match_the_servers_pacing(server):
+    # 100 tokens/s: 10 ms between tokens; 0.1 s before the first event
+    requests = [req(i, tokens=20, tokens_per_second=100, ttft=0.1) for i in range(16)]
+    rows = await collect(requests, base_url=server.base_url, model="m", concurrency=16)
+    itl = statistics.median(x for r in rows for x in r["metrics"]["itl"])
+    assert itl == pytest.approx(0.010, rel=0.25)
+    for r in rows:
+        m = r["metrics"]
+        assert 0.1 <= m["ttft"] < 0.4
+        assert m["tpot"] == pytest.approx(0.010, rel=0.3)
+        assert m["e2el"] == pytest.approx(m["ttft"] + sum(m["itl"]), abs=0.02)
+
+
+async def test_concurrency_bounds_requests_in_flight(server):
+    requests = [req(i, tokens=2, ttft=0.1) for i in range(12)]
+    start = time.monotonic()
+    rows = await collect(requests, base_url=server.base_url, model="m", concurrency=3)
+    assert len(rows) == 12
+    assert time.monotonic() - start >= 4 * 0.1  # 12 requests of >= 0.1 s, 3 at a time
+
+
+async def test_rate_is_offered_and_held(server):
+    timing = Timing()
+    start = time.monotonic()
+    rows = await collect([req(i, tokens=2) for i in range(11)], base_url=server.base_url, model="m", rate=50, arrival="constant", timing=timing)
+    assert len(rows) == 11 and time.monotonic() - start >= 0.2
+    planned, actual = timing.spans()
+    assert planned == pytest.approx(0.2) and actual == pytest.approx(0.2, abs=0.05)
+
+
+async def test_deadline_keeps_the_partial(server):
+    rows = await collect([req(0, tokens=5, stall_after=2, stall=3.0)], base_url=server.base_url, model="m", deadline=0.3)
+    err = rows[0]["error"]
+    assert err["type"] == "DeadlineExceeded" and "0.3 s" in err["message"]
+    assert err["partial"]["choices"][0]["message"]["content"] == fake_text(2)
+    assert 0.3 <= rows[0]["metrics"]["e2el"] < 1.0
+
+
+async def test_interrupted_stream_is_reissued_when_asked(server, request):
+    key = request.node.nodeid
+    once = req(0, tokens=6, disconnect_after=3, fail_times=1, fail_key=key)
+    rows = await collect([once], base_url=server.base_url, model="m", retry_interrupted=1)
+    assert rows[0]["error"] is None and rows[0]["metrics"]["attempts"] == 2
+    assert rows[0]["response"]["body"]["choices"][0]["message"]["content"] == fake_text(6)
+    always = req(1, tokens=6, disconnect_after=3)
+    rows = await collect([always], base_url=server.base_url, model="m", retry_interrupted=2)
+    assert rows[0]["error"]["type"] == "StreamInterrupted" and rows[0]["metrics"]["attempts"] == 3
+    assert rows[0]["error"]["partial"]["choices"][0]["message"]["content"] == fake_text(3)
+
+
+async def test_breaking_out_closes_everything(server):
+    client = AsyncChatClient(base_url=server.base_url, model="m")
+    async with client:
+        got = 0
+        async for _ in run([req(i, tokens=50, tokens_per_second=200) for i in range(40)], client=client, concurrency=8):
+            got += 1
+            if got == 3:
+                break
+        server.wait_until(lambda s: s["active_responses"] == 0, timeout=5)
+    assert got == 3
+
+
+async def test_bad_input_line_after_rows_in_flight(server):
+    lines = [b'{"prompt": "a", "fake": {"tokens": 2}}', b'{"prompt": "b", "fake": {"tokens": 2}}', b"{oops"]
+    rows = []
+    with pytest.raises(BatchInputError) as info:
+        async for row in run(lines, base_url=server.base_url, model="m"):
+            rows.append(row)
+    assert info.value.line == 3
+    assert sorted(r["custom_id"] for r in rows) == ["request-1", "request-2"]
+
+
+async def test_skip_and_requests_no_client_speaks(server):
+    lines = [
+        {"custom_id": "done", "messages": MESSAGES},
+        {"custom_id": "resp", "url": "/v1/embeddings-like/responses", "body": {"input": "x"}},
+        {"custom_id": "nomodel", "messages": MESSAGES},
+    ]
+    rows = await collect(lines, base_url=server.base_url, skip={"done"})
+    by_id = {r["custom_id"]: r for r in rows}
+    assert set(by_id) == {"resp", "nomodel"}
+    assert by_id["nomodel"]["error"]["type"] == "ValueError" and "no model" in by_id["nomodel"]["error"]["message"]
+    assert by_id["resp"]["error"]["type"] == "SSEError"
+
+
+# Each fault, its expected outcome: (fake options, error type or None, attempts, partial tokens)
+FAULTS = [
+    ({"tokens": 4}, None, 1, None),
+    ({"tokens": 4, "fail_status": 429, "retry_after": 0.01, "fail_times": 1}, None, 2, None),
+    ({"tokens": 4, "fail_status": 503, "retry_after_ms": 5, "fail_times": 2}, None, 3, None),
+    ({"tokens": 4, "fail_status": 503, "retry_after": 0.01}, "APIStatusError", 3, None),
+    ({"tokens": 4, "fail_status": 400}, "APIStatusError", 1, None),
+    ({"tokens": 6, "disconnect_after": 0, "fail_times": 1}, None, 2, None),
+    ({"tokens": 6, "disconnect_after": 3}, "StreamInterrupted", 1, 3),
+    ({"tokens": 6, "malformed_after": 2}, "MalformedChunk", 1, 2),
+    ({"tokens": 6, "error_after": 1, "error_type": "invalid_request_error"}, "StreamError", 1, 1),
+    ({"tokens": 6, "stall_after": 2, "stall": 5.0}, "IdleTimeout", 1, 2),
+]
+
+
+async def test_five_thousand_requests_with_faults_one_row_each():
+    n = 5000
+    with FakeLLMServer(process=True, lifetime=300) as srv:
+        requests = []
+        for i in range(n):
+            fake = dict(FAULTS[i % len(FAULTS)][0])
+            if "fail_times" in fake:
+                fake["fail_key"] = f"k{i}"
+            requests.append({"custom_id": f"id-{i}", "messages": MESSAGES, "fake": fake})
+        client = make_client(srv.base_url, model="m", concurrency=256, idle_timeout=0.3, backoff_initial=0.01, backoff_max=0.02)
+        try:
+            rows = await collect(requests, client=client, concurrency=256)
+        finally:
+            await aclose_client(client)
+    assert len(rows) == n
+    by_id = {r["custom_id"]: r for r in rows}
+    assert len(by_id) == n  # exactly one row per request
+    wrong = []
+    for i in range(n):
+        fake, error, attempts, partial = FAULTS[i % len(FAULTS)]
+        row = by_id[f"id-{i}"]
+        got_error = None if row["error"] is None else row["error"]["type"]
+        ok = got_error == error and row["metrics"]["attempts"] == attempts
+        if error is None:
+            ok = ok and row["response"]["body"]["choices"][0]["message"]["content"] == fake_text(fake["tokens"])
+        elif partial is not None:
+            ok = ok and row["error"]["partial"]["choices"][0]["message"]["content"] == fake_text(partial)
+        if fake.get("fail_status") and error:
+            ok = ok and row["error"]["status"] == fake["fail_status"]
+        if not ok:
+            wrong.append((i, fake, row["error"], row["metrics"]["attempts"]))
+    assert not wrong, f"{len(wrong)} rows with the wrong outcome, e.g. {wrong[:3]}"
