@@ -114,8 +114,8 @@ def jsonriver_rows(deltas: list[str]) -> Any:
 
     async def consume() -> Any:
         value = None
-        async for value in jsonriver.parse(source()):
-            pass
+        async for item in jsonriver.parse(source()):
+            value = item
         return value
 
     return asyncio.run(consume())

@@ -7,7 +7,6 @@ from __future__ import annotations
 import doctest
 import json
 import math
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 

@@ -18,7 +18,8 @@ from ._errors import (
     StreamInterrupted,
 )
 from ._handler import StreamHandler, aaccumulate, accumulate
-from ._impl import IMPLEMENTATION, ChatDecoder, JSONEvent, JSONStream, ServerSentEvent, SSEParser
+from ._impl import IMPLEMENTATION, ChatDecoder, JSONStream, ServerSentEvent, SSEParser
+from ._jsonstream_common import JSONEvent
 from ._parser_common import DEFAULT_MAX_EVENT_BYTES
 from ._version import __version__
 

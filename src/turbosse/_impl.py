@@ -38,7 +38,6 @@ def _load(suffix: str) -> tuple[ModuleType, ...]:
 
 if TYPE_CHECKING:
     from ._decoder_py import ChatDecoder as ChatDecoder
-    from ._jsonstream_py import JSONEvent as JSONEvent
     from ._jsonstream_py import JSONStream as JSONStream
     from ._parser_py import ServerSentEvent as ServerSentEvent
     from ._parser_py import SSEParser as SSEParser

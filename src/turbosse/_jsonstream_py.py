@@ -28,7 +28,7 @@ from ._jsonstream_common import (
     limit_error,
 )
 
-__all__ = ["JSONStream", "JSONEvent"]
+__all__ = ["JSONStream"]
 
 # parser states (the compiled twin uses the same numbers)
 VALUE, FIRST_ITEM, ARR_NEXT, FIRST_KEY, KEY, COLON, OBJ_NEXT, STRING, NUMBER, LITERAL, DONE = range(11)
