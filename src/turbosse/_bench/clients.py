@@ -204,3 +204,7 @@ async def httpx_raw(url: str) -> Any:
         return fake["tokens"], fake_text(fake["tokens"])  # not parsed: nothing to check
 
     return one, http.aclose
+
+
+# turbosse's own transport, aiohttp used directly and the Protocol floor
+from . import transports as _transports  # noqa: E402,F401  (registers them)

@@ -24,8 +24,9 @@ class TransportError(StreamInterrupted):
 
     def __init__(self, message: str) -> None:
         Exception.__init__(self, message)
-        self.cause = None  # type: ignore[assignment]
+        self.cause = None  # type: ignore[assignment,unused-ignore]
         self.partial = None
+        self.message = message
         self._request = None  # what httpx's RequestError keeps; httpx's client sets it
 
     def __reduce__(self) -> tuple[Any, ...]:
