@@ -202,8 +202,8 @@ class Response:
 
     def _deliver(self, data: bytes) -> None:
         sink = self._sink
-        if sink is None:
-            items: Any = [data]
+        if sink is None:  # raw bytes: queued as they are, counted in bytes
+            items: Any = None
             size = len(data)
         else:
             try:
@@ -216,17 +216,20 @@ class Response:
             size = len(items)
         queue = self._queue
         if queue is None:
-            self._queue = items if sink is not None else [data]
+            self._queue = [data] if items is None else items
             self._queued = size
             waiter = self._waiter
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
+            return
+        if items is None:
+            queue.append(data)
         else:
             queue.extend(items)
-            self._queued += size
-            if self._queued > MAX_QUEUED and not self._flow_paused:
-                self._flow_paused = True  # the consumer is behind: stop reading until it catches up
-                self._conn.pause()
+        self._queued += size
+        if self._queued > MAX_QUEUED and not self._flow_paused:
+            self._flow_paused = True  # the consumer is behind: stop reading until it catches up
+            self._conn.pause()
 
     def _wake(self) -> None:
         waiter = self._waiter
