@@ -34,7 +34,10 @@ class Item(NamedTuple):
 
 def fault_applies(opts: dict[str, Any], counts: dict[str, int]) -> bool:
     """Whether this request gets its fault (``counts`` is updated)."""
-    if not any(opts[k] is not None for k in FAULTS):
+    for k in FAULTS:
+        if opts[k] is not None:
+            break
+    else:
         return False
     if opts["fail_times"] is None:
         return True

@@ -1,19 +1,20 @@
 """The HTTP framing of a streamed response: the head, Content-Encoding, trickling, and chunked, Content-Length or close-delimited bodies.
 
 Input: timed groups of SSE bytes ``[(due, [event, ...]), ...]`` and how the
-stream ends; output: a :class:`Framed` response (the head, timed writes, and
-what happens after them).
+stream ends; output: a :class:`Plan` (the head, timed writes, and what
+happens after them).
 """
 
 from __future__ import annotations
 
 import zlib
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from ._http1 import LAST_CHUNK, encode_chunk, status_line
 from ._options import OptionError
 
-__all__ = ["WRITE_BLOCK", "Framed", "endless_headers", "frame"]
+__all__ = ["WRITE_BLOCK", "Plan", "endless_headers", "frame"]
 
 #: Writes due at the same moment are merged up to this size (fewer syscalls).
 WRITE_BLOCK = 64 * 1024
@@ -23,16 +24,18 @@ _MIB = 1024 * 1024
 _FOREVER_BYTE = b"\n"
 
 
-class Framed(NamedTuple):
-    """``head`` at once, then ``writes``; then ``close`` the connection, or
-    ``hang`` (send nothing more, keep it open), or ``repeat`` ``(interval,
-    bytes)`` forever; else the response is complete (keep-alive)."""
+@dataclass
+class Plan:
+    """A pre-rendered response: ``head`` goes out at once, each of ``writes``
+    at ``start + offset``; then the connection is kept (``close=False``) or
+    closed (``close=True``), or left open with nothing more sent (``hang``),
+    or ``repeat = (interval, data)`` is sent every interval forever."""
 
     head: bytes
     writes: list[tuple[float, bytes]]
-    close: bool
-    hang: bool
-    repeat: tuple[float, bytes] | None
+    close: bool = False
+    hang: bool = False
+    repeat: tuple[float, bytes] | None = None
 
 
 def _head(opts: dict[str, Any], framing: str, length: int | None) -> bytes:
@@ -53,10 +56,10 @@ def _head(opts: dict[str, Any], framing: str, length: int | None) -> bytes:
     return b"".join(head) + b"\r\n"
 
 
-def endless_headers() -> Framed:
+def endless_headers() -> Plan:
     """A status line, then header lines forever: the head never ends."""
     lines = b"".join(b"x-filler-%02d: %s\r\n" % (i, b"f" * 48) for i in range(16))
-    return Framed(status_line(200) + b"content-type: text/event-stream\r\n", [], False, False, (0.001, lines))
+    return Plan(status_line(200) + b"content-type: text/event-stream\r\n", [], False, False, (0.001, lines))
 
 
 def _encode(opts: dict[str, Any], writes: list[tuple[float, list[bytes]]]) -> tuple[list[tuple[float, bytes]], bytes]:
@@ -92,7 +95,7 @@ def _trickle(opts: dict[str, Any], body: list[tuple[float, bytes]], start: float
     return out, limit is None
 
 
-def frame(opts: dict[str, Any], writes: list[tuple[float, list[bytes]]], *, ending: str, complete: bool) -> Framed:
+def frame(opts: dict[str, Any], writes: list[tuple[float, list[bytes]]], *, ending: str, complete: bool) -> Plan:
     """Frame the grouped writes. ``ending`` is how the stream stopped:
     ``"cut"`` (drop the connection), ``"bad_chunk"`` (an invalid chunk size,
     then drop it), or ``"end"`` (the body ends normally); ``complete``: the
@@ -137,7 +140,7 @@ def frame(opts: dict[str, Any], writes: list[tuple[float, list[bytes]]], *, endi
             length += 1  # one byte more than is sent: the body never completes
     elif framing == "close" and not (hang or forever):
         close = True
-    return Framed(_head(opts, framing, length), _merge(out), close, hang, repeat)
+    return Plan(_head(opts, framing, length), _merge(out), close, hang, repeat)
 
 
 def _merge(framed: list[tuple[float, bytes]]) -> list[tuple[float, bytes]]:

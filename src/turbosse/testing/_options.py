@@ -70,29 +70,38 @@ _CHOICES = {
     "framing": ("chunked", "content-length", "close"),
     "error_shape": (None, "openai", "anthropic", "detail"),
 }
+_CHECKED = frozenset(_LIMITS) | frozenset(_CHOICES)
 
 
 class OptionError(ValueError):
     """An unknown option, or an option value the server cannot serve."""
 
 
-def merge_options(*layers: dict[str, Any] | None) -> dict[str, Any]:
-    """The defaults updated by each layer in turn (None or empty layers are skipped)."""
-    opts = dict(OPTION_DEFAULTS)
+_NAMES = frozenset(OPTION_DEFAULTS)
+
+
+def merge_options(*layers: dict[str, Any] | None, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The defaults (or ``base``, options merged before) updated by each layer
+    in turn (None or empty layers are skipped)."""
+    opts = dict(OPTION_DEFAULTS if base is None else base)
     for layer in layers:
         if not layer:
             continue
         if not isinstance(layer, dict):
             raise OptionError("fake options must be a JSON object")
-        unknown = sorted(set(layer) - set(OPTION_DEFAULTS))
-        if unknown:
-            raise OptionError(f"unknown fake option(s): {', '.join(unknown)}")
+        if not _NAMES.issuperset(layer):
+            raise OptionError(f"unknown fake option(s): {', '.join(sorted(set(layer) - _NAMES))}")
+        if not _CHECKED.isdisjoint(layer):
+            for name in _CHECKED.intersection(layer):
+                _check(name, layer[name])
         opts.update(layer)
-    for name, limit in _LIMITS.items():
-        value = opts[name]
+    return opts
+
+
+def _check(name: str, value: Any) -> None:
+    if name in _LIMITS:
+        limit = _LIMITS[name]
         if value is not None and (type(value) not in (int, float) or not 0 <= value <= limit):
             raise OptionError(f"fake option {name} must be between 0 and {limit}, not {value!r}")
-    for name, allowed in _CHOICES.items():
-        if opts[name] not in allowed:
-            raise OptionError(f"fake option {name} must be one of {', '.join(map(repr, allowed))}, not {opts[name]!r}")
-    return opts
+    elif value not in _CHOICES[name]:
+        raise OptionError(f"fake option {name} must be one of {', '.join(map(repr, _CHOICES[name]))}, not {value!r}")

@@ -8,7 +8,6 @@ wire format (:mod:`._events`), the faults placed among them
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,25 +16,11 @@ import orjson
 from ._content import CREATED, fake_text, tool_arguments
 from ._events import Events, anthropic_events, openai_events, replay_events, responses_events
 from ._faults import Item, place_faults
-from ._framing import endless_headers, frame
+from ._framing import Plan, endless_headers, frame
 from ._http1 import json_response
 from ._options import OptionError
 
 __all__ = ["Plan", "group_writes", "render_completion", "render_stream"]
-
-
-@dataclass
-class Plan:
-    """A pre-rendered response: ``head`` goes out at once, each of ``writes``
-    at ``start + offset``; then the connection is kept (``close=False``) or
-    closed (``close=True``), or left open with nothing more sent (``hang``),
-    or ``repeat = (interval, data)`` is sent every interval forever."""
-
-    head: bytes
-    writes: list[tuple[float, bytes]]
-    close: bool = False
-    hang: bool = False
-    repeat: tuple[float, bytes] | None = None
 
 
 def _token_count(opts: dict[str, Any], max_tokens: int | None) -> int:
@@ -130,7 +115,7 @@ def render_stream(
     describe the request (``fault``: whether its fault applies). A benchmark
     gets the server's exact bytes with ``render_stream(merge_options({...}))``."""
     if fault and opts["endless_headers"]:
-        return Plan(*endless_headers())
+        return endless_headers()
     nl = b"\r\n" if opts["crlf"] else b"\n"
     events = _stream_events(
         opts, api=api, model=model, prompt_tokens=prompt_tokens, include_usage=include_usage,
@@ -140,7 +125,7 @@ def render_stream(
     writes, ending, complete = group_writes(opts, items)
     if not fault:  # the hostile framings are faults too
         opts = {**opts, "hang_after_done": None, "trickle_ms": None}
-    return Plan(*frame(opts, writes, ending=ending, complete=complete))
+    return frame(opts, writes, ending=ending, complete=complete)
 
 
 def render_completion(opts: dict[str, Any], *, api: str, model: str, prompt_tokens: int, max_tokens: int | None) -> bytes:

@@ -103,9 +103,11 @@ class FakeServerCore:
     def before_body(self, head: Request) -> Reply | None:
         """The reply to send before reading the body, when the ``x-fake``
         header asks for ``respond_before_body`` (and its fault applies)."""
+        if "x-fake" not in head.headers and not self.defaults["respond_before_body"]:
+            return None
         try:
             header_opts = orjson.loads(head.headers["x-fake"]) if "x-fake" in head.headers else None
-            opts = merge_options(self.defaults, header_opts)
+            opts = merge_options(header_opts, base=self.defaults)
         except (orjson.JSONDecodeError, OptionError):
             return None  # the complete request gets its 400
         if not opts["respond_before_body"] or not fault_applies(opts, self.fault_counts):
@@ -139,7 +141,7 @@ class FakeServerCore:
             if not isinstance(req, dict):
                 raise OptionError("the request body must be a JSON object")
             header_opts = orjson.loads(headers["x-fake"]) if "x-fake" in headers else None
-            opts = merge_options(self.defaults, req.get("fake"), header_opts)
+            opts = merge_options(req.get("fake"), header_opts, base=self.defaults)
         except (orjson.JSONDecodeError, OptionError) as exc:
             return self._reply(json_response(400, {"error": {"message": str(exc), "type": "invalid_request_error"}}))
         if isinstance(req.get("fake"), dict) and req["fake"].get("respond_before_body"):
@@ -165,7 +167,9 @@ class FakeServerCore:
             if not req.get("stream"):
                 return self._reply(render_completion(opts, api=api, model=model, prompt_tokens=prompt_tokens, max_tokens=max_tokens), None, opts)
             include_usage = bool((req.get("stream_options") or {}).get("include_usage"))
-            key = orjson.dumps([api, model, prompt_tokens, include_usage, max_tokens, fault, opts], option=orjson.OPT_SORT_KEYS).decode()
+            # the server's defaults are fixed: the layers a request gave determine its options
+            layers = [req.get("fake"), headers.get("x-fake")]
+            key = orjson.dumps([api, model, prompt_tokens, include_usage, max_tokens, fault, layers], option=orjson.OPT_SORT_KEYS).decode()
             plan = self._plans.get(key)
             if plan is None:
                 plan = render_stream(
