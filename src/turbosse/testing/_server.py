@@ -5,6 +5,12 @@ and tasks, and every streamed response is rendered to bytes once per distinct
 request shape and cached, so that serving a paced token costs one
 ``transport.write`` and one timer: the server must not be the bottleneck of
 the end-to-end benchmark.
+
+A connection answers its requests in order (keep-alive, pipelining). A request
+whose head says ``Expect: 100-continue`` gets ``100 Continue`` once the head is
+in and its body is not; one whose ``x-fake`` header asks for
+``respond_before_body`` is answered at that moment instead, and the connection
+closes after it. ``idle_close_ms`` closes a connection left idle that long.
 """
 
 from __future__ import annotations
