@@ -159,3 +159,31 @@ def test_closed_early() -> None:
     assert s.response.is_closed
     with pytest.raises(turbosse.SSEError, match="closed before its end"):
         s.result()
+
+
+def test_handler_callbacks() -> None:
+    data = TOOLS.read_bytes()
+    _, args = create_args("chat")
+    seen: dict[str, Any] = {"calls": [], "done": None}
+
+    class Handler(turbosse.StreamHandler):
+        def on_tool_call(self, call: Any) -> None:
+            seen["calls"].append(call)
+
+        def on_complete(self, result: Any) -> None:
+            seen["done"] = result
+
+    result = turbosse.openai.stream(sdk_client("chat", [data]), handler=Handler(), **args).result()
+    assert seen["done"] == result
+    assert seen["calls"] == result.choices[0].tool_calls and len(seen["calls"]) > 1
+
+
+def test_body_ending_early_is_not_a_result() -> None:
+    """A body cut before the end marker and before any finish_reason is an
+    error carrying the partial result, never a silently short result."""
+    data = (Path(__file__).resolve().parent / "corpus" / "anthropic__messages-text-then-tool-use.sse").read_bytes()
+    cut = data[: data.index(b"event: message_delta")]
+    _, args = create_args("messages")
+    with pytest.raises(StreamInterrupted, match="ended before it was complete: no message_stop") as info:
+        turbosse.anthropic.stream(sdk_client("messages", [cut]), **args).result()
+    assert info.value.partial.choices[0].content

@@ -21,6 +21,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from ._handler import Callbacks
 from ._sdk._accelerate import Acceleration, is_accelerated
 from ._sdk._accelerate import accelerate as _accelerate
 from ._sdk._decoder import SSEDecoder
@@ -57,15 +58,15 @@ def accelerate(client: Any, enable: bool = True) -> Acceleration:
     return _accelerate(client, enable, builder=builder, event_types=event_types, client_types=client_types)
 
 
-def stream(client: Any, **params: Any) -> DirectStream:
-    """Stream ``client.messages.create(**params)`` (``stream=True`` added),
-    the request made by the SDK, the bytes read by turbosse. Returns a
+def stream(client: Any, *, handler: Callbacks | None = None, **params: Any) -> DirectStream:
+    """Stream ``client.messages.create(**params)`` (``stream=True`` added;
+    ``handler``: :class:`turbosse.StreamHandler` callbacks), the request made by the SDK, the bytes read by turbosse. Returns a
     :class:`DirectStream`; the request is made when it is first read."""
     create = client.messages.with_streaming_response.create
-    return DirectStream(lambda: create(stream=True, **params), "anthropic")
+    return DirectStream(lambda: create(stream=True, **params), "anthropic", handler)
 
 
-def astream(client: Any, **params: Any) -> AsyncDirectStream:
+def astream(client: Any, *, handler: Callbacks | None = None, **params: Any) -> AsyncDirectStream:
     """:func:`stream` for an ``anthropic.AsyncAnthropic`` client."""
     create = client.messages.with_streaming_response.create
-    return AsyncDirectStream(lambda: create(stream=True, **params), "anthropic")
+    return AsyncDirectStream(lambda: create(stream=True, **params), "anthropic", handler)

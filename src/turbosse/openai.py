@@ -25,6 +25,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from ._handler import Callbacks
 from ._sdk._accelerate import Acceleration, is_accelerated
 from ._sdk._accelerate import accelerate as _accelerate
 from ._sdk._decoder import SSEDecoder
@@ -92,19 +93,22 @@ def _route(params: dict[str, Any]) -> str:
     return "chat"
 
 
-def stream(client: Any, *, route: str | None = None, **params: Any) -> DirectStream:
+def stream(client: Any, *, route: str | None = None, handler: Callbacks | None = None, **params: Any) -> DirectStream:
     """Stream a call made by the SDK's ``client`` (``openai.OpenAI``), read by
     turbosse: ``params`` are the ``create()`` arguments (``stream=True`` is
-    added). ``route`` is ``"chat"`` (``chat.completions``), ``"responses"`` or
+    added; ``handler``: :class:`turbosse.StreamHandler` callbacks, as for
+    ``turbosse.accumulate``). ``route`` is ``"chat"`` (``chat.completions``), ``"responses"`` or
     ``"completions"``; by default ``"responses"`` when ``input`` is given,
     ``"completions"`` for ``prompt``, else ``"chat"``. Returns a
     :class:`DirectStream`; the request is made when it is first read."""
     streaming, format = _resource(client, route or _route(params))
-    return DirectStream(lambda: streaming.create(stream=True, **params), format)
+    return DirectStream(lambda: streaming.create(stream=True, **params), format, handler)
 
 
-def astream(client: Any, *, route: str | None = None, **params: Any) -> AsyncDirectStream:
+def astream(
+    client: Any, *, route: str | None = None, handler: Callbacks | None = None, **params: Any
+) -> AsyncDirectStream:
     """:func:`stream` for an ``openai.AsyncOpenAI`` client; returns an
     :class:`AsyncDirectStream` (``async for``, ``await .result()``)."""
     streaming, format = _resource(client, route or _route(params))
-    return AsyncDirectStream(lambda: streaming.create(stream=True, **params), format)
+    return AsyncDirectStream(lambda: streaming.create(stream=True, **params), format, handler)

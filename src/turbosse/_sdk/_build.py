@@ -157,7 +157,7 @@ class ModelBuilder:
                 cls = variants.get(tag) if type(tag) is str else None
                 if cls is not None:
                     try:
-                        return cls.__pydantic_validator__.validate_python(value)
+                        return cls.model_validate(value)
                     except Exception:
                         return slow(value)
             if not whole:

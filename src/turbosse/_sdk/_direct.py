@@ -9,7 +9,9 @@ SDK's objects are never built. Errors before the stream are the SDK's (its
 read they are turbosse's, each with ``partial``: :class:`turbosse.StreamError`
 for an error the server reports in the stream, :class:`turbosse.MalformedChunk`
 / :class:`turbosse.EventTooLarge` for bad data, and
-:class:`turbosse.StreamInterrupted` when reading the body fails.
+:class:`turbosse.StreamInterrupted` when reading the body fails or the body
+ends before the stream is complete. The handler engine is the one
+``turbosse.accumulate`` uses (same callbacks, same failure story).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from .. import ChatAccumulator, ChatDecoder, ChatResult, Delta, SSEError, StreamInterrupted
+from .. import ChatDecoder, ChatResult, Delta, SSEError
+from .._handler import Callbacks, Engine
 
 __all__ = ["AsyncDirectStream", "DirectStream"]
 
@@ -29,11 +32,10 @@ def _finished(result: ChatResult | None) -> ChatResult:
 
 
 class _Base:
-    def __init__(self, open_response: Callable[[], Any], format: str) -> None:
+    def __init__(self, open_response: Callable[[], Any], format: str, handler: Callbacks | None) -> None:
         self._open = open_response
-        self._format = format
-        self._decoder = ChatDecoder(format)
-        self._acc = ChatAccumulator()
+        self._engine = Engine(handler)
+        self._engine.attach(ChatDecoder(format))
         self._result: ChatResult | None = None
         #: The SDK's raw response (``APIResponse``) once the request is made.
         self.response: Any = None
@@ -41,27 +43,22 @@ class _Base:
     @property
     def partial(self) -> ChatResult:
         """The result accumulated so far (the whole result once finished)."""
-        if self._result is not None:
-            return self._result
-        self._acc.model, self._acc.id = self._decoder.model, self._decoder.id
-        return self._acc.result()
+        return self._result if self._result is not None else self._engine.result()
 
     def _feed(self, chunk: bytes) -> list[Delta]:
         try:
-            deltas = self._decoder.feed(chunk)
+            return self._engine.feed(chunk)
         except SSEError as exc:
-            self._acc.extend(getattr(exc, "deltas", None) or [])
-            exc.partial = self.partial  # type: ignore[attr-defined]
-            raise
-        self._acc.extend(deltas)
-        return deltas
+            raise self._engine.fail(exc) from None
 
-    def _interrupted(self, exc: BaseException) -> StreamInterrupted:
-        return StreamInterrupted(exc, self.partial)
-
-    def _finish(self) -> None:
-        self._acc.extend(self._decoder.close())
-        self._result = self.partial
+    def _end(self) -> list[Delta]:
+        engine = self._engine
+        late = engine.end()
+        truncated = engine.incomplete()
+        if truncated is not None:
+            raise engine.fail(truncated)
+        self._result = engine.complete()
+        return late
 
 
 class DirectStream(_Base):
@@ -74,8 +71,8 @@ class DirectStream(_Base):
     :meth:`close`, to release the connection if you stop early.
     """
 
-    def __init__(self, open_response: Callable[[], Any], format: str) -> None:
-        super().__init__(open_response, format)
+    def __init__(self, open_response: Callable[[], Any], format: str, handler: Callbacks | None = None) -> None:
+        super().__init__(open_response, format, handler)
         self._gen: Iterator[Delta] | None = None
 
     def __iter__(self) -> Iterator[Delta]:
@@ -93,9 +90,9 @@ class DirectStream(_Base):
                 except StopIteration:
                     break
                 except Exception as exc:  # the body failed: the SDK's transport error
-                    raise self._interrupted(exc) from exc
+                    raise self._engine.interrupt(exc) from exc
                 yield from self._feed(chunk)
-            self._finish()
+            yield from self._end()
 
     @property
     def text_stream(self) -> Iterator[str]:
@@ -133,8 +130,8 @@ class AsyncDirectStream(_Base):
     """The async twin of :class:`DirectStream`: ``async for``, ``async with``,
     ``await result()``, ``await aclose()``."""
 
-    def __init__(self, open_response: Callable[[], Any], format: str) -> None:
-        super().__init__(open_response, format)
+    def __init__(self, open_response: Callable[[], Any], format: str, handler: Callbacks | None = None) -> None:
+        super().__init__(open_response, format, handler)
         self._gen: AsyncIterator[Delta] | None = None
 
     def __aiter__(self) -> AsyncIterator[Delta]:
@@ -152,10 +149,11 @@ class AsyncDirectStream(_Base):
                 except StopAsyncIteration:
                     break
                 except Exception as exc:  # the body failed: the SDK's transport error
-                    raise self._interrupted(exc) from exc
+                    raise self._engine.interrupt(exc) from exc
                 for d in self._feed(chunk):
                     yield d
-            self._finish()
+            for d in self._end():
+                yield d
 
     async def _text(self) -> AsyncIterator[str]:
         async for d in self:
