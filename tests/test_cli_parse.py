@@ -97,3 +97,29 @@ def test_console_script_entry_point_is_main() -> None:
     with pytest.raises(SystemExit) as info:
         main(["--help"])
     assert info.value.code == 0
+
+
+@pytest.mark.parametrize("what", ["--deltas", "--result", "--events"])
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b'{"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}\n', "a JSON body"),
+        (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>nginx</body>\r\n</html>\r\n", "an HTML or XML page"),
+        (b"data: one event, never ended by a blank line", "no blank line"),
+        (b"", None),
+    ],
+)
+def test_a_body_that_is_not_an_event_stream_fails(twin: str, what: str, body: bytes, kind: str | None) -> None:
+    proc = run(twin, "parse", what, "-", stdin=body)
+    assert proc.returncode == 1
+    assert proc.stdout == b""  # no empty result passed off as an answer
+    err = proc.stderr.decode()
+    assert err.count("\n") == 1 and err.startswith("turbosse parse: ")
+    if kind is None:
+        assert "the input is empty" in err
+    elif kind == "no blank line":
+        assert f"no server-sent event in {len(body)} bytes of input (an event ends at a blank line, and none did)" in err
+    else:
+        assert f"no server-sent event in {len(body)} bytes of input (it looks like {kind}, not text/event-stream)" in err
+    assert body.decode().split("\n")[0][:30].strip() in err  # what it got, quoted
+

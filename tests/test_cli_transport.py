@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -98,12 +99,13 @@ def test_serve_options_json_and_interrupt():
     try:
         r = httpx.post(url + "/chat/completions", json={"model": "m", "stream": True}, timeout=10)
         assert b"\r\n\r\n" in r.content
-        assert _stop(proc, signal.SIGINT) == 0
+        assert _stop(proc, signal.SIGINT) == 130  # Ctrl-C, as every command ends on it
+        assert proc.stderr is not None and proc.stderr.read().strip() == "turbosse serve: interrupted"
     finally:
         _cleanup(proc)
-    proc, _ = start_serve("--lifetime", "60")
+    proc, _ = start_serve("--lifetime", "60", "--loop", "asyncio")
     try:
-        assert _stop(proc, signal.SIGTERM) == 0
+        assert _stop(proc, signal.SIGTERM) == 130
     finally:
         _cleanup(proc)
 
@@ -119,20 +121,53 @@ def test_serve_rejects_bad_options_and_addresses(capsys):
 def test_stream_with_the_embedded_server():
     proc = run_cli("stream", "--max-tokens", "12", "--fake-rate", "200", "Hello there")
     assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
-    assert proc.stdout.startswith(fake_text(12))
+    assert proc.stdout == fake_text(12) + "\n"  # the answer alone on stdout
+    lines = proc.stderr.splitlines()  # what the program says about it on stderr
     assert any(line.startswith("usage: prompt ") and "completion 12" in line for line in lines)
     assert "tokens/s" in lines[-1] and "12 tokens" in lines[-1] and "finish reason stop" in lines[-1]
+
+
+def test_stream_quiet_and_json(capsys):
+    with FakeLLMServer(lifetime=60) as server:
+        assert main(["stream", "--url", server.base_url, "--max-tokens", "4", "--quiet", "hi"]) == 0
+        assert capsys.readouterr() == (fake_text(4) + "\n", "")
+        assert main(["stream", "--url", server.base_url, "--max-tokens", "4", "--json", "hi"]) == 0
+        captured = capsys.readouterr()
+        (line,) = captured.out.splitlines()
+        got = json.loads(line)
+        assert got["result"]["choices"][0]["content"] == fake_text(4)
+        assert got["result"]["usage"]["completion_tokens"] == 4
+        assert got["timing"]["tokens"] == 4 and got["timing"]["elapsed_s"] > 0
+    with FakeLLMServer(lifetime=60, tokens=10, disconnect_after=4) as server:
+        assert main(["stream", "--url", server.base_url, "--json", "hi"]) == 1
+    captured = capsys.readouterr()
+    got = json.loads(captured.out)
+    assert got["error"]["type"] == "StreamInterrupted"
+    assert got["partial"]["choices"][0]["content"] == fake_text(4)
+    assert "StreamInterrupted" in captured.err
+
+
+def test_stream_says_when_it_retries(capsys):
+    fake = json.dumps({"fail_status": 503, "retry_after": 0.05, "fail_times": 1, "fail_key": "cli-retry"})
+    with FakeLLMServer(lifetime=60) as server:
+        assert main(["stream", "--url", server.base_url, "--max-tokens", "3", "hi"]) == 0  # no retry: nothing said
+        assert "retrying" not in capsys.readouterr().err
+    with FakeLLMServer(lifetime=60, **json.loads(fake)) as failing:
+        assert main(["stream", "--url", failing.base_url, "--max-tokens", "3", "hi"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == fake_text(3) + "\n"
+    (said,) = [line for line in captured.err.splitlines() if "retrying" in line]
+    assert said.startswith("turbosse stream: retrying after HTTP 503 (waited ") and said.endswith("; attempt 2)")
 
 
 def test_stream_with_url_model_and_system(capsys):
     with FakeLLMServer(lifetime=60) as server:
         status = main(["stream", "--url", server.base_url, "--model", "my-model", "--system", "be brief", "--max-tokens", "5", "--temperature", "0.5", "--api-key", "sk-cli", "hi"])
-        out = capsys.readouterr().out
+        out, err = capsys.readouterr()
         (req,) = server.requests
     assert status == 0
-    assert out.startswith(fake_text(5) + "\n")
-    assert "model my-model" in out
+    assert out == fake_text(5) + "\n"
+    assert "model my-model" in err
     body = req["json"]
     assert body["messages"] == [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
     assert body["max_tokens"] == 5 and body["temperature"] == 0.5
@@ -144,7 +179,9 @@ def test_stream_prints_tool_calls_and_reasoning(capsys):
         assert main(["stream", "--url", server.base_url, "--max-tokens", "2", "q"]) == 0
     captured = capsys.readouterr()
     assert "tool call call_fake0: get_weather(" in captured.out
-    assert captured.err == fake_text(3)  # reasoning goes to stderr, the answer to stdout
+    reasoning, *said = captured.err.splitlines()
+    assert reasoning == fake_text(3)  # reasoning goes to stderr, the answer to stdout
+    assert said[0].startswith("usage: prompt ")
 
 
 def test_stream_errors_exit_1_with_the_message(capsys):
@@ -170,10 +207,35 @@ def test_bench_small_run_prints_the_table():
     assert "turbosse AsyncChatClient (httpx)" in out
     assert "httpx-sse + json (httpx)" in out
     assert "WRONG OUTPUT" not in out
-    assert "times less than httpx-sse + json on the same 4 paced streams" in out.replace("\n", " ")
-    assert "MET" not in out.upper().replace("METHOD", "")
+    said = out.replace("\n", " ")
+    assert re.search(r"turbosse used [0-9.]+ \S+ of CPU per token, (about as much as|[0-9.]+ times (less|more) than) "
+                     r"httpx-sse \+ json on the same 4 paced streams", said), said
+    assert not re.search(r"\b(target|met)\b", out, re.I)  # one plain verdict, no target verdicts
     assert max(len(line) for line in out.splitlines()) <= 100
     assert time.monotonic() - start < 120
+
+
+def test_bench_against_a_server_that_sends_other_text_fails():
+    # a real server ignores the fake server's options: every stream's text differs from what was asked
+    corpus = Path(__file__).resolve().parent / "corpus"
+    with FakeLLMServer(lifetime=120, replay="openai__chat-logprobs-content.sse", corpus_dir=corpus) as server:
+        proc = run_cli(
+            "bench", "--url", server.base_url, "--variants", "turbosse-async,httpx-lines", "--unpaced-tokens", "20",
+            "--streams", "2", "--paced-tokens", "3", "--rate", "100", "--rounds", "1", "--lockstep-rounds", "0", timeout=180,
+        )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout
+    assert "(WRONG OUTPUT)" in proc.stdout
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "turbosse bench: failed or read the wrong text: turbosse AsyncChatClient (httpx), httpx aiter_lines + json")
+
+
+def test_bench_loop_option(capsys):
+    proc = run_cli(
+        "bench", "--variants", "turbosse-async", "--unpaced-tokens", "50", "--streams", "2", "--paced-tokens", "3",
+        "--rate", "100", "--rounds", "1", "--lockstep-rounds", "0", "--loop", "asyncio", timeout=180,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "event loop: every async client on asyncio" in proc.stdout
 
 
 def test_bench_rejects_unknown_variants(capsys):
@@ -216,3 +278,25 @@ def test_bench_report_helpers():
     assert "not installed: openai" in text
     assert "(WRONG OUTPUT)" in text  # a client that returned the wrong text is flagged
     assert failed(report) == ["httpx-sse"]
+
+
+def test_loop_option_is_read_in_one_place():
+    import argparse
+    import importlib.util
+
+    from turbosse.cli._loop import LOOPS, add_loop_option, use_uvloop
+
+    parser = argparse.ArgumentParser()
+    add_loop_option(parser)
+    assert parser.parse_args([]).loop == "auto"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--loop", "trio"])
+    installed = importlib.util.find_spec("uvloop") is not None
+    assert LOOPS == ("asyncio", "uvloop", "auto")
+    assert use_uvloop("asyncio") is False
+    assert use_uvloop("auto") is installed
+    if installed:
+        assert use_uvloop("uvloop") is True
+    else:
+        with pytest.raises(ValueError, match="uvloop is not installed"):
+            use_uvloop("uvloop")

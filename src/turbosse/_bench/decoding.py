@@ -55,7 +55,6 @@ from .workloads import READ_SIZE, Workload, chunked
 Summary = tuple[int, int]
 Run = Callable[[list[bytes]], Any]
 StreamRun = Callable[[list[bytes]], Summary]
-TARGET_WORKLOAD = "synthetic-16k"
 MODULES = {"cython": "turbosse._decoder_c", "python": "turbosse._decoder_py"}
 
 

@@ -60,10 +60,16 @@ QUICK: dict[str, Any] = {
 Outcome = tuple[list[tuple[int, str]], dict[str, float]]
 
 
+def on_uvloop(variant: str, loop: str | None) -> bool:
+    """Whether a contender runs on uvloop: its own choice, unless ``loop``
+    (``"asyncio"`` or ``"uvloop"``) says for every contender."""
+    return CLIENTS[variant].uvloop if loop is None else loop == "uvloop"
+
+
 def _run_async(variant: str, url: str, streams: int, fake: dict[str, Any], stagger: float,
-               server_pid: int | None = None) -> Outcome:
+               server_pid: int | None = None, uvloop: bool = False) -> Outcome:
     contender = CLIENTS[variant]
-    loop = new_event_loop(contender.uvloop)
+    loop = new_event_loop(uvloop)
     try:
 
         async def main() -> Outcome:
@@ -125,14 +131,15 @@ def run_scenario(variant: str, url: str, sc: dict[str, Any]) -> dict[str, Any]:
     stagger = (1.0 / sc["rate"]) / sc["streams"] if sc["rate"] and sc["streams"] > 1 else 0.0
     expected = fake_text(sc["tokens"])
     pid = sc.get("server_pid")
+    uvloop = on_uvloop(variant, sc.get("loop"))
     runs, ok = [], True
     for _ in range(sc["repeats"]):
         if sc.get("lockstep"):
-            results, times = run_lockstep(variant, sc["streams"], sc["tokens"])
+            results, times = run_lockstep(variant, sc["streams"], sc["tokens"], uvloop)
         elif CLIENTS[variant].sync:
             results, times = _run_sync(variant, url, sc["streams"], fake, stagger, pid)
         else:
-            results, times = _run_async(variant, url, sc["streams"], fake, stagger, pid)
+            results, times = _run_async(variant, url, sc["streams"], fake, stagger, pid, uvloop)
         ok = ok and len(results) == sc["streams"] and all(n == sc["tokens"] and text == expected for n, text in results)
         runs.append({**times, "tokens": sum(n for n, _ in results)})
     return {"runs": runs, "ok": ok}
@@ -191,6 +198,7 @@ def run(
     rounds: int,
     lockstep_rounds: int = 0,
     parse_time: float = 0.3,
+    loop: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark and return the report (see :mod:`.e2e_report`).
@@ -205,16 +213,18 @@ def run(
 
     say = progress or (lambda _msg: None)
     scenarios: list[dict[str, Any]] = [
-        {"name": "unpaced", "streams": 1, "tokens": unpaced_tokens, "rate": 0.0, "repeats": unpaced_repeats},
-        {"name": "paced", "streams": paced_streams, "tokens": paced_tokens, "rate": rate, "repeats": 1},
+        {"name": "unpaced", "streams": 1, "tokens": unpaced_tokens, "rate": 0.0, "repeats": unpaced_repeats, "loop": loop},
+        {"name": "paced", "streams": paced_streams, "tokens": paced_tokens, "rate": rate, "repeats": 1, "loop": loop},
     ]
-    lockstep = {"name": "lockstep", "streams": paced_streams, "tokens": paced_tokens, "rate": 0.0, "repeats": 1, "lockstep": True}
+    lockstep = {"name": "lockstep", "streams": paced_streams, "tokens": paced_tokens, "rate": 0.0, "repeats": 1, "lockstep": True,
+                "loop": loop}
     if lockstep_rounds > 0:
         scenarios.append(lockstep)
     report: dict[str, Any] = {
         "scenarios": scenarios,
         "rounds": rounds,
         "lockstep_rounds": lockstep_rounds,
+        "loop": loop,
         "versions": versions(("httpx", "httpx-sse", "openai", "httpx-aiohttp", "aiohttp", "uvloop", "orjson")),
         "machine": machine(),
         "results": {},
@@ -248,7 +258,8 @@ def run(
         # connections with a few tokens each. A process's first run with
         # hundreds of connections costs up to 1.5x a later one (memory first
         # touched, pool growth, lazy imports); the rounds measure the steady state.
-        warm = {"name": "warm-up", "streams": paced_streams, "tokens": 3, "rate": rate, "repeats": 1, "server_pid": server_pid}
+        warm = {"name": "warm-up", "streams": paced_streams, "tokens": 3, "rate": rate, "repeats": 1, "server_pid": server_pid,
+            "loop": loop}
         for w in list(workers):
             say(f"warm-up: {CLIENTS[w.variant].label}")
             try:

@@ -94,6 +94,15 @@ def round_ratio(report: dict[str, Any], a: str, b: str, scenario: str = "paced")
     return {"median": median(pairs), "lo": min(pairs), "hi": max(pairs), "n": len(pairs)}
 
 
+def _times(ratio: float, label: str) -> str:
+    """``ratio`` (turbosse's CPU over ``label``'s) in words."""
+    if 1 / 1.05 <= ratio <= 1.05:
+        return f"about as much as {label}"
+    if ratio < 1:
+        return f"{1 / ratio:.1f} times less than {label}"
+    return f"{ratio:.1f} times more than {label}"
+
+
 def verdict(report: dict[str, Any], scenario: str = "paced", mu: str = "\u00b5s") -> str:
     """One plain sentence: turbosse's async client's CPU per token, and how many
     times less that is than httpx-sse + json and the openai SDK on the same
@@ -106,7 +115,7 @@ def verdict(report: dict[str, Any], scenario: str = "paced", mu: str = "\u00b5s"
     for other, label in (("httpx-sse", "httpx-sse + json"), ("openai", "the openai SDK")):
         r = round_ratio(report, "turbosse-async", other, scenario)
         if r is not None and r["median"] > 0:
-            parts.append(f"{1 / r['median']:.1f} times less than {label}")
+            parts.append(_times(r["median"], label))
     sc = {s["name"]: s for s in report["scenarios"]}[scenario]
     streams = f"{sc['streams']} {'paced ' if scenario == 'paced' else ''}streams"
     line = f"turbosse used {mine['cpu']:.1f} {mu} of CPU per token"
@@ -144,6 +153,8 @@ def format_report(report: dict[str, Any]) -> str:
         "least and most CPU per token (range); parse = the client's parsing alone on the same bytes; "
         "transport = CPU - parse (kernel = its system time)."
     )
+    loop = report.get("loop")
+    lines += _wrap(f"event loop: {'every async client on ' + loop if loop else 'each client its own (uvloop where its label says so, else asyncio)'}")
     lines += _wrap(f"{report['machine']}; {report['versions']}")
 
     def cell(v: float | None, fmt: str) -> str:

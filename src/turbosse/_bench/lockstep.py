@@ -85,11 +85,12 @@ class Lockstep:
                 await self.advance.wait()
 
 
-def run_lockstep(variant: str, streams: int, tokens: int) -> tuple[list[tuple[int, str]], dict[str, float]]:
-    """One lockstep run of an async contender: its results and times (the
-    lockstep server's own CPU taken out, reported as ``server_cpu``)."""
+def run_lockstep(variant: str, streams: int, tokens: int, uvloop: bool = False) -> tuple[list[tuple[int, str]], dict[str, float]]:
+    """One lockstep run of an async contender, on uvloop or asyncio's loop:
+    its results and times (the lockstep server's own CPU taken out, reported
+    as ``server_cpu``)."""
     contender = CLIENTS[variant]
-    loop = new_event_loop(contender.uvloop)
+    loop = new_event_loop(uvloop)
     try:
 
         async def main() -> tuple[list[tuple[int, str]], dict[str, float]]:

@@ -1,5 +1,6 @@
 """The ``turbosse`` command line: the list of subcommands, ``--version``, and
-the exit rules every command shares (a broken pipe is a normal end).
+the exit rules every command shares: a broken pipe is a normal end, and
+Ctrl-C ends any command with one line on stderr and exit status 130.
 
 Each module named in :data:`COMMANDS` (``turbosse.cli.<name>``) adds one
 subcommand through ``add_parser(subparsers) -> ArgumentParser``, which sets
@@ -11,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from collections.abc import Sequence
 
 __all__ = ["COMMANDS", "build_parser", "main", "version_string"]
 
 #: The subcommands, in the order ``--help`` lists them.
-COMMANDS = ["parse", "stream", "serve", "bench"]
+COMMANDS = ["parse", "stream", "serve", "bench", "batch"]
 
 
 def version_string() -> str:
@@ -49,3 +51,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(func(args) or 0)
     except BrokenPipeError:  # `turbosse parse big.sse | head`
         return 0
+    except KeyboardInterrupt:
+        print(f"turbosse {args.command}: interrupted", file=sys.stderr, flush=True)
+        return 130

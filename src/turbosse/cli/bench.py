@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ._loop import add_loop_option, use_uvloop
+
 __all__ = ["add_parser", "bench_command"]
 
 
@@ -39,6 +41,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--lockstep-rounds", type=int,
         help=f"rounds of the lockstep scenario (the paced workload, one event per read, no clock); 0: none (default {DEFAULTS['lockstep_rounds']})",
     )  # fmt: skip
+    add_loop_option(p, default=None, help_default="each client its own (uvloop for the aiohttp row, asyncio for the others)")
     p.add_argument("--json", metavar="FILE", help="also write the raw report as JSON to FILE")
     p.set_defaults(func=bench_command)
     return p
@@ -62,9 +65,14 @@ def bench_command(args: argparse.Namespace) -> int:
     if unknown:
         print(f"turbosse bench: unknown variant(s) {', '.join(unknown)}; choose from {', '.join(CLIENTS)}", file=sys.stderr)
         return 2
+    try:
+        loop = None if args.loop is None else "uvloop" if use_uvloop(args.loop) else "asyncio"
+    except ValueError as exc:
+        print(f"turbosse bench: {exc}", file=sys.stderr)
+        return 2
     started = time.monotonic()
     report = run(
-        variants=variants, url=args.url, parse_time=0.1 if args.quick else 0.3,
+        variants=variants, url=args.url, parse_time=0.1 if args.quick else 0.3, loop=loop,
         progress=lambda m: print(m, file=sys.stderr, flush=True), **base,
     )  # fmt: skip
     print(format_report(report))

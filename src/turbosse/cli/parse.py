@@ -44,15 +44,38 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _chunks(stream: IO[bytes], size: int) -> Iterator[bytes]:
-    # read1 returns what is available, so `curl -N ... | turbosse parse -`
-    # prints each event as it arrives instead of waiting for a full buffer
-    read = getattr(stream, "read1", stream.read)
-    while True:
-        chunk = read(size)
-        if not chunk:
-            return
-        yield chunk
+class _Input:
+    """The chunks of the input, as they arrive, and what a message about it
+    needs: the first bytes and the total."""
+
+    HEAD = 200
+
+    def __init__(self, stream: IO[bytes], size: int) -> None:
+        self.stream, self.size = stream, size
+        self.head, self.total = b"", 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        # read1 returns what is available, so `curl -N ... | turbosse parse -`
+        # prints each event as it arrives instead of waiting for a full buffer
+        read = getattr(self.stream, "read1", self.stream.read)
+        while True:
+            chunk = read(self.size)
+            if not chunk:
+                return
+            if len(self.head) < self.HEAD:
+                self.head += chunk[: self.HEAD - len(self.head)]
+            self.total += len(chunk)
+            yield chunk
+
+    def not_a_stream(self) -> str:
+        """Why an input in which no event was found is not an event stream."""
+        if not self.total:
+            return "the input is empty: no server-sent event in it"
+        kind = {b"{": "a JSON body", b"[": "a JSON body", b"<": "an HTML or XML page"}.get(self.head.lstrip()[:1])
+        why = f"it looks like {kind}, not text/event-stream" if kind else "an event ends at a blank line, and none did"
+        snippet = self.head.decode("utf-8", "replace").replace("\n", " ").replace("\r", " ").strip()
+        more = "..." if self.total > len(self.head) else ""
+        return f"no server-sent event in {self.total} bytes of input ({why}): {snippet}{more}"
 
 
 def delta_json(delta: Any) -> dict[str, Any]:
@@ -85,28 +108,36 @@ def parse_command(args: argparse.Namespace) -> int:
     def emit(obj: Any) -> None:
         out.write(orjson.dumps(obj) + b"\n")
 
+    def emit_events(events: Any) -> int:
+        for ev in events:
+            emit({"event": ev.event, "data": ev.data, "id": ev.id, "retry": ev.retry})
+        return len(events)
+
     status = 0
+    chunks = _Input(source, args.chunk_size)
     with source:
         if args.what == "events":
             parser = SSEParser()
+            seen = 0
             try:
-                for chunk in _chunks(source, args.chunk_size):
-                    for ev in parser.feed(chunk):
-                        emit({"event": ev.event, "data": ev.data, "id": ev.id, "retry": ev.retry})
+                for chunk in chunks:
+                    seen += emit_events(parser.feed(chunk))
                     out.flush()
-                parser.close()
+                seen += emit_events(parser.close())
             except SSEError as exc:
-                for ev in getattr(exc, "events", []):
-                    emit({"event": ev.event, "data": ev.data, "id": ev.id, "retry": ev.retry})
+                seen += emit_events(getattr(exc, "events", []))
                 print(f"turbosse parse: {type(exc).__name__}: {exc}", file=sys.stderr)
                 status = 1
             out.flush()
+            if not seen and not status:
+                print(f"turbosse parse: {chunks.not_a_stream()}", file=sys.stderr)
+                status = 1
             return status
         decoder = ChatDecoder(args.format, on_malformed="skip" if args.skip_malformed else "raise")
         acc = ChatAccumulator()
         error: SSEError | None = None
         try:
-            for chunk in _chunks(source, args.chunk_size):
+            for chunk in chunks:
                 deltas = decoder.feed(chunk)
                 acc.extend(deltas)
                 if args.what == "deltas":
@@ -121,6 +152,9 @@ def parse_command(args: argparse.Namespace) -> int:
             if args.what == "deltas":
                 for d in deltas:
                     emit(delta_json(d))
+        if error is None and not decoder.events:
+            print(f"turbosse parse: {chunks.not_a_stream()}", file=sys.stderr)
+            return 1
         if args.what == "result":
             acc.model, acc.id = decoder.model, decoder.id
             emit(acc.result().to_dict())

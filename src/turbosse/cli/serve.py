@@ -6,7 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any
+
+from ._loop import add_loop_option, use_uvloop
 
 __all__ = ["add_parser", "serve_command"]
 
@@ -30,7 +33,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     s.add_argument("--options", default="{}", metavar="JSON", help="more default options, as a JSON object")
     s.add_argument("--corpus-dir", help="directory for the replay option's file names")
     s.add_argument("--lifetime", type=float, help="stop after this many seconds (default: run until interrupted)")
-    s.add_argument("--no-uvloop", action="store_true", help="use asyncio's own event loop even if uvloop is installed")
+    add_loop_option(s)
+    s.add_argument("--no-uvloop", dest="loop", action="store_const", const="asyncio", help="the same as --loop asyncio")
     s.set_defaults(func=serve_command)
 
     return s
@@ -49,6 +53,7 @@ def serve_command(args: argparse.Namespace) -> int:
         if args.tokens is not None:
             options.setdefault("tokens", args.tokens)
         merge_options(options)
+        uvloop = use_uvloop(args.loop)
     except (ValueError, OptionError) as exc:
         print(f"turbosse serve: {exc}", file=sys.stderr)
         return 2
@@ -60,12 +65,18 @@ def serve_command(args: argparse.Namespace) -> int:
         host = f"[{args.host}]" if ":" in args.host else args.host
         print(f"turbosse fake LLM server on http://{host}:{port}/v1 (POST /chat/completions, /messages); Ctrl-C stops it", flush=True)
 
+    started = time.monotonic()
     try:
         serve_forever(
             args.host, args.port, defaults=options, corpus_dir=args.corpus_dir, lifetime=args.lifetime,
-            use_uvloop=not args.no_uvloop, on_ready=ready,
+            use_uvloop=uvloop, on_ready=ready,
         )  # fmt: skip
     except OSError as exc:
         print(f"turbosse serve: {exc}", file=sys.stderr)
         return 1
-    return 0
+    if args.lifetime is not None and time.monotonic() - started >= args.lifetime:
+        return 0  # the lifetime ran out
+    # it stops early only on Ctrl-C or SIGTERM, which it handles itself: end
+    # the way every command ends on Ctrl-C (see turbosse.cli)
+    print("turbosse serve: interrupted", file=sys.stderr, flush=True)
+    return 130

@@ -30,12 +30,43 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument("--temperature", type=float)
     t.add_argument("--idle-timeout", type=float, default=60.0, help="give up when no byte arrives for this long (default 60 s)")
     t.add_argument("--fake-rate", type=float, default=50.0, help="tokens/s of the embedded fake server (default 50)")
+    t.add_argument("--quiet", "-q", action="store_true", help="print the answer only: no usage, speed or retry lines")
+    t.add_argument("--json", action="store_true",
+                   help="print one JSON object at the end instead of the text as it arrives: the result, "
+                        "its timing, or the error and the partial result")
     t.set_defaults(func=stream_command)
     return t
 
 
+def _watch_retries(http: Any, stream: Any, say: Any) -> None:
+    """Say on stderr, through ``say``, each time the client tries again, and why."""
+    hooks = getattr(http, "event_hooks", None)
+    if hooks is None:  # not an httpx client: nothing to watch
+        return
+    state: dict[str, Any] = {"sent": 0, "why": "a connection error"}
+
+    def on_request(request: Any) -> None:
+        state["sent"] += 1
+        if state["sent"] > 1:
+            waited = stream.retry_delays[-1] if stream.retry_delays else 0.0
+            say(f"turbosse stream: retrying after {state['why']} (waited {waited:.1f} s; attempt {state['sent']})")
+        state["why"] = "a connection error"
+
+    def on_response(response: Any) -> None:
+        state["why"] = f"HTTP {response.status_code}" if response.status_code >= 400 else "a stream that ended early"
+
+    hooks["request"].append(on_request)
+    hooks["response"].append(on_response)
+
+
 def stream_command(args: argparse.Namespace) -> int:
+    import orjson
+
     from .. import ChatClient, SSEError
+
+    def say(line: str) -> None:  # what the program says: stderr, unless --quiet
+        if not args.quiet:
+            print(line, file=sys.stderr, flush=True)
 
     server = None
     url = args.url
@@ -56,54 +87,75 @@ def stream_command(args: argparse.Namespace) -> int:
     if args.temperature is not None:
         params["temperature"] = args.temperature
     out = sys.stdout
-    status = 0
+    live = not args.json  # the text as it arrives
     first: float | None = None
     pieces = 0
+    thought = False  # reasoning went to stderr
     try:
         with ChatClient(base_url=url, api_key=args.api_key, model=model, idle_timeout=args.idle_timeout) as client:
             stream = client.stream(messages, **params)
+            _watch_retries(client.http_client, stream, say)
             start = time.perf_counter()
             try:
                 with stream:
                     for d in stream:
-                        text = d.content if d.index == 0 else None
-                        if d.reasoning is not None and d.index == 0:
-                            if first is None:
-                                first = time.perf_counter()
-                            sys.stderr.write(d.reasoning)
-                            sys.stderr.flush()
-                        if text is not None:
-                            if first is None:
-                                first = time.perf_counter()
+                        if d.index != 0:
+                            continue
+                        if d.reasoning is not None:
+                            first = first or time.perf_counter()
+                            if live:
+                                thought = True
+                                sys.stderr.write(d.reasoning)
+                                sys.stderr.flush()
+                        if d.content is not None:
+                            first = first or time.perf_counter()
                             pieces += 1
-                            out.write(text)
-                            out.flush()
+                            if live:
+                                out.write(d.content)
+                                out.flush()
                 result = stream.result()
             except SSEError as exc:
-                out.write("\n")
-                print(f"turbosse stream: {type(exc).__name__}: {exc}", file=sys.stderr)
                 partial = getattr(exc, "partial", None) or stream.partial
+                if live:
+                    out.write("\n")
+                else:
+                    error = {"type": type(exc).__name__, "message": str(exc)}
+                    out.write(orjson.dumps({"error": error, "partial": partial.to_dict() if partial else None}).decode() + "\n")
+                print(f"turbosse stream: {type(exc).__name__}: {exc}", file=sys.stderr)
                 if partial is not None and partial.content:
                     print(f"turbosse stream: kept {len(partial.content)} characters of partial answer", file=sys.stderr)
                 return 1
+    except KeyboardInterrupt:
+        if live and pieces:
+            out.write("\n")  # the interruption's line starts on a line of its own
+            out.flush()
+        raise
     finally:
         if server is not None:
             server.stop()
     elapsed = time.perf_counter() - start
+    usage = result.usage
+    tokens = usage.completion_tokens if usage is not None and usage.completion_tokens else pieces
+    ttft = first - start if first is not None else None
+    speed = tokens / (elapsed - ttft) if ttft is not None and elapsed > ttft else 0.0
+    if not live:
+        timing = {"elapsed_s": elapsed, "ttft_s": ttft, "tokens": tokens, "tokens_per_s": speed}
+        out.write(orjson.dumps({"result": result.to_dict(), "timing": timing}).decode() + "\n")
+        out.flush()
+        return 0
     out.write("\n")
     for call in result.tool_calls:
         out.write(f"tool call {call.id}: {call.name}({call.arguments})\n")
-    usage = result.usage
-    tokens = usage.completion_tokens if usage is not None and usage.completion_tokens else pieces
-    speed = tokens / (elapsed - (first - start)) if first is not None and elapsed > first - start else 0.0
-    if usage is not None:
-        out.write(f"usage: prompt {usage.prompt_tokens}, completion {usage.completion_tokens}, total {usage.total_tokens} tokens\n")
-    else:
-        out.write("usage: not reported by the server\n")
-    ttft = f"{first - start:.3f} s" if first is not None else "-"
-    out.write(
-        f"{tokens} tokens in {elapsed:.2f} s: {speed:.1f} tokens/s after the first (time to first token {ttft}); "
-        f"model {result.model or model}, finish reason {result.finish_reason}\n"
-    )
     out.flush()
-    return status
+    if thought:
+        sys.stderr.write("\n")  # the reasoning's line ends before anything else is said
+    if usage is not None:
+        say(f"usage: prompt {usage.prompt_tokens}, completion {usage.completion_tokens}, total {usage.total_tokens} tokens")
+    else:
+        say("usage: not reported by the server")
+    say(
+        f"{tokens} tokens in {elapsed:.2f} s: {speed:.1f} tokens/s after the first "
+        f"(time to first token {f'{ttft:.3f} s' if ttft is not None else '-'}); "
+        f"model {result.model or model}, finish reason {result.finish_reason}"
+    )
+    return 0
