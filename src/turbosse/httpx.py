@@ -20,9 +20,12 @@ What differs, on purpose:
 - A response that is not ``text/event-stream`` raises
   :class:`turbosse.APIStatusError` (a :class:`turbosse.SSEError`) carrying the
   HTTP status, the content type and the first 500 characters of the body, so
-  ``{"error": {"message": "Invalid API key"}}`` is not hidden. httpx-sse's
-  ``SSEError`` derives from ``httpx.TransportError``; ours is turbosse's base
-  error.
+  ``{"error": {"message": "Invalid API key"}}`` is not hidden. Like httpx-sse's
+  ``SSEError`` it is also an ``httpx.TransportError`` (``httpx2``'s for an
+  httpx2 client), so an ``except httpx.TransportError`` written for httpx-sse
+  still catches it.
+- :class:`EventSource` has the parser's ``last_event_id`` and ``retry``
+  (what a reconnecting client sends as ``Last-Event-ID`` and waits).
 - The parser follows the WHATWG rules exactly (BOM, CR line ends, ``retry``
   validation, invalid UTF-8) and caps an event at ``max_event_bytes``.
 - ``connect_sse`` does not modify the ``headers`` you pass.
@@ -30,8 +33,9 @@ What differs, on purpose:
   functions: ``sentinel`` (e.g. ``b"[DONE]"``: that event is swallowed and
   the rest of the body is read and ignored) and ``max_event_bytes``.
 
-It works with any httpx transport, including httpx-aiohttp's
-``AiohttpTransport``.
+It works with httpx and httpx2 clients alike (httpx2 is pydantic's fork of
+httpx, on which the openai and anthropic SDKs are built), with any
+transport, including httpx-aiohttp's ``AiohttpTransport``.
 """
 
 from __future__ import annotations
@@ -54,13 +58,15 @@ from ._http import (
     read_snippet,
     status_error,
 )
+from ._httplib import not_event_stream
 
 __all__ = ["EventSource", "SSEError", "ServerSentEvent", "aconnect_sse", "connect_sse"]
 
 class EventSource:
     """The events of one ``text/event-stream`` response.
 
-    :param response: a streamed httpx response (from ``client.stream(...)``).
+    :param response: a streamed httpx (or httpx2) response (from
+        ``client.stream(...)``).
     :param max_event_bytes: cap on a line and on one event's data, as for
         :class:`turbosse.SSEParser` (default 8 MiB; None for no cap).
     :param sentinel: a payload such as ``b"[DONE]"``; that event is not
@@ -77,22 +83,37 @@ class EventSource:
         self._response = response
         self._max_event_bytes = max_event_bytes
         self._sentinel = sentinel
+        self._last_parser: SSEParser | None = None
 
     @property
     def response(self) -> httpx.Response:
         return self._response
 
+    @property
+    def last_event_id(self) -> str:
+        """The stream's last event ID so far (``""`` if none): what to send
+        as ``Last-Event-ID`` when reconnecting."""
+        return self._last_parser.last_event_id if self._last_parser is not None else ""
+
+    @property
+    def retry(self) -> int | None:
+        """The reconnection time in milliseconds the stream set with
+        ``retry:``, or None."""
+        return self._last_parser.retry if self._last_parser is not None else None
+
     def _parser(self) -> SSEParser:
-        return SSEParser(max_event_bytes=self._max_event_bytes, sentinel=self._sentinel)
+        parser = self._last_parser = SSEParser(max_event_bytes=self._max_event_bytes, sentinel=self._sentinel)
+        return parser
 
     def iter_sse(self) -> Generator[ServerSentEvent, None, None]:
         """Yield events as their blank line arrives.
 
         Raises :class:`turbosse.APIStatusError` if the response is not an event
-        stream, with the status and the start of the body."""
+        stream, with the status and the start of the body (it is also the
+        client library's ``TransportError``)."""
         response = self._response
         if not is_event_stream(response):
-            raise status_error(response, read_snippet(response))
+            raise not_event_stream(response, status_error(response, read_snippet(response)))
         parser = self._parser()
         feed = parser.feed
         chunks = iter_body(response)
@@ -108,7 +129,7 @@ class EventSource:
         """The async twin of :meth:`iter_sse`."""
         response = self._response
         if not is_event_stream(response):
-            raise status_error(response, await aread_snippet(response))
+            raise not_event_stream(response, status_error(response, await aread_snippet(response)))
         parser = self._parser()
         feed = parser.feed
         chunks = aiter_body(response)
