@@ -65,7 +65,9 @@ def check_events(events: list[Any], final: Any) -> None:
             assert same(value, at(final, path))
             if isinstance(value, str):
                 assert texts.pop(path, "") == value
-    assert () in completed and not texts
+    # a bare number ends only at close(), which returns it instead
+    bare_number = isinstance(final, (int, float)) and not isinstance(final, bool)
+    assert (() in completed) != bare_number and not texts
 
 
 def feed_all(mod: ModuleType, chunks: list[Any]) -> tuple[list[Any], list[Any], Any]:
@@ -268,6 +270,10 @@ def test_strings_widen_across_representations(js: ModuleType) -> None:
     s.feed(pieces[0])
     assert s.value() == ["ab"] and s.feed(pieces[1])[0].value == "cé"
     assert s.feed(pieces[2])[0].value == "d→"
+    # many strings that each widen the (reused) text buffer
+    s = js.JSONStream()
+    s.feed("[" + '"a𐀀Ā", ' * 5000 + '"é"]')
+    assert s.close() == ["a𐀀Ā"] * 5000 + ["é"]
 
 
 # -- bytes ------------------------------------------------------------------------

@@ -566,8 +566,9 @@ cdef class JSONStream:
         return 0
 
     cdef int _widen(self, int kind) except -1:
-        # re-encode the text so far with kind bytes per character
-        cdef Py_ssize_t size = (self._sbytes // self._skind) * kind
+        # re-encode the text so far with kind bytes per character (the
+        # buffer keeps its bytes across strings: size it by the text)
+        cdef Py_ssize_t size = (self._slen + 64) * 2 * kind
         cdef char* wide = <char*>PyMem_Malloc(size)
         cdef Py_ssize_t k
         if wide == NULL:

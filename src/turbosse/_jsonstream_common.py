@@ -43,6 +43,8 @@ class JSONEvent(tuple):  # type: ignore[type-arg]
       number, True/False/None, the whole string, or the finished container).
 
     Object keys are not events of their own: they are in the members' paths.
+    A document that is a bare number ends only at ``close()``, which returns
+    it (no event).
     """
 
     __slots__ = ()

@@ -117,6 +117,7 @@ class JSONStream:
         self._size = 0  # input fed, in fragment units
         self._offset = 0  # characters parsed
         self._decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+        self._pending = False  # the decoder holds part of a UTF-8 sequence
         self._state = VALUE
         self._root: Any = None
         self._stack: list[Any] = []  # open containers, outermost first
@@ -168,12 +169,14 @@ class JSONStream:
                 )
             self._size += size
             if isinstance(fragment, str):
-                pending = self._decoder.decode(b"", final=True)
-                if pending:  # a bytes fragment ended inside a UTF-8 sequence
-                    self._run(pending, True)
+                if self._pending:  # a bytes fragment ended inside a UTF-8 sequence
+                    self._pending = False
+                    self._run(self._decoder.decode(b"", final=True), True)
                 self._run(fragment, False)
             else:
-                self._run(self._decoder.decode(fragment), True)
+                text = self._decoder.decode(fragment)
+                self._pending = bool(self._decoder.getstate()[0])
+                self._run(text, True)
             if self._state == STRING and not self._is_key and len(self._pieces) > self._mark:
                 self._emit("string", self._leaf_path, "".join(self._pieces[self._mark :]))
                 self._mark = len(self._pieces)
@@ -223,9 +226,9 @@ class JSONStream:
         if not self._closed:
             self._events = []
             try:
-                pending = self._decoder.decode(b"", final=True)
-                if pending:
-                    self._run(pending, True)
+                if self._pending:
+                    self._pending = False
+                    self._run(self._decoder.decode(b"", final=True), True)
                 st = self._state
                 if st == NUMBER and self._nstate in TERMINAL and not self._stack:
                     self._complete(self._number_value())
