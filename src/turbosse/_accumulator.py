@@ -26,6 +26,8 @@ from typing import Any
 import orjson
 
 from ._delta import Delta, Usage
+from ._errors import JSONStreamError
+from ._impl import JSONStream
 
 __all__ = ["ChatAccumulator", "ChatResult", "ChoiceResult", "ToolCall"]
 
@@ -53,6 +55,17 @@ class ToolCall(tuple):  # type: ignore[type-arg]
         """The arguments decoded (``{}`` for empty arguments); raises
         orjson.JSONDecodeError when they are truncated or invalid."""
         return orjson.loads(self[2]) if self[2] else {}
+
+    def partial(self) -> Any:
+        """The arguments as far as they go, for a call cut short (e.g. in an
+        error's ``partial`` result): what :meth:`turbosse.JSONStream.value`
+        shows for the text (``{}`` for empty arguments); raises
+        :class:`turbosse.JSONStreamError` where the text stops being JSON."""
+        if not self[2]:
+            return {}
+        stream = JSONStream(max_size=None)
+        stream.feed(self[2])
+        return stream.value()
 
     def __repr__(self) -> str:
         return f"ToolCall(id={self[0]!r}, name={self[1]!r}, arguments={self[2]!r})"
@@ -130,13 +143,17 @@ class ChatResult:
 
 
 class _Call:
-    __slots__ = ("id", "name", "parts", "closed")
+    __slots__ = ("id", "name", "parts", "closed", "position", "stream")
 
-    def __init__(self, id: str | None, name: str | None) -> None:
+    def __init__(self, id: str | None, name: str | None, position: int, follow: bool) -> None:
         self.id = id
         self.name = name
         self.parts: list[str] = []
         self.closed = False
+        self.position = position  # in its choice's tool_calls
+        # the arguments parsed as they grow (follow_arguments); None once
+        # they stop being JSON
+        self.stream: Any = JSONStream(max_size=None) if follow else None
 
     def result(self) -> ToolCall:
         return ToolCall(self.id, self.name, "".join(self.parts))
@@ -181,11 +198,21 @@ class ChatAccumulator:
     ``model`` and ``id`` are not carried by deltas; set them from the
     decoder (``acc.model = decoder.model``) or let :func:`turbosse.accumulate`
     do it.
+
+    With ``follow_arguments=True`` every tool call's arguments also go
+    through a :class:`turbosse.JSONStream` as they arrive (linear time), for
+    ``StreamHandler.on_tool_call_delta``; a call whose arguments stop being
+    JSON is no longer followed (its text still accumulates in full).
     """
 
-    def __init__(self, model: str | None = None, id: str | None = None) -> None:
+    def __init__(
+        self, model: str | None = None, id: str | None = None, *, follow_arguments: bool = False
+    ) -> None:
         self.model = model
         self.id = id
+        self._follow = follow_arguments
+        # followed calls' growth since the last drain: (choice, call, value, events)
+        self._grown: list[tuple[int, _Call, Any, list[Any]]] = []
         self.usage: Usage | None = None
         self._choices: dict[int, _Choice] = {}
         self._closed: list[tuple[int, _Call]] = []  # calls finished since last drain
@@ -245,13 +272,26 @@ class ChatAccumulator:
             call.name = name
         if args:
             call.parts.append(args)
+            if call.stream is not None:
+                try:
+                    events = call.stream.feed(args)
+                except JSONStreamError:
+                    call.stream = None  # not JSON: stop following
+                else:
+                    self._grown.append((ch.index, call, call.stream.value(), events))
 
     def _new_call(self, ch: _Choice, id_: str | None, name: str | None) -> _Call:
         if ch.calls:
             self._close(ch.index, ch.calls[-1])  # a new call ends the previous one
-        call = _Call(id_, name)
+        call = _Call(id_, name, len(ch.calls), self._follow)
         ch.calls.append(call)
         return call
+
+    def _drain_grown(self) -> list[tuple[int, _Call, Any, list[Any]]]:
+        """Followed calls whose arguments grew since the last drain: one
+        entry per fragment, with the value after it and its JSONStream events."""
+        grown, self._grown = self._grown, []
+        return grown
 
     def _close(self, index: int, call: _Call) -> None:
         if not call.closed:

@@ -24,8 +24,9 @@ from typing import Any, Protocol
 
 from ._accumulator import ChatAccumulator, ChatResult, ToolCall
 from ._delta import Delta
-from ._errors import SSEError, StreamInterrupted
-from ._impl import ChatDecoder
+from ._errors import JSONStreamError, SSEError, StreamInterrupted
+from ._impl import ChatDecoder, JSONStream
+from ._jsonstream_common import JSONEvent
 
 __all__ = ["Callbacks", "Engine", "StreamHandler", "aaccumulate", "accumulate"]
 
@@ -39,6 +40,10 @@ class Callbacks(Protocol):
     def on_token(self, text: str) -> None: ...
     def on_reasoning(self, text: str) -> None: ...
     def on_tool_call(self, call: ToolCall) -> None: ...
+    def on_tool_call_delta(
+        self, call_index: int, name: str | None, partial_value: Any, events: list[JSONEvent]
+    ) -> None: ...
+    def on_json_content(self, partial_value: Any, events: list[JSONEvent]) -> None: ...
     def on_complete(self, result: ChatResult) -> None: ...
     def on_error(self, exc: BaseException) -> None: ...
 
@@ -52,6 +57,15 @@ class StreamHandler:
     - ``on_reasoning(text)``: reasoning/thinking text of choice 0;
     - ``on_tool_call(call)``: a :class:`ToolCall` is complete (a later call
       started, its choice finished, or the stream ended), any choice;
+    - ``on_tool_call_delta(call_index, name, partial_value, events)``: the
+      arguments of tool call ``call_index`` (its position in choice 0's
+      ``tool_calls``) grew: ``partial_value`` is what they hold so far and
+      ``events`` the :class:`JSONEvent` list of the new fragment, from a
+      :class:`JSONStream` per call (defining this method turns it on);
+      arguments that stop being JSON are no longer reported;
+    - ``on_json_content(partial_value, events)``: choice 0's answer text,
+      parsed as JSON while it grows (``response_format`` JSON output),
+      likewise; text that is not JSON is no longer reported;
     - ``on_complete(result)``: the final :class:`ChatResult`;
     - ``on_error(exc)``: the stream failed; ``exc.partial`` holds the result
       so far. The exception is raised after this returns.
@@ -69,6 +83,14 @@ class StreamHandler:
         pass
 
     def on_tool_call(self, call: ToolCall) -> None:
+        pass
+
+    def on_tool_call_delta(
+        self, call_index: int, name: str | None, partial_value: Any, events: list[JSONEvent]
+    ) -> None:
+        pass
+
+    def on_json_content(self, partial_value: Any, events: list[JSONEvent]) -> None:
         pass
 
     def on_complete(self, result: ChatResult) -> None:
@@ -115,7 +137,7 @@ class Engine:
 
     __slots__ = ("acc", "decoder", "held", "delivered", "started", "passthrough", "interrupted",
                  "on_start", "on_token", "on_reasoning", "on_tool_call", "on_complete", "on_error",
-                 "wants_text", "wants_calls")
+                 "wants_text", "wants_calls", "on_tool_call_delta", "on_json_content", "content_json")
 
     def __init__(
         self,
@@ -124,7 +146,10 @@ class Engine:
         hold_role_only: bool = False,
         interrupted: Callable[[BaseException, ChatResult], SSEError] = StreamInterrupted,
     ) -> None:
-        self.acc = ChatAccumulator()
+        self.on_tool_call_delta = _callback(handler, "on_tool_call_delta")
+        self.on_json_content = _callback(handler, "on_json_content")
+        self.acc = self._accumulator()
+        self.content_json: Any = None
         self.decoder: Any = None
         self.held: list[Delta] = []
         self.delivered = not hold_role_only
@@ -137,8 +162,11 @@ class Engine:
         self.on_complete = _callback(handler, "on_complete")
         self.on_error = _callback(handler, "on_error")
         # skip the per-delta work nobody listens to
-        self.wants_text = self.on_token is not _noop or self.on_reasoning is not _noop
-        self.wants_calls = self.on_tool_call is not _noop
+        self.wants_text = (self.on_token is not _noop or self.on_reasoning is not _noop
+                           or self.on_json_content is not _noop)
+        self.wants_calls = self.on_tool_call is not _noop or self.on_tool_call_delta is not _noop
+        if self.on_json_content is not _noop:
+            self.content_json = JSONStream(max_size=None)
         listening = self.wants_text or self.wants_calls or self.on_start is not _noop
         self.passthrough = self.delivered and not listening
 
@@ -147,8 +175,13 @@ class Engine:
         was delivered, the result starts afresh."""
         self.decoder = decoder
         if not self.delivered:
-            self.acc = ChatAccumulator()
+            self.acc = self._accumulator()
             self.held = []
+            if self.content_json is not None:
+                self.content_json = JSONStream(max_size=None)
+
+    def _accumulator(self) -> ChatAccumulator:
+        return ChatAccumulator(follow_arguments=self.on_tool_call_delta is not _noop)
 
     def deliver(self, deltas: list[Delta]) -> list[Delta]:
         """Fold ``deltas`` in, call the handler; return the deltas to hand on."""
@@ -178,11 +211,24 @@ class Engine:
                 if index == 0:
                     if content is not None:
                         self.on_token(content)
+                        if self.content_json is not None:
+                            self._json_content(content)
                     if reasoning is not None:
                         self.on_reasoning(reasoning)
         if self.wants_calls:
+            for index, grown, value, events in self.acc._drain_grown():
+                if index == 0:
+                    self.on_tool_call_delta(grown.position, grown.name, value, events)
             for _, call in self.acc._drain_completed():
                 self.on_tool_call(call)
+
+    def _json_content(self, text: str) -> None:
+        try:
+            events = self.content_json.feed(text)
+        except JSONStreamError:
+            self.content_json = None  # the answer is not JSON: stop following
+            return
+        self.on_json_content(self.content_json.value(), events)
 
     def feed(self, chunk: bytes) -> list[Delta]:
         """Decode a chunk and :meth:`deliver` its deltas; a decoder error is
