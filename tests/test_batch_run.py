@@ -5,7 +5,6 @@ exactly one row with the right outcome."""
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import pytest
@@ -38,7 +37,7 @@ async def collect(requests, **kwargs):
     return [row async for row in run(requests, **kwargs)]
 
 
-@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+@pytest.mark.parametrize("transport", ["turbosse", "aiohttp", "httpx"])
 async def test_rows_carry_result_and_metrics(server, transport):
     client = make_client(server.base_url, model="gpt-fake", transport=transport)
     try:
@@ -62,17 +61,23 @@ async def test_rows_carry_result_and_metrics(server, transport):
         assert 0 < m["ttft"] <= m["e2el"]
 
 
-async def test_metrics_match_the_servers_pacing(server):
-    # 100 tokens/s: 10 ms between tokens; 0.1 s before the first event
-    requests = [req(i, tokens=20, tokens_per_second=100, ttft=0.1) for i in range(16)]
-    rows = await collect(requests, base_url=server.base_url, model="m", concurrency=16)
-    itl = statistics.median(x for r in rows for x in r["metrics"]["itl"])
-    assert itl == pytest.approx(0.010, rel=0.25)
+async def test_metrics_match_the_servers_pacing():
+    # 100 tokens/s: 10 ms between tokens; 0.1 s before the first event. The
+    # server runs in its own process; on a busy machine its timers may fire
+    # late and tokens arrive in bursts, so the per-request means are checked
+    # (each request's total time must still follow the pacing).
+    with FakeLLMServer(process=True, lifetime=60) as srv:
+        requests = [req(i, tokens=20, tokens_per_second=100, ttft=0.1) for i in range(16)]
+        rows = await collect(requests, base_url=srv.base_url, model="m", concurrency=16)
+    assert len(rows) == 16
     for r in rows:
         m = r["metrics"]
-        assert 0.1 <= m["ttft"] < 0.4
+        assert r["error"] is None and len(m["itl"]) == 19
+        assert 0.1 <= m["ttft"] < 0.5
+        assert sum(m["itl"]) / 19 == pytest.approx(0.010, rel=0.25)
         assert m["tpot"] == pytest.approx(0.010, rel=0.3)
-        assert m["e2el"] == pytest.approx(m["ttft"] + sum(m["itl"]), abs=0.02)
+        # after the last token: the finish and usage chunks, paced too
+        assert 0 <= m["e2el"] - (m["ttft"] + sum(m["itl"])) < 0.1
 
 
 async def test_concurrency_bounds_requests_in_flight(server):
@@ -134,17 +139,28 @@ async def test_bad_input_line_after_rows_in_flight(server):
     assert sorted(r["custom_id"] for r in rows) == ["request-1", "request-2"]
 
 
-async def test_skip_and_requests_no_client_speaks(server):
+async def test_skip_and_a_request_the_client_rejects(server):
     lines = [
         {"custom_id": "done", "messages": MESSAGES},
-        {"custom_id": "resp", "url": "/v1/embeddings-like/responses", "body": {"input": "x"}},
         {"custom_id": "nomodel", "messages": MESSAGES},
+        {"custom_id": "ok", "messages": MESSAGES, "model": "m", "fake": {"tokens": 2}},
     ]
     rows = await collect(lines, base_url=server.base_url, skip={"done"})
     by_id = {r["custom_id"]: r for r in rows}
-    assert set(by_id) == {"resp", "nomodel"}
+    assert set(by_id) == {"nomodel", "ok"}
     assert by_id["nomodel"]["error"]["type"] == "ValueError" and "no model" in by_id["nomodel"]["error"]["message"]
-    assert by_id["resp"]["error"]["type"] == "SSEError"
+    assert by_id["ok"]["error"] is None
+
+
+async def test_a_given_client_serves_only_its_api(server):
+    client = make_client(server.base_url, model="m")
+    try:
+        lines = [{"custom_id": "a", "url": "/v1/messages", "body": {"messages": MESSAGES}}]
+        rows = await collect(lines, client=client)
+    finally:
+        await aclose_client(client)
+    assert rows[0]["error"]["type"] == "SSEError"
+    assert "no client for the messages API" in rows[0]["error"]["message"]
 
 
 # Each fault, its expected outcome: (fake options, error type or None, attempts, partial tokens)

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._clients import ClientSet
 from ._input import read_requests
 from ._limits import Admission
 from ._pool import WorkerPool
@@ -17,7 +18,6 @@ from ._progress import Progress
 from ._request import RequestOptions, execute
 from ._runner import Timing, schedule
 from ._summary import Summary
-from ._transport import aclose_client, make_client
 from ._writer import OutputWriter
 
 __all__ = ["BatchJob", "count_lines"]
@@ -68,7 +68,7 @@ class BatchJob:
             progress = Progress(total, enabled=self.progress)
             start, cpu0 = time.perf_counter(), time.process_time()
             pool: WorkerPool | None = None
-            client: Any = None
+            clients: ClientSet | None = None
             worker_cpu = 0.0
             try:
                 if self.workers > 1:
@@ -76,14 +76,15 @@ class BatchJob:
                     await pool.start()
                     submit = pool.submit
                 else:
-                    client = make_client(
-                        self.base_url, model=self.model, api_key=self.api_key, concurrency=self.concurrency,
+                    clients = ClientSet(
+                        None, self.base_url, model=self.model, api_key=self.api_key, concurrency=self.concurrency,
                         transport=self.transport, **self.client_options,
                     )  # fmt: skip
                     opts = RequestOptions(self.retry_interrupted, self.deadline, self.model)
 
                     async def submit(req: Any) -> dict[str, Any]:
-                        return await execute(client, req, opts)
+                        assert clients is not None
+                        return await execute(clients, req, opts)
 
                 rows = schedule(
                     read_requests(self.input), submit, concurrency=self.concurrency, admission=admission,
@@ -100,13 +101,14 @@ class BatchJob:
                         worker_cpu = await pool.close()
                     finally:
                         pool.kill()
-                if client is not None:
-                    await aclose_client(client)
+                if clients is not None:
+                    await clients.aclose()
             duration = time.perf_counter() - start
             cpu = time.process_time() - cpu0 + worker_cpu
         result = summary.result(duration, cpu, self.rate, timing.spans())
         result["skipped"] = skipped
         result["workers"] = self.workers
+        result["coalesce_ms"] = self.client_options.get("coalesce_ms")
         return result
 
     def _worker_config(self) -> dict[str, Any]:

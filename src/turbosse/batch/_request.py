@@ -1,5 +1,5 @@
-"""One request of a batch, start to row: open the stream for the request's
-API on the client, time every token-bearing delta, reissue a stream that
+"""One request of a batch, start to row: open the stream on the client for
+the request's API, time every token-bearing delta, reissue a stream that
 broke mid-way when asked to, enforce the total deadline, and build the row
 (see :mod:`turbosse.batch._rows` for its fields).
 
@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from .. import MalformedChunk, SSEError, StreamInterrupted
+from ._clients import ClientSet
 from ._errors import DeadlineExceeded
 from ._input import BatchRequest
 from ._rows import error_row, ok_row
@@ -65,12 +66,11 @@ class _Attempt:
 
 
 def _open(client: Any, req: BatchRequest, model: str | None) -> Any:
-    if req.api != "chat.completions":
-        raise SSEError(f"the client speaks the chat completions API only; cannot send {req.path}")
     params = dict(req.body)
-    messages = params.pop("messages", None)
+    key = "input" if req.api == "responses" else "messages"
+    messages = params.pop(key, None)
     if messages is None:
-        raise SSEError("a chat completions request needs messages")
+        raise SSEError(f"a {req.path} request needs {key}")
     params.pop("stream", None)  # always streamed
     return client.stream(messages, model=params.pop("model", None) or model, **params)
 
@@ -123,12 +123,13 @@ def _metrics(state: _Attempt, start: float, result: Any) -> dict[str, Any]:
     }
 
 
-async def execute(client: Any, req: BatchRequest, opts: RequestOptions) -> dict[str, Any]:
-    """Run one request on ``client`` (an :class:`turbosse.AsyncChatClient`)
-    and return its row; every failure becomes an error row."""
+async def execute(clients: ClientSet, req: BatchRequest, opts: RequestOptions) -> dict[str, Any]:
+    """Run one request on the client for its API and return its row; every
+    failure becomes an error row."""
     state = _Attempt()
     start = time.perf_counter()
     try:
+        client = clients.get(req.api)
         if opts.deadline is None:
             result = await _attempts(client, req, opts, state, start)
         else:

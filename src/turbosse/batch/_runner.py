@@ -11,10 +11,10 @@ import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
+from ._clients import ClientSet
 from ._input import BatchRequest, parse_line, read_requests
 from ._limits import Admission, estimate_tokens
 from ._request import RequestOptions, execute
-from ._transport import aclose_client, make_client
 
 __all__ = ["Timing", "run", "schedule"]
 
@@ -154,8 +154,11 @@ async def run(
 
     :param requests: :class:`BatchRequest` objects, input lines (bytes or
         text, either format) or dicts, sync or async; or a JSONL file path.
-    :param client: an :class:`turbosse.AsyncChatClient` (not closed here);
-        without one, ``base_url`` is required and a client is made for it.
+    :param client: an :class:`turbosse.AsyncChatClient` (not closed here),
+        used for the API its URL names; or a dict of them by API name
+        (``"chat.completions"``, ``"responses"``, ``"messages"``). Without
+        one, ``base_url`` is required and a client is made for each API the
+        requests use (their ``url``), closed at the end.
     :param model: the model for requests whose body names none.
     :param concurrency: requests in flight at most (default 64).
     :param rate: requests per second offered (None: as concurrency allows),
@@ -169,18 +172,13 @@ async def run(
     """
     opts = RequestOptions(retry_interrupted, deadline, model)
     admission = Admission(rate, arrival, rpm, tpm, seed)
-    own = client is None
-    if own:
-        if base_url is None:
-            raise ValueError("run() needs client= or base_url=")
-        client = make_client(base_url, model=model, concurrency=concurrency)
+    clients = ClientSet(client, base_url, model=model, concurrency=concurrency)
 
     async def submit(req: BatchRequest) -> dict[str, Any]:
-        return await execute(client, req, opts)
+        return await execute(clients, req, opts)
 
     try:
         async for row in schedule(requests, submit, concurrency=concurrency, admission=admission, skip=skip, timing=timing):
             yield row
     finally:
-        if own:
-            await aclose_client(client)
+        await clients.aclose()

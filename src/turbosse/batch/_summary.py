@@ -172,6 +172,8 @@ def format_summary(s: dict[str, Any]) -> str:
         for name in METRICS:
             cells = [s[f"{k}_{name}_ms"] for k in ("mean", "median", "p90", "p99")]
             lines.append(f"{name.upper():6} " + " ".join(f"{c:10.2f}" for c in cells))
+    if s.get("coalesce_ms"):
+        lines.append(f"(reads coalesced every {s['coalesce_ms']:g} ms: TTFT and ITL are coarser by up to that much)")
     if "request_goodput" in s:
         slo = ", ".join(f"{k}<={v:g}ms" for k, v in s["slo_ms"].items())
         lines.append(f"goodput: {s['request_goodput']:.2f} requests/s meeting {slo}")

@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 
+from ._clients import ClientSet
 from ._input import parse_line
 from ._request import RequestOptions, execute
-from ._transport import aclose_client, make_client
 
 __all__ = ["main", "new_event_loop"]
 
@@ -34,14 +34,14 @@ async def _pipes() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
 
 async def serve(config: dict[str, Any], reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     opts = RequestOptions(config["retry_interrupted"], config["deadline"], config["model"])
-    client = make_client(
-        config["base_url"], model=config["model"], api_key=config["api_key"],
+    clients = ClientSet(
+        None, config["base_url"], model=config["model"], api_key=config["api_key"],
         concurrency=config["concurrency"], transport=config["transport"], **config["client"],
     )  # fmt: skip
     tasks: set[asyncio.Task[None]] = set()
 
     async def one(line: bytes, n: int) -> None:
-        row = await execute(client, parse_line(line, n), opts)
+        row = await execute(clients, parse_line(line, n), opts)
         writer.write(orjson.dumps(row) + b"\n")
 
     try:
@@ -54,7 +54,7 @@ async def serve(config: dict[str, Any], reader: asyncio.StreamReader, writer: as
         while tasks:
             await asyncio.wait(set(tasks))
     finally:
-        await aclose_client(client)
+        await clients.aclose()
     writer.write(orjson.dumps({"cpu": time.process_time()}) + b"\n")
     await writer.drain()
 

@@ -67,6 +67,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     o.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary text")
     x = b.add_argument_group("client")
     x.add_argument("--transport", choices=("auto", "aiohttp", "httpx"), default="auto", help="HTTP transport (default: the fastest installed)")
+    x.add_argument("--coalesce-ms", type=_positive(float), metavar="MS", help="read each connection at most once per MS milliseconds (turbosse transport): less CPU, coarser timing metrics")
     x.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto", help="event loop (default: uvloop when installed)")
     x.add_argument("--fake-options", default="{}", metavar="JSON", help="options of the embedded fake server (pacing, faults; default {\"tokens_per_second\": 100, \"ttft\": 0.05})")
     b.set_defaults(func=batch_command)
@@ -93,6 +94,12 @@ def batch_command(args: argparse.Namespace) -> int:
     client_options: dict[str, Any] = {"max_retries": args.max_retries}
     if args.idle_timeout is not None:
         client_options["idle_timeout"] = args.idle_timeout
+    if args.coalesce_ms is not None:
+        if args.transport not in ("auto", "turbosse"):
+            print("turbosse batch: --coalesce-ms needs --transport turbosse", file=sys.stderr)
+            return 2
+        client_options["coalesce_ms"] = args.coalesce_ms
+        args.transport = "turbosse"
     progress = {"auto": None, "on": True, "off": False}[args.progress]
     server = None
     url, model = args.url, args.model
