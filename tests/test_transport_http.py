@@ -399,3 +399,24 @@ async def test_request_validation():
     with pytest.raises(ValueError, match="max_connections"):
         StreamTransport(max_connections=0)
     await t.aclose()
+
+
+async def test_a_sink_set_after_reading_paused_resumes_it():
+    big = b"data: " + b"y" * 1000 + b"\n\n"
+
+    async def flood(ex: Exchange) -> None:
+        await ex.request()
+        await ex.send(*sse_response(big * 500, framing="length"))
+        await ex.reader.read()
+
+    async with ScriptedServer(flood) as srv:
+        t = StreamTransport()
+        response = await t.request("POST", srv.url, {}, b"", T)
+        await asyncio.sleep(0.2)  # more than MAX_QUEUED bytes wait: reading paused
+        assert response._flow_paused
+        seen = []
+        response.set_sink(seen.append)  # consumes everything, queues nothing
+        assert await response.next_batch() == []  # the end arrives: reading was resumed
+        assert b"".join(seen) == big * 500
+        response.close()
+        await t.aclose()

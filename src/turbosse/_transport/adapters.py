@@ -38,13 +38,8 @@ class _Body(httpx.AsyncByteStream):
     def __init__(self, response: Response) -> None:
         self._response = response
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        next_batch = self._response.next_batch
-        while True:
-            batch = await next_batch()
-            if not batch:
-                return
-            yield batch[0] if len(batch) == 1 else b"".join(batch)
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._response.aiter_bytes()
 
     async def aclose(self) -> None:
         self._response.close()

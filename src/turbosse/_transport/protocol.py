@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httptools
@@ -260,6 +260,9 @@ class Response:
         Body bytes that arrived with the head go through it now."""
         self._sink = sink
         queue, self._queue, self._queued = self._queue, None, 0
+        if self._flow_paused:  # what held reading back is handed on now
+            self._flow_paused = False
+            self._conn.resume()
         if queue and sink is not None:
             for chunk in queue:
                 self._deliver(chunk)
@@ -287,14 +290,30 @@ class Response:
             finally:
                 self._waiter = None
 
-    async def aiter_bytes(self) -> Any:
-        """The body's bytes (decompressed), one joined chunk per wake-up."""
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """The body's bytes (decompressed unless the request said otherwise),
+        one joined chunk per wake-up: :meth:`next_batch` inlined, one frame
+        less per read."""
         self._sink = None
         while True:
-            batch = await self.next_batch()
-            if not batch:
+            queue = self._queue
+            if queue is not None:
+                self._queue = None
+                self._queued = 0
+                if self._flow_paused:
+                    self._flow_paused = False
+                    self._conn.resume()
+                yield queue[0] if len(queue) == 1 else b"".join(queue)
+            elif self.error is not None:
+                raise self.error
+            elif self.done:
                 return
-            yield batch[0] if len(batch) == 1 else b"".join(batch)
+            else:
+                self._waiter = waiter = self._loop.create_future()
+                try:
+                    await waiter
+                finally:
+                    self._waiter = None
 
     async def read(self, limit: int) -> bytes:
         """Up to ``limit`` bytes of the body (for error messages); never raises."""
