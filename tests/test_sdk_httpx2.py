@@ -108,3 +108,79 @@ def test_async_not_an_event_stream(server: FakeLLMServer, lib: ModuleType) -> No
     with pytest.raises(lib.TransportError, match="HTTP 503") as info:
         asyncio.run(main())
     assert isinstance(info.value, APIStatusError) and info.value.status_code == 503
+
+
+# -- the chat clients on an httpx2 client -------------------------------------
+
+def outcome_of(fn: object, base_url: str) -> tuple[str, object]:
+    try:
+        return "ok", fn()  # type: ignore[operator]
+    except Exception as exc:
+        return type(exc).__name__, str(exc).replace(base_url, "<server>")  # the ports differ
+
+
+CHAT_CASES = [
+    {"tokens": 9},
+    {"tokens": 9, "tool_calls": 1},
+    {"tokens": 20, "disconnect_after": 4},
+    {"tokens": 20, "error_after": 4},
+    {"fail_status": 401},
+    {"fail_status": 429, "fail_times": 1, "fail_key": "retry-once", "tokens": 5},
+    {"tokens": 20, "stall_after": 3, "stall": 2.0},
+]
+
+
+@pytest.mark.parametrize("fake", CHAT_CASES, ids=lambda f: "-".join(f"{k}={v}" for k, v in f.items()))
+def test_chat_client_on_httpx2_as_on_httpx(fake: dict[str, object]) -> None:
+    """The same results and the same turbosse errors (class and message)
+    from an httpx2 client as from an httpx one; the caller's client stays
+    open."""
+    from turbosse import ChatClient
+
+    results = []
+    for lib in (httpx, httpx2):
+        with FakeLLMServer(lifetime=60) as srv, lib.Client() as http:
+            client = ChatClient(base_url=srv.base_url, model="m", http_client=http, idle_timeout=0.5,
+                                backoff_initial=0.01)
+            got = outcome_of(lambda c=client: c.complete([{"role": "user", "content": "hi"}], fake=fake).to_dict(),
+                             srv.base_url)
+            client.close()
+            assert not http.is_closed
+            results.append(got)
+    assert results[0] == results[1]
+    failing = {"disconnect_after", "error_after", "fail_status", "stall_after"} & set(fake) and "fail_times" not in fake
+    assert (results[0][0] == "ok") is (not failing)
+
+
+@pytest.mark.parametrize("fake", CHAT_CASES[:5], ids=lambda f: "-".join(f"{k}={v}" for k, v in f.items()))
+def test_async_chat_client_on_httpx2_as_on_httpx(fake: dict[str, object]) -> None:
+    from turbosse import AsyncChatClient
+
+    async def one(lib: ModuleType) -> tuple[str, object]:
+        with FakeLLMServer(lifetime=60) as srv:
+            async with lib.AsyncClient() as http:
+                client = AsyncChatClient(base_url=srv.base_url, model="m", http_client=http)
+                try:
+                    result = await client.complete([{"role": "user", "content": "hi"}], fake=fake)
+                    return "ok", result.to_dict()
+                except Exception as exc:
+                    return type(exc).__name__, str(exc).replace(srv.base_url, "<server>")
+                finally:
+                    await client.aclose()
+
+    assert asyncio.run(one(httpx)) == asyncio.run(one(httpx2))
+
+
+def test_chat_client_wrong_kind_of_httpx2_client() -> None:
+    from turbosse import AsyncChatClient, ChatClient
+
+    with httpx2.Client() as sync_client:
+        with pytest.raises(TypeError, match=r"an httpx\.AsyncClient, an httpx2\.AsyncClient or an aiohttp"):
+            AsyncChatClient(base_url="http://127.0.0.1:1/v1", model="m", http_client=sync_client)
+
+    async def main() -> None:
+        async with httpx2.AsyncClient() as async_client:
+            with pytest.raises(TypeError, match=r"an httpx\.Client or an httpx2\.Client, not AsyncClient"):
+                ChatClient(base_url="http://127.0.0.1:1/v1", model="m", http_client=async_client)
+
+    asyncio.run(main())

@@ -2,7 +2,8 @@
 
 ``transport="turbosse"`` (the default when httptools is installed),
 ``"aiohttp"`` or ``"httpx"``; or an ``http_client`` of a supported kind: an
-``httpx.AsyncClient`` (used as it is) or an ``aiohttp.ClientSession`` (read
+``httpx.AsyncClient`` (used as it is), an ``httpx2.AsyncClient`` (sent
+through, see :mod:`turbosse._httplib`) or an ``aiohttp.ClientSession`` (read
 directly, see :mod:`turbosse._transport.adapters`). Whatever is chosen, the
 client sees an ``httpx.AsyncClient``, so its retry, timeout and error rules
 are one piece of code for every transport.
@@ -14,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from .._httplib import httpx_client_for, library
 from . import available
 
 __all__ = ["TRANSPORTS", "client_for"]
@@ -35,12 +37,17 @@ def client_for(
             raise ValueError("pass http_client= or transport=, not both")
         if isinstance(http_client, kind):
             return http_client, False
+        if library(http_client) is not httpx:  # an httpx2 client, driven through an httpx one
+            wrapped = httpx_client_for(http_client, kind, timeout)
+            if wrapped is not None:
+                return wrapped, True  # the wrapper is ours to close; the httpx2 client stays the caller's
         if kind is httpx.AsyncClient and _is_aiohttp_session(http_client):
             from .adapters import AiohttpSessionTransport
 
             # the wrapper is ours to close; the session stays the caller's
             return httpx.AsyncClient(transport=AiohttpSessionTransport(http_client), timeout=timeout), True
-        kinds = "an httpx.AsyncClient or an aiohttp.ClientSession" if kind is httpx.AsyncClient else "an httpx.Client"
+        kinds = ("an httpx.AsyncClient, an httpx2.AsyncClient or an aiohttp.ClientSession"
+                 if kind is httpx.AsyncClient else "an httpx.Client or an httpx2.Client")
         raise TypeError(f"http_client must be {kinds}, not {type(http_client).__name__}")
     if kind is not httpx.AsyncClient:
         if transport not in (None, "httpx"):
