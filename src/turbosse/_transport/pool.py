@@ -23,7 +23,7 @@ from typing import Any
 
 from .connect import Origin, Proxy, open_connection, proxy_for, ssl_context
 from .errors import PoolTimedOut, UnsupportedRequest
-from .protocol import BufferedConnection, Connection, Response, Stale
+from .protocol import BufferedConnection, Connection, Response, Stale, read_buffer
 
 __all__ = ["StreamTransport", "Timeouts"]
 
@@ -80,8 +80,8 @@ class StreamTransport:
     :param proxy: an ``http://[user:pass@]host:port`` proxy for every request;
         None (default) reads the environment when ``trust_env`` is true.
     :param coalesce_ms: opt-in read coalescing (see the module docstring).
-    :param buffered: read into one reused buffer per connection; default: on
-        asyncio's own loops, off on uvloop (which already reuses its buffer).
+    :param buffered: read into one buffer shared by all connections; default:
+        on asyncio's own loops, off on uvloop (which already reuses its buffer).
     """
 
     def __init__(
@@ -109,6 +109,7 @@ class StreamTransport:
         self._coalesce_ms = coalesce_ms
         self._buffered = buffered
         self._ssl: ssl.SSLContext | None = None
+        self._buffer: memoryview | None = None  # the read buffer all connections share
         self._loop: asyncio.AbstractEventLoop | None = None
         self._coalescer: _Coalescer | None = None
         self._idle: dict[Origin, list[Connection]] = {}
@@ -246,10 +247,12 @@ class StreamTransport:
         return conn
 
     def _factory(self, loop: asyncio.AbstractEventLoop, origin: Origin) -> Any:
-        cls = BufferedConnection if self._buffered else Connection
+        if self._buffered and self._buffer is None:
+            self._buffer = read_buffer()
+        view = self._buffer
 
         def make() -> Connection:
-            conn = cls(loop, self._release)
+            conn = Connection(loop, self._release) if view is None else BufferedConnection(loop, self._release, view)
             conn.origin = origin
             conn.coalescer = self._coalescer
             return conn

@@ -16,7 +16,7 @@ consumer, reading pauses until it takes them. Timeouts are loop timers, not a
 when it fires and re-arms itself, so a read costs one ``loop.time()`` call.
 
 Where the loop allocates a buffer per ``recv`` (asyncio's default loop),
-:class:`BufferedConnection` reads into one reused buffer instead.
+:class:`BufferedConnection` reads into one buffer per loop instead.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from .errors import (
     UnsupportedRequest,
 )
 
-__all__ = ["MAX_HEADER_BYTES", "MAX_HEADER_LINE", "MAX_QUEUED", "BufferedConnection", "Connection", "Response", "Stale"]
+__all__ = ["MAX_HEADER_BYTES", "MAX_HEADER_LINE", "MAX_QUEUED", "BufferedConnection", "Connection", "Response", "Stale", "read_buffer"]
 
 #: Limits on a response's head: all header bytes (1xx included), one header line.
 MAX_HEADER_BYTES = 64 * 1024
@@ -468,13 +468,21 @@ class Connection(asyncio.Protocol):
             self._release(self)
 
 
-class BufferedConnection(Connection, asyncio.BufferedProtocol):
-    """A Connection that reads into one reused buffer (no buffer per recv)."""
+def read_buffer() -> memoryview:
+    """A buffer for :class:`BufferedConnection` reads, shared by every
+    connection of one event loop: the loop fills it and calls buffer_updated
+    at once, which parses it (the body leaves it as bytes) before any other
+    connection reads, so one buffer per loop is enough, whatever the number
+    of connections."""
+    return memoryview(bytearray(_READ_BUFFER))
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, release: Callable[[Connection], None]) -> None:
+
+class BufferedConnection(Connection, asyncio.BufferedProtocol):
+    """A Connection that reads into a reused buffer (no buffer per recv)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, release: Callable[[Connection], None], view: memoryview) -> None:
         super().__init__(loop, release)
-        self._buffer = bytearray(_READ_BUFFER)
-        self._view = memoryview(self._buffer)
+        self._view = view
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._view
