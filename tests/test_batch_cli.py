@@ -164,3 +164,15 @@ def test_two_workers_write_the_same_rows_as_one(tmp_path, server):
         assert s["client_cpu_s"] > 0
     assert len(results[1]) == 400
     assert results[1] == results[2]
+
+
+def test_coalesce_ms(tmp_path, server):
+    inp, out, summary = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "s.json"
+    write_input(inp, 6, lambda i: {"tokens": 5, "tokens_per_second": 200})
+    proc = batch(inp, "-o", out, "--url", server.base_url, "--coalesce-ms", 5, "--summary-json", summary)
+    assert proc.returncode == 0, proc.stderr
+    assert "coarser by up to that much" in proc.stderr
+    assert orjson.loads(summary.read_bytes())["coalesce_ms"] == 5
+    assert all(r["error"] is None for r in rows_of(out))
+    refused = batch(inp, "-o", out, "--url", server.base_url, "--coalesce-ms", 5, "--transport", "httpx")
+    assert refused.returncode == 2 and "--coalesce-ms needs --transport turbosse" in refused.stderr

@@ -59,6 +59,19 @@ async def test_rows_carry_result_and_metrics(server, transport):
         else:  # the tool call's fragments are token-bearing chunks too
             assert m["output_tokens"] > 5 + i and len(m["itl"]) > 5 + i - 1
         assert 0 < m["ttft"] <= m["e2el"]
+        assert m["bytes"] > 100 * m["output_tokens"]  # each token is a JSON chunk
+
+
+async def test_every_transport_counts_the_same_body_bytes(server):
+    counts = {}
+    for transport in ("turbosse", "aiohttp", "httpx"):
+        client = make_client(server.base_url, model="m", transport=transport)
+        try:
+            rows = await collect([req(0, tokens=30, tool_calls=1)], client=client)
+        finally:
+            await aclose_client(client)
+        counts[transport] = rows[0]["metrics"]["bytes"]
+    assert len(set(counts.values())) == 1, counts
 
 
 async def test_metrics_match_the_servers_pacing():

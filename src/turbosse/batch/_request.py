@@ -23,6 +23,7 @@ from ._clients import ClientSet
 from ._errors import DeadlineExceeded
 from ._input import BatchRequest
 from ._rows import error_row, ok_row
+from ._transport import bytes_read
 
 __all__ = ["RequestOptions", "execute"]
 
@@ -119,7 +120,7 @@ def _metrics(state: _Attempt, start: float, result: Any) -> dict[str, Any]:
         "output_tokens": out,
         "prompt_len": None if usage is None else usage.prompt_tokens,
         "attempts": state.attempts,
-        "bytes": (getattr(response, "num_bytes_downloaded", 0) or None) if response is not None else None,
+        "bytes": bytes_read(response),
     }
 
 

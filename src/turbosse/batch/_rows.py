@@ -19,7 +19,7 @@ A row is ``{"id", "custom_id", "response", "error", "metrics"}``:
   byte), ``output_tokens`` (usage's count, else the chunks counted),
   ``prompt_len`` (usage's, else null), ``attempts`` (HTTP requests made,
   retries and reissues included) and ``bytes`` (response bytes received by
-  the last attempt; null when the transport does not count them).
+  the last attempt; null unless the client came from ``make_client``).
 """
 
 from __future__ import annotations

@@ -1,19 +1,21 @@
 """The client a batch runs on when the caller brings none: an
 :class:`turbosse.AsyncChatClient` on the fastest HTTP transport installed
 (turbosse's own asyncio HTTP/1.1 transport when httptools is there, else an
-aiohttp session, else httpx's own), sized for the concurrency.
+aiohttp session, else httpx's own), sized for the concurrency, counting the
+bytes of every response.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
 from .. import AsyncChatClient
 
-__all__ = ["TRANSPORTS", "aclose_client", "best_transport", "make_client"]
+__all__ = ["TRANSPORTS", "CountingTransport", "aclose_client", "best_transport", "bytes_read", "make_client"]
 
 TRANSPORTS = ("auto", "turbosse", "aiohttp", "httpx")
 
@@ -63,27 +65,70 @@ def make_client(
         raise ValueError(f"coalesce_ms needs the turbosse transport, not {transport!r}")
     size = concurrency + 8
     timeout = options.pop("timeout", 600.0)
-    closers: list[Any] = []
+    # The transports are built here rather than by AsyncChatClient(transport=...):
+    # the pools are sized for the concurrency, reads may be coalesced, and
+    # every response body is counted (the rows' ``bytes``).
+    inner: httpx.AsyncBaseTransport
     if transport == "turbosse":
-        # built here rather than by AsyncChatClient(transport=...): the pool is
-        # sized for the concurrency and may coalesce reads
         from .._transport.adapters import TurbosseTransport
 
-        turbo = TurbosseTransport(max_connections=size, max_keepalive=size, coalesce_ms=coalesce_ms)
-        http: Any = httpx.AsyncClient(transport=turbo, timeout=timeout)
-        closers.append(http.aclose)
+        inner = TurbosseTransport(max_connections=size, max_keepalive=size, coalesce_ms=coalesce_ms)
     elif transport == "aiohttp":
-        import aiohttp
+        from .._transport.adapters import AiohttpSessionTransport
 
-        # an aiohttp session is read directly by the client (no httpx-aiohttp layer)
-        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=size, limit_per_host=0))
-        closers.append(http.close)
+        inner = AiohttpSessionTransport(limit=size, limit_per_host=0)
     else:
-        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=size, max_keepalive_connections=size), timeout=timeout)
-        closers.append(http.aclose)
+        inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=size, max_keepalive_connections=size))
+    http = httpx.AsyncClient(transport=CountingTransport(inner), timeout=timeout)
     client = AsyncChatClient(base_url=base_url, model=model, api_key=api_key, http_client=http, timeout=timeout, **options)
-    _CLOSERS[client] = closers
+    _CLOSERS[client] = [http.aclose]
     return client
+
+
+_EXTENSION = "turbosse.batch.body"
+
+
+class _CountedBody(httpx.AsyncByteStream):
+    """A response body that counts what passes through (``bytes_read``)."""
+
+    def __init__(self, inner: httpx.AsyncByteStream) -> None:
+        self.inner = inner
+        self.bytes_read = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.inner:
+            self.bytes_read += len(chunk)
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """Wraps a transport so that :func:`bytes_read` can say how many body
+    bytes each response has read (as the transport delivered them)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if isinstance(response.stream, httpx.AsyncByteStream):
+            # httpx wraps response.stream later; the counter is found through
+            # the extensions, which it keeps
+            counted = _CountedBody(response.stream)
+            response.stream = counted
+            response.extensions[_EXTENSION] = counted
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def bytes_read(response: Any) -> int | None:
+    """Body bytes a response from a :class:`CountingTransport` has read."""
+    counted = getattr(response, "extensions", {}).get(_EXTENSION)
+    return counted.bytes_read if isinstance(counted, _CountedBody) else None
 
 
 async def aclose_client(client: AsyncChatClient) -> None:
