@@ -15,8 +15,7 @@ import pytest
 from conftest import c_extensions_required
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jiter import from_json
-from test_jsonstream import check_events, jiter_partial, same
+from test_jsonstream import check_events, from_json, jiter_partial, same
 
 from turbosse import JSONStreamError, _jsonstream_py
 
