@@ -269,3 +269,16 @@ def test_options_that_cannot_work_are_refused(client):
         assert r.status_code == 400 and next(iter(fake)) in r.text
     r = client.post("/chat/completions", json=chat_body(trickle_ms=1, gzip=True))
     assert r.status_code == 400 and "trickle_bytes" in r.text
+
+
+def test_new_faults_count_with_fail_times_like_the_others(client):
+    body = chat_body(tokens=4, end_after=1, fail_times=1, fail_key="end-once")
+    first, second = (client.post("/chat/completions", json=body).content for _ in range(2))
+    assert text_of(first) == fake_text(1) and b"[DONE]" not in first
+    assert text_of(second) == fake_text(4) and second.endswith(b"data: [DONE]\n\n")
+    body = chat_body(tokens=2, hang_after_done=True, trickle_ms=5, fail_times=0)  # never applies
+    assert text_of(client.post("/chat/completions", json=body).content) == fake_text(2)
+
+
+def test_pid_is_the_server_process_only_in_process_mode(server):
+    assert server.pid is None
