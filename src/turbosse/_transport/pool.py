@@ -40,13 +40,6 @@ class Timeouts:
     ) -> None:
         self.connect, self.read, self.pool, self.total = connect, read, pool, total
 
-    @classmethod
-    def of(cls, timeout: Any, total: float | None = None) -> Timeouts:
-        """From a number, None, or anything with httpx.Timeout's attributes."""
-        if timeout is None or isinstance(timeout, (int, float)):
-            return cls(timeout, timeout, timeout, total)
-        return cls(timeout.connect, timeout.read, timeout.pool, total)
-
 
 class _Coalescer:
     """Resumes every held connection on one timer tick."""
@@ -148,8 +141,9 @@ class StreamTransport:
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
-        head = [f"{method} {url if proxy is not None and origin.scheme == 'http' else target} HTTP/1.1",
-                f"host: {origin.authority}"]  # fmt: skip
+        if proxy is not None and origin.scheme == "http":  # absolute form, for the proxy
+            target = f"http://{origin.authority}{target}"
+        head = [f"{method} {target} HTTP/1.1", f"host: {origin.authority}"]
         if proxy is not None and origin.scheme == "http" and proxy.authorization:
             head.append(f"proxy-authorization: {proxy.authorization}")
         pairs = list(headers.items()) if isinstance(headers, dict) else headers
