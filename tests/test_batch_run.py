@@ -187,7 +187,7 @@ FAULTS = [
     ({"tokens": 6, "disconnect_after": 3}, "StreamInterrupted", 1, 3),
     ({"tokens": 6, "malformed_after": 2}, "MalformedChunk", 1, 2),
     ({"tokens": 6, "error_after": 1, "error_type": "invalid_request_error"}, "StreamError", 1, 1),
-    ({"tokens": 6, "stall_after": 2, "stall": 5.0}, "IdleTimeout", 1, 2),
+    ({"tokens": 6, "stall_after": 2, "stall": 10.0}, "IdleTimeout", 1, 2),
 ]
 
 
@@ -200,7 +200,7 @@ async def test_five_thousand_requests_with_faults_one_row_each():
             if "fail_times" in fake:
                 fake["fail_key"] = f"k{i}"
             requests.append({"custom_id": f"id-{i}", "messages": MESSAGES, "fake": fake})
-        client = make_client(srv.base_url, model="m", concurrency=256, idle_timeout=0.3, backoff_initial=0.01, backoff_max=0.02)
+        client = make_client(srv.base_url, model="m", concurrency=256, idle_timeout=1.0, backoff_initial=0.01, backoff_max=0.02)
         try:
             rows = await collect(requests, client=client, concurrency=256)
         finally:
