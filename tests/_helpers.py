@@ -19,8 +19,9 @@ from turbosse import EventTooLarge
 #: (event, data, id, retry): how tests write and compare events.
 EventTuple = tuple[str, str, str, "int | None"]
 
-#: retry values above this are clamped (documented tolerance, _parser_py.RETRY_MAX).
-RETRY_MAX = 2**63 - 1
+#: retry values are kept exactly; one with more significant digits than this
+#: is ignored (documented tolerance, _parser_common.RETRY_MAX_DIGITS).
+RETRY_MAX_DIGITS = 4300
 
 BOM = b"\xef\xbb\xbf"
 
@@ -43,7 +44,8 @@ class Outcome:
     ``error`` is ``(type, message, limit)`` of that EventTooLarge, else None.
     ``batches`` (one tuple per feed()/close() call, excluded from ==) lets
     twins be compared on the *same* chunking, where even the split of events
-    between calls must agree.
+    between calls must agree. ``unterminated`` is the parser's flag after
+    close() (False when close() was not reached).
     """
 
     events: tuple[EventTuple, ...]
@@ -52,6 +54,7 @@ class Outcome:
     done: bool
     error: tuple[type, str, int] | None
     batches: tuple[tuple[EventTuple, ...], ...] = field(compare=False)
+    unterminated: bool = False
 
 
 def run(mod: ModuleType, chunks: Iterable[Any], **options: Any) -> Outcome:
@@ -77,13 +80,15 @@ def run(mod: ModuleType, chunks: Iterable[Any], **options: Any) -> Outcome:
     else:
         take(parser.close())
     return Outcome(
-        tuple(events), parser.last_event_id, parser.retry, parser.done, error, tuple(batches)
+        tuple(events), parser.last_event_id, parser.retry, parser.done, error, tuple(batches),
+        error is None and parser.unterminated,
     )
 
 
 def strict(outcome: Outcome) -> tuple[Any, ...]:
     """An outcome as a tuple that includes how events were split over calls."""
-    return (outcome.batches, outcome.last_event_id, outcome.retry, outcome.done, outcome.error)
+    return (outcome.batches, outcome.last_event_id, outcome.retry, outcome.done, outcome.error,
+            outcome.unterminated)
 
 
 def split_at(data: bytes, cuts: Iterable[int]) -> list[bytes]:
@@ -146,11 +151,14 @@ class Reference:
     last_event_id: str
     retry: int | None
     done: bool
+    #: the input ended inside an event: a partial line, or field lines
+    #: (data, a non-empty event, an accepted id or retry) with no blank line
+    unterminated: bool = False
 
 
-def _retry_value(value: str) -> int:
+def _retry_value(value: str) -> int | None:
     digits = value.lstrip("0") or "0"
-    return RETRY_MAX if len(digits) > len(str(RETRY_MAX)) else min(int(digits), RETRY_MAX)
+    return None if len(digits) > RETRY_MAX_DIGITS else int(digits)
 
 
 def reference_parse(
@@ -166,7 +174,8 @@ def reference_parse(
         text = text[1:]
     # A line ends at CRLF, LF or CR; the text after the last line end is an
     # unterminated line, discarded at end of file.
-    lines = _EOL.split(text)[:-1]
+    *lines, tail = _EOL.split(text)
+    id_pending = False  # an id field in the block being read
     data_buffer = event_type = last_id_buffer = last_event_id = ""
     retry: int | None = None
     block_retry: int | None = None
@@ -175,6 +184,7 @@ def reference_parse(
         if line == "":
             # dispatch the event
             last_event_id = last_id_buffer
+            id_pending = False
             if data_buffer == "":
                 data_buffer = event_type = ""
                 block_retry = None
@@ -202,10 +212,14 @@ def reference_parse(
         elif name == "id":
             if "\0" not in value:
                 last_id_buffer = value
+                id_pending = True
         elif name == "retry":
             if value and all(c in "0123456789" for c in value):
-                retry = block_retry = _retry_value(value)
-    return Reference(tuple(events), last_event_id, retry, False)
+                exact = _retry_value(value)
+                if exact is not None:
+                    retry = block_retry = exact
+    unterminated = bool(tail or data_buffer or event_type or id_pending or block_retry is not None)
+    return Reference(tuple(events), last_event_id, retry, False, unterminated)
 
 
 def assert_matches_reference(outcome: Outcome, ref: Reference, what: str = "") -> None:

@@ -143,6 +143,11 @@ def test_twins_agree_and_match_reference(decoder_mod: ModuleType, chunks: list[d
     # dict insertion order, which is the same
     assert acc.result().to_dict() == reference(chunks)
     assert dec.done == done
+    # complete: the end marker, or every choice that appeared got a finish reason
+    started = {c["index"] for chunk in chunks for c in chunk["choices"]}
+    finished = {c["index"] for chunk in chunks for c in chunk["choices"] if c["finish_reason"]}
+    assert dec.complete == (done or (bool(started) and started <= finished))
+    assert not dec.unterminated  # decode() closed it; the body ended cleanly
 
 
 @settings(max_examples=200, deadline=None)
@@ -153,9 +158,10 @@ def test_arbitrary_bytes_same_outcome_in_both_twins(decoder_mod: ModuleType, dat
 
     def outcome(decoder: Any, cuts_: list[int]) -> Any:
         try:
-            return decode(decoder, body, cuts_), decoder.skipped
+            deltas = decode(decoder, body, cuts_)  # feeds, then close()
+            return deltas, decoder.skipped, decoder.complete, decoder.unterminated
         except Exception as exc:
-            return type(exc).__name__, str(exc)
+            return type(exc).__name__, str(exc), getattr(exc, "deltas", None)
 
     for mode in ("raise", "skip"):
         assert outcome(decoder_mod.ChatDecoder(on_malformed=mode), cuts) == outcome(
@@ -214,7 +220,7 @@ def test_mutated_real_chunks_never_crash(decoder_mod: ModuleType, picks: list[An
 
     def outcome(decoder: Any) -> Any:
         try:
-            return decoder.feed(body)
+            return decoder.feed(body), decoder.complete
         except SSEError as exc:
             return type(exc).__name__, str(exc), getattr(exc, "deltas", None)
 

@@ -198,6 +198,7 @@ def test_matches_reference_parser(
     assert outcome.error is None
     assert outcome.events == ref.events
     assert (outcome.last_event_id, outcome.retry, outcome.done) == (ref.last_event_id, ref.retry, ref.done)
+    assert outcome.unterminated is ref.unterminated
 
 
 @settings(COMMON, max_examples=150)

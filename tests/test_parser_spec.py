@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from _helpers import BOM, RETRY_MAX, E, EventTuple, as_tuple, run, run_all_ways
+from _helpers import BOM, RETRY_MAX_DIGITS, E, EventTuple, as_tuple, run, run_all_ways
 
 import turbosse
 from turbosse import EventTooLarge, SSEError
@@ -34,6 +34,8 @@ class Case:
     options: dict[str, Any] = field(default_factory=dict)
     #: the max_event_bytes an EventTooLarge must name, or None for no error
     error_limit: int | None = None
+    #: the parser's unterminated flag after close(), where the case states it
+    unterminated: bool | None = None
 
 
 def C(name: str, stream: bytes, events: list[EventTuple], **kw: Any) -> Any:
@@ -210,10 +212,21 @@ RETRIES = [
     C("retry-last-valid-in-block", b"retry: 5\nretry: 7\ndata: a\n\n", [E("a", retry=7)], retry=7),
     C("retry-invalid-after-valid", b"retry: 5\nretry: x\ndata: a\n\n", [E("a", retry=5)], retry=5),
     C("retry-parser-keeps-last-valid", b"retry: 5\ndata: a\n\nretry: -1\ndata: b\n\n", [E("a", retry=5), E("b")], retry=5),
-    C("retry-max", b"retry: 9223372036854775807\ndata: x\n\n", [E("x", retry=RETRY_MAX)], retry=RETRY_MAX),
-    C("retry-max-plus-one-clamped", b"retry: 9223372036854775808\ndata: x\n\n", [E("x", retry=RETRY_MAX)], retry=RETRY_MAX),
-    C("retry-huge-clamped", b"retry: " + b"9" * 50 + b"\ndata: x\n\n", [E("x", retry=RETRY_MAX)], retry=RETRY_MAX),
-    C("retry-very-long-clamped", b"retry: " + b"1" * 5000 + b"\n\n", [], retry=RETRY_MAX),
+    # No upper bound (WHATWG sets none): the exact integer, past 64 bits too.
+    C("retry-int64-max", b"retry: 9223372036854775807\ndata: x\n\n", [E("x", retry=2**63 - 1)], retry=2**63 - 1),
+    C("retry-int64-max-plus-one-exact", b"retry: 9223372036854775808\ndata: x\n\n", [E("x", retry=2**63)], retry=2**63),
+    C("retry-uint64-max", b"retry: 18446744073709551615\ndata: x\n\n", [E("x", retry=2**64 - 1)], retry=2**64 - 1),
+    C("retry-uint64-max-plus-one", b"retry: 18446744073709551616\ndata: x\n\n", [E("x", retry=2**64)], retry=2**64),
+    C("retry-19-digits", b"retry: 9999999999999999999\n\n", [], retry=10**19 - 1),
+    C("retry-20-digits", b"retry: 10000000000000000000\n\n", [], retry=10**19),
+    C("retry-huge-exact", b"retry: " + b"9" * 50 + b"\ndata: x\n\n", [E("x", retry=10**50 - 1)], retry=10**50 - 1),
+    C("retry-zeros-then-huge", b"retry: " + b"0" * 30 + b"1" + b"0" * 30 + b"\n\n", [], retry=10**30),
+    C("retry-longest-kept", b"retry: " + b"1" * RETRY_MAX_DIGITS + b"\n\n", [], retry=int("1" * RETRY_MAX_DIGITS)),
+    # Beyond RETRY_MAX_DIGITS the value is ignored like an invalid one (its
+    # conversion would be quadratic); the previous valid value stays.
+    C("retry-too-long-ignored", b"retry: 5\nretry: " + b"1" * (RETRY_MAX_DIGITS + 1) + b"\ndata: x\n\n",
+      [E("x", retry=5)], retry=5),
+    C("retry-too-long-after-zeros-ignored", b"retry: " + b"0" * 10 + b"1" * 5000 + b"\n\n", [], retry=None),
 ]
 for _name, _value in [
     ("plus", b"+1"),
@@ -238,11 +251,28 @@ for _name, _value in [
     RETRIES.append(C(f"retry-invalid-{_name}", _line + b"\ndata: x\n\n", [E("x")]))
 
 # -- close(): an unterminated event is discarded ---------------------------------------------
+# (and close() reports it: the parser's unterminated flag)
 CLOSE = [
-    C("unterminated-line-discarded", b"data: a", []),
-    C("event-without-blank-line-discarded", b"data: a\n", []),
-    C("event-without-blank-line-after-event", b"data: a\n\ndata: b\n", [E("a")]),
-    C("event-type-without-blank-line", b"event: x\ndata: a\r\n", []),
+    C("unterminated-line-discarded", b"data: a", [], unterminated=True),
+    C("event-without-blank-line-discarded", b"data: a\n", [], unterminated=True),
+    C("event-without-blank-line-after-event", b"data: a\n\ndata: b\n", [E("a")], unterminated=True),
+    C("event-type-without-blank-line", b"event: x\ndata: a\r\n", [], unterminated=True),
+    C("only-event-type-without-blank-line", b"event: x\n", [], unterminated=True),
+    C("only-id-without-blank-line", b"id: 7\n", [], unterminated=True),
+    C("only-retry-without-blank-line", b"retry: 7\n", [], retry=7, unterminated=True),
+    C("partial-comment-line", b"data: a\n\n: keep", [E("a")], unterminated=True),
+    C("partial-bom", b"\xef\xbb", [], unterminated=True),
+    C("terminated-event", b"data: a\n\n", [E("a")], unterminated=False),
+    C("terminated-comment", b": ping\n", [], unterminated=False),
+    C("empty-event-type-line", b"event:\n", [], unterminated=False),
+    C("ignored-field-line", b"foo: bar\n", [], unterminated=False),
+    C("invalid-retry-line", b"retry: x\n", [], unterminated=False),
+    C("id-with-nul-line", b"id: a\x00\n", [], unterminated=False),
+    C("empty-input", b"", [], unterminated=False),
+    C("only-bom", b"\xef\xbb\xbf", [], unterminated=False),
+    C("blank-line-is-a-lone-cr", b"data: a\n\r", [E("a")], unterminated=False),
+    C("after-sentinel", b"data: [DONE]\n\ndata: x", [], done=True, options={"sentinel": b"[DONE]"},
+      unterminated=False),
 ]
 
 # -- sentinel --------------------------------------------------------------------------------
@@ -332,6 +362,8 @@ def check(outcome: Any, case: Case) -> None:
     assert outcome.last_event_id == case.last_event_id
     assert outcome.retry == case.retry
     assert outcome.done is case.done
+    if case.unterminated is not None:
+        assert outcome.unterminated is case.unterminated
     if case.error_limit is None:
         assert outcome.error is None
     else:

@@ -60,6 +60,34 @@ class ChatDecoder:
         """The first non-empty response id the stream reported."""
     def feed(self, data: bytes | bytearray | memoryview) -> list[Delta]:
         """Decode the next chunk of bytes; return the deltas it completed."""
+    @property
+    def complete(self) -> bool:
+        """The stream is complete: the format's end marker was seen (see
+        :attr:`done`), or some choice started and every choice that started
+        has a finish reason. A body that ends while this is false was cut
+        short (the clients and ``accumulate`` raise :class:`StreamInterrupted`
+        then); an empty body is never complete.
+
+        End markers: ``data: [DONE]`` (OpenAI chat and completions, Azure,
+        vLLM, DeepSeek, Groq, Mistral, Ollama, OpenRouter, Together, llama.cpp
+        with ``--send-done``), Anthropic's ``message_stop``, the Responses
+        API's ``response.completed``/``incomplete``/``failed`` (OpenAI, Azure,
+        xAI, DeepSeek, OpenRouter, Bedrock), Cohere's ``message-end``, the
+        Interactions API's ``interaction.completed`` and Replicate's ``done``.
+        Servers that send none, complete by their finish reasons: Gemini
+        native, watsonx, TGI, Writer, Perplexity, llama.cpp without
+        ``--send-done``. Some servers end the last event without its blank
+        line (``data: [DONE]\\n``): that event is discarded (see
+        :attr:`unterminated`), and such a stream is complete by its finish
+        reasons."""
+    @property
+    def unterminated(self) -> bool:
+        """After :meth:`close`: the body ended inside an event (a line with
+        no line end, or field lines with no blank line after them), whose
+        bytes were discarded as the standard requires. False before close()
+        and after the end marker."""
     def close(self) -> list[Delta]:
         """End of input. An event not followed by its blank line is discarded
-        (WHATWG); returns [] (every event is decoded as soon as it completes)."""
+        (WHATWG) and reported by :attr:`unterminated`; returns [] (every
+        event is decoded as soon as it completes). Check :attr:`complete`
+        afterwards to tell a finished stream from a truncated one."""

@@ -18,6 +18,8 @@
 # both.
 
 from cpython.dict cimport PyDict_Next, PyDict_Size
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.long cimport PyLong_AsLongAndOverflow
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_GET_ITEM
@@ -285,7 +287,41 @@ cdef class KeySet:
                 return
 
 
-cdef int openai_chunk(dict obj, list out, KeySet ks) except -1:
+cdef class Choices:
+    """The choice indices that started and those that got a finish reason,
+    for ChatDecoder.complete: the Python twin keeps the same two sets in
+    FormatState.started/finished. Indices 0-63 are bits; any other goes to a
+    set (the hot path marks one or two choices per chunk)."""
+
+    cdef unsigned long long started_bits, finished_bits
+    cdef set started, finished
+
+    def __cinit__(self):
+        self.started = set()
+        self.finished = set()
+
+    cdef inline void mark(self, object index, bint finish) noexcept:
+        cdef int overflow = 0
+        cdef long i = PyLong_AsLongAndOverflow(index, &overflow)  # index is an exact int
+        if overflow == 0 and 0 <= i < 64:
+            self.started_bits |= 1ULL << i
+            if finish:
+                self.finished_bits |= 1ULL << i
+            return
+        try:
+            self.started.add(index)
+            if finish:
+                self.finished.add(index)
+        except BaseException:  # MemoryError only: the set cannot grow
+            pass
+
+    cdef bint all_finished(self):
+        if self.started_bits == 0 and not self.started:
+            return False
+        return (self.started_bits & ~self.finished_bits) == 0 and self.started <= self.finished
+
+
+cdef int openai_chunk(dict obj, list out, KeySet ks, Choices cs) except -1:
     """Mirror of _decoder_py.openai_chunk (metadata is handled by the caller).
     Returns 1 if the chunk has a "choices" key, else 0 (the caller's error
     check needs to know, and one lookup is saved)."""
@@ -359,6 +395,7 @@ cdef int openai_chunk(dict obj, list out, KeySet ks) except -1:
             reasoning = text_or_none(reasoning)
             refusal = text_or_none(refusal)
             finish = text_or_none(dget(<dict>ch, ks.finish_reason))
+            cs.mark(index, finish is not None)
             if finish is not None:
                 finished = True
             if (role is not None or content is not None or reasoning is not None
@@ -411,11 +448,13 @@ cdef class ChatDecoder:
     cdef SSEParser _parser
     cdef object _state          # _formats.FormatState
     cdef KeySet _keys           # orjson's key objects, refreshed once per feed()
+    cdef Choices _choices       # OpenAI format: which choices started/finished
     cdef int _format
     cdef bint _skip
     cdef bint _failed
     cdef bint _meta_done        # model and id both known: stop looking
     cdef Py_ssize_t _events
+    cdef Py_ssize_t _mark       # len(out) when the event being decoded began
     cdef Py_ssize_t _skipped
 
     def __init__(self, format="auto", *, on_malformed="raise", max_event_bytes=DEFAULT_MAX_EVENT_BYTES):
@@ -424,9 +463,11 @@ cdef class ChatDecoder:
         self._parser = SSEParser(max_event_bytes=max_event_bytes, sentinel=b"[DONE]")
         self._state = FormatState()
         self._keys = KeySet()
+        self._choices = Choices()
         self._failed = False
         self._meta_done = False
         self._events = 0
+        self._mark = 0
         self._skipped = 0
 
     @property
@@ -476,30 +517,89 @@ cdef class ChatDecoder:
             # decode what the parser completed before the limit, keep it on
             # the exception: nothing already received is lost
             self._failed = True
-            self._decode(exc.events, out)
             exc.deltas = out
+            self._decode_all(exc.events, out)
             raise
-        self._decode(events, out)
+        self._decode_all(events, out)
         return out
 
     def close(self):
         """End of input. An event not followed by its blank line is discarded
-        (WHATWG); returns [] (every event is decoded as soon as it completes)."""
+        (WHATWG) and reported by :attr:`unterminated`; returns [] (every
+        event is decoded as soon as it completes). Check :attr:`complete`
+        afterwards to tell a finished stream from a truncated one."""
         self._parser.close()
         return []
 
-    cdef int _decode(self, list events, list out) except -1:
+    @property
+    def complete(self):
+        """The stream is complete: the format's end marker was seen (see
+        :attr:`done`), or some choice started and every choice that started
+        has a finish reason. A body that ends while this is false was cut
+        short (the clients and ``accumulate`` raise :class:`StreamInterrupted`
+        then); an empty body is never complete.
+
+        End markers: ``data: [DONE]`` (OpenAI chat and completions, Azure,
+        vLLM, DeepSeek, Groq, Mistral, Ollama, OpenRouter, Together, llama.cpp
+        with ``--send-done``), Anthropic's ``message_stop``, the Responses
+        API's ``response.completed``/``incomplete``/``failed`` (OpenAI, Azure,
+        xAI, DeepSeek, OpenRouter, Bedrock), Cohere's ``message-end``, the
+        Interactions API's ``interaction.completed`` and Replicate's ``done``.
+        Servers that send none, complete by their finish reasons: Gemini
+        native, watsonx, TGI, Writer, Perplexity, llama.cpp without
+        ``--send-done``. Some servers end the last event without its blank
+        line (``data: [DONE]\\n``): that event is discarded (see
+        :attr:`unterminated`), and such a stream is complete by its finish
+        reasons."""
+        if self._state.done or self._parser.done:
+            return True
+        if self._format == OPENAI:
+            return self._choices.all_finished()
+        return self._state.all_finished()
+
+    @property
+    def unterminated(self):
+        """After :meth:`close`: the body ended inside an event (a line with
+        no line end, or field lines with no blank line after them), whose
+        bytes were discarded as the standard requires. False before close()
+        and after the end marker."""
+        return self._parser.unterminated
+
+    cdef int _decode_all(self, list events, list out) except -1:
+        """_decode, with a failure of the mapping itself (a value too deeply
+        nested for orjson to re-encode, Python's recursion limit) turned into
+        MalformedChunk for that event (see the Python twin). One try per
+        feed(), none per event."""
+        cdef Py_ssize_t pos = 0
+        cdef Py_ssize_t first, bad
+        while True:
+            first = self._events
+            try:
+                self._decode(events, pos, out)
+                return 0
+            except (TypeError, RecursionError) as exc:
+                bad = pos + self._events - first - 1
+                del out[self._mark:]  # what the failing event had produced
+                self._malformed(
+                    <object>PyTuple_GET_ITEM(<object>PyList_GET_ITEM(events, bad), 1),
+                    f"could not be decoded ({type(exc).__name__}: {exc})", out, exc)
+                pos = bad + 1
+
+    cdef int _decode(self, list events, Py_ssize_t pos, list out) except -1:
         cdef object ev, event_type, payload, obj, p
+        cdef Py_ssize_t i
         cdef PyObject* e
         cdef int fmt
         cdef object st = self._state
         cdef KeySet ks = self._keys
         cdef bint learn = True
         cdef int has_choices
-        for ev in events:
+        for i in range(pos, PyList_GET_SIZE(events)):
+            ev = <object>PyList_GET_ITEM(events, i)
             event_type = <object>PyTuple_GET_ITEM(ev, 0)
             payload = <object>PyTuple_GET_ITEM(ev, 1)
             self._events += 1
+            self._mark = PyList_GET_SIZE(out)
             fmt = self._format
             if fmt != OPENAI and (fmt == REPLICATE or (fmt == AUTO and event_type == "output")):
                 # Replicate's output events are plain text, not JSON
@@ -528,7 +628,7 @@ cdef class ChatDecoder:
                 if learn:
                     ks.learn(<dict>obj)
                     learn = False
-                has_choices = openai_chunk(<dict>obj, out, ks)
+                has_choices = openai_chunk(<dict>obj, out, ks, self._choices)
                 # in-band error: top-level "error", event: error, or (with no
                 # choices) type: error; see _decoder_py.chat_error
                 e = PyDict_GetItem(<dict>obj, ks.error)
@@ -551,7 +651,7 @@ cdef class ChatDecoder:
                     # decode this first chunk on the fast path as well
                     st.meta(dget(<dict>obj, K_MODEL), dget(<dict>obj, K_ID))
                     self._meta_done = st.model is not None and st.id is not None
-                    openai_chunk(<dict>obj, out, ks)
+                    openai_chunk(<dict>obj, out, ks, self._choices)
                     if chat_error(event_type, obj):
                         self._fail_with(obj, out)
                     continue
@@ -571,9 +671,12 @@ cdef class ChatDecoder:
         self._failed = True
         raise make_stream_error(obj, out)
 
-    cdef int _malformed(self, object payload, str reason, list out) except -1:
+    cdef int _malformed(self, object payload, str reason, list out, object cause=None) except -1:
         if self._skip:
             self._skipped += 1
             return 0
         self._failed = True
-        raise MalformedChunk(self._events, snippet(payload), reason, out)
+        error = MalformedChunk(self._events, snippet(payload), reason, out)
+        if cause is not None:
+            raise error from cause
+        raise error

@@ -116,10 +116,12 @@ def openai_chunk(obj: dict[str, Any], out: list[Any], st: FormatState) -> None:
                 reasoning = None
             if type(refusal) is not str or not refusal:
                 refusal = None
+            st.started.add(index)
             if type(finish) is not str or not finish:
                 finish = None
             else:
                 finished = True
+                st.finished.add(index)
             if (role is not None or content is not None or reasoning is not None
                     or refusal is not None or tool_calls is not None or finish is not None):
                 out.append(tuple.__new__(Delta, (index, role, content, reasoning, refusal,
@@ -173,6 +175,7 @@ class ChatDecoder:
         self._parser = SSEParser(max_event_bytes=max_event_bytes, sentinel=b"[DONE]")
         self._state = FormatState()
         self._events = 0
+        self._mark = 0  # len(out) when the event being decoded began
         self._skipped = 0
         self._failed = False
 
@@ -209,6 +212,36 @@ class ChatDecoder:
         """The first non-empty response id the stream reported."""
         return self._state.id
 
+    @property
+    def complete(self) -> bool:
+        """The stream is complete: the format's end marker was seen (see
+        :attr:`done`), or some choice started and every choice that started
+        has a finish reason. A body that ends while this is false was cut
+        short (the clients and ``accumulate`` raise :class:`StreamInterrupted`
+        then); an empty body is never complete.
+
+        End markers: ``data: [DONE]`` (OpenAI chat and completions, Azure,
+        vLLM, DeepSeek, Groq, Mistral, Ollama, OpenRouter, Together, llama.cpp
+        with ``--send-done``), Anthropic's ``message_stop``, the Responses
+        API's ``response.completed``/``incomplete``/``failed`` (OpenAI, Azure,
+        xAI, DeepSeek, OpenRouter, Bedrock), Cohere's ``message-end``, the
+        Interactions API's ``interaction.completed`` and Replicate's ``done``.
+        Servers that send none, complete by their finish reasons: Gemini
+        native, watsonx, TGI, Writer, Perplexity, llama.cpp without
+        ``--send-done``. Some servers end the last event without its blank
+        line (``data: [DONE]\\n``): that event is discarded (see
+        :attr:`unterminated`), and such a stream is complete by its finish
+        reasons."""
+        return self._state.done or self._parser.done or self._state.all_finished()
+
+    @property
+    def unterminated(self) -> bool:
+        """After :meth:`close`: the body ended inside an event (a line with
+        no line end, or field lines with no blank line after them), whose
+        bytes were discarded as the standard requires. False before close()
+        and after the end marker."""
+        return self._parser.unterminated
+
     def feed(self, data: bytes | bytearray | memoryview) -> list[Delta]:
         """Decode the next chunk of bytes; return the deltas it completed."""
         if self._failed:
@@ -223,22 +256,44 @@ class ChatDecoder:
             # decode what the parser completed before the limit, keep it on
             # the exception: nothing already received is lost
             self._failed = True
-            self._decode(exc.events, out)
             exc.deltas = out  # type: ignore[attr-defined]
+            self._decode_all(exc.events, out)
             raise
-        self._decode(events, out)
+        self._decode_all(events, out)
         return out
 
     def close(self) -> list[Delta]:
         """End of input. An event not followed by its blank line is discarded
-        (WHATWG); returns [] (every event is decoded as soon as it completes)."""
+        (WHATWG) and reported by :attr:`unterminated`; returns [] (every
+        event is decoded as soon as it completes). Check :attr:`complete`
+        afterwards to tell a finished stream from a truncated one."""
         self._parser.close()
         return []
+
+    def _decode_all(self, events: list[tuple[str, bytes]], out: list[Any]) -> None:
+        """_decode, with a failure of the mapping itself (a value too deeply
+        nested for orjson to re-encode, Python's recursion limit) turned into
+        MalformedChunk for that event, so that the caller sees an SSEError
+        carrying the deltas decoded before it (or, with on_malformed="skip",
+        the event is skipped and decoding goes on)."""
+        pos = 0
+        while True:
+            first = self._events
+            try:
+                self._decode(events if pos == 0 else events[pos:], out)
+                return
+            except (TypeError, RecursionError) as exc:
+                bad = pos + self._events - first - 1
+                del out[self._mark :]  # what the failing event had produced
+                self._malformed(events[bad][1], f"could not be decoded ({type(exc).__name__}: {exc})",
+                                out, exc)
+                pos = bad + 1
 
     def _decode(self, events: list[tuple[str, bytes]], out: list[Any]) -> None:
         st = self._state
         for event_type, payload in events:
             self._events += 1
+            self._mark = len(out)
             if self._format == REPLICATE or (self._format == AUTO and event_type == "output"):
                 # Replicate's output events are plain text, not JSON
                 self._format = REPLICATE
@@ -287,9 +342,14 @@ class ChatDecoder:
         self._failed = True
         raise make_stream_error(obj, out)
 
-    def _malformed(self, payload: bytes, reason: str, out: list[Any]) -> None:
+    def _malformed(
+        self, payload: bytes, reason: str, out: list[Any], cause: BaseException | None = None
+    ) -> None:
         if self._skip:
             self._skipped += 1
             return
         self._failed = True
-        raise MalformedChunk(self._events, snippet(payload), reason, out)
+        error = MalformedChunk(self._events, snippet(payload), reason, out)
+        if cause is not None:
+            raise error from cause
+        raise error

@@ -148,14 +148,24 @@ def make_stream_error(obj: dict[str, Any], deltas: list[Any]) -> StreamError:
             etype = err.get("status")  # Gemini: {"code": 400, "status": "INVALID_ARGUMENT"}
         code = err.get("code")
     else:
-        message, etype, code = str(err), None, None
+        message, etype, code = readable(err), None, None
     return StreamError(
-        message if message is None or type(message) is str else str(message),
-        etype if etype is None or type(etype) is str else str(etype),
-        code,
+        message if message is None or type(message) is str else readable(message),
+        etype if etype is None or type(etype) is str else readable(etype),
+        code if code is None or type(code) in (int, str) else readable(code),
         err,
         deltas,
     )
+
+
+def readable(value: Any) -> str:
+    """A JSON value of an error field as text: ``str()`` of it, or a
+    placeholder for one nested too deeply for that (a hostile server's
+    thousand-level list must not turn into a RecursionError)."""
+    try:
+        return str(value)
+    except RecursionError:
+        return f"<a {type(value).__name__} nested too deeply to show>"
 
 
 def json_text(value: Any) -> str:
@@ -168,7 +178,7 @@ class FormatState:
     formats need to remember between events."""
 
     __slots__ = ("model", "id", "done", "start_usage", "blocks", "empty_tools", "saw_tool",
-                 "gemini_calls", "steps")
+                 "gemini_calls", "steps", "started", "finished")
 
     def __init__(self) -> None:
         self.model: str | None = None
@@ -180,6 +190,26 @@ class FormatState:
         self.saw_tool = False  # Responses: a function call was streamed
         self.gemini_calls = 0  # Gemini: function calls seen, to number them
         self.steps: dict[Any, Any] = {}  # Gemini Interactions: step index -> step type
+        # choice indices that produced a delta, and those that got a finish
+        # reason: the stream is complete when every started choice finished
+        self.started: set[Any] = set()
+        self.finished: set[Any] = set()
+
+    def all_finished(self) -> bool:
+        """Some choice started, and every one that did has a finish reason."""
+        return bool(self.started) and self.started <= self.finished
+
+    def track(self, out: list[Any], start: int) -> None:
+        """Note the choices the deltas ``out[start:]`` start or finish (a
+        delta carrying only usage starts nothing)."""
+        for i in range(start, len(out)):
+            d = out[i]
+            if d.finish_reason is not None:
+                self.started.add(d.index)
+                self.finished.add(d.index)
+            elif not (d.usage is not None and d.role is None and d.content is None
+                      and d.reasoning is None and d.refusal is None and d.tool_calls is None):
+                self.started.add(d.index)
 
     def meta(self, model: Any, id_: Any) -> None:
         if self.model is None and type(model) is str and model:
@@ -188,6 +218,13 @@ class FormatState:
             self.id = id_
 
     def decode(self, fmt: int, event_type: str, obj: dict[str, Any], out: list[Any]) -> None:
+        start = len(out)
+        try:
+            self._decode(fmt, event_type, obj, out)
+        finally:
+            self.track(out, start)
+
+    def _decode(self, fmt: int, event_type: str, obj: dict[str, Any], out: list[Any]) -> None:
         if fmt == RESPONSES:
             self.responses(obj, out)
         elif fmt == ANTHROPIC:
@@ -541,6 +578,7 @@ class FormatState:
             text = payload.decode("utf-8", "replace")
             if text:
                 out.append(Delta(0, content=text))
+                self.started.add(0)
         elif event_type == "done":
             self.done = True
         elif event_type == "error":

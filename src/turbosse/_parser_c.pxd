@@ -19,6 +19,7 @@ cdef class SSEParser:
     cdef int _bom_matched    # how many BOM bytes have been matched so far
     cdef bint _done
     cdef bint _closed
+    cdef bint _unterminated  # close() found an event in progress
     cdef bint _failed
     cdef bint _busy          # a feed() is running (guards against two threads)
     cdef Py_ssize_t _limit   # max_event_bytes clamped to PY_SSIZE_T_MAX, -1 for none

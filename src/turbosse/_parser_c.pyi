@@ -81,6 +81,11 @@ class SSEParser:
     def done(self) -> bool:
         """True once the sentinel payload has been seen."""
     @property
+    def unterminated(self) -> bool:
+        """After :meth:`close`: the input ended inside an event (a line with no
+        line end, or field lines with no blank line after them), whose bytes
+        were discarded. False before close() and once :attr:`done`."""
+    @property
     def max_event_bytes(self) -> int | None:
         """The cap given to the constructor (None for no cap)."""
     @property
@@ -95,8 +100,9 @@ class SSEParser:
         """End of input. An unterminated line or an event without its closing
         blank line is discarded (WHATWG 9.2.6: "If the file ends in the middle
         of an event, before the final empty line, the incomplete event is not
-        dispatched"). Returns the events completed by ending the input, which
-        is always [] because every line end is acted on as soon as it arrives.
+        dispatched"); :attr:`unterminated` then tells that it happened.
+        Returns the events completed by ending the input, which is always []
+        because every line end is acted on as soon as it arrives.
         """
     def _feed_raw(self, data: bytes | bytearray | memoryview) -> list[tuple[str | None, bytes]]:
         """Like feed(), but each dispatched event is ``(event_type, data_bytes)``:

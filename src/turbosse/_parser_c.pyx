@@ -30,17 +30,18 @@ from turbosse._parser_common import (
     BUSY_MESSAGE,
     DEFAULT_MAX_EVENT_BYTES,
     FAILED_MESSAGE,
-    RETRY_MAX,
     check_options,
     event_fields,
+    parse_retry,
 )
 
 __all__ = ["DEFAULT_MAX_EVENT_BYTES", "SSEParser", "ServerSentEvent"]
 
 cdef str MESSAGE = "message"
 cdef str EMPTY = ""
-cdef unsigned long long C_RETRY_MAX = RETRY_MAX
-cdef Py_ssize_t RETRY_MAX_DIGITS = len(str(RETRY_MAX))
+# retry values of up to 19 digits are converted here (they fit in 64 bits
+# unsigned); longer ones go to the shared parse_retry, as Python ints.
+cdef Py_ssize_t RETRY_C_DIGITS = 19
 cdef const unsigned char* BOM = b"\xef\xbb\xbf"
 # Buffers that grew past this are freed after use, so that one huge event
 # does not pin its memory for the rest of a long-lived stream.
@@ -247,6 +248,13 @@ cdef class SSEParser:
         return self._done
 
     @property
+    def unterminated(self):
+        """After :meth:`close`: the input ended inside an event (a line with no
+        line end, or field lines with no blank line after them), whose bytes
+        were discarded. False before close() and once :attr:`done`."""
+        return self._unterminated
+
+    @property
     def max_event_bytes(self):
         """The cap given to the constructor (None for no cap)."""
         return self._max_event_bytes
@@ -281,8 +289,9 @@ cdef class SSEParser:
         End of input. An unterminated line or an event without its closing
         blank line is discarded (WHATWG 9.2.6: "If the file ends in the middle
         of an event, before the final empty line, the incomplete event is not
-        dispatched"). Returns the events completed by ending the input, which
-        is always [] because every line end is acted on as soon as it arrives.
+        dispatched"); :attr:`unterminated` then tells that it happened.
+        Returns the events completed by ending the input, which is always []
+        because every line end is acted on as soon as it arrives.
         """
         cdef bint busy
         if self._failed:
@@ -293,6 +302,11 @@ cdef class SSEParser:
         if busy:
             raise SSEError(BUSY_MESSAGE)
         self._closed = True
+        self._unterminated = not self._done and (
+            self._line.len > 0 or (self._at_start and self._bom_matched > 0)
+            or self._has_data or self._etype.len > 0
+            or self._id_dirty or self._block_retry is not None
+        )
         buf_clear(&self._line)
         self._reset_block()
         self._busy = False
@@ -426,6 +440,7 @@ cdef class SSEParser:
         cdef const char* value
         cdef Py_ssize_t name_len, value_len, i, extra
         cdef unsigned long long retry
+        cdef object exact
         if n == 0:
             return self._dispatch(self._data.ptr, self._data.len, self._has_data, out, raw)
         if s[0] == b':':
@@ -467,14 +482,15 @@ cdef class SSEParser:
             while value_len and value[0] == c'0':
                 value += 1
                 value_len -= 1
-            if value_len > RETRY_MAX_DIGITS:
-                retry = C_RETRY_MAX
-            else:
-                retry = 0
-                for i in range(value_len):
-                    retry = retry * 10 + <unsigned long long>(value[i] - c'0')
-                if retry > C_RETRY_MAX:  # 19 digits fit in 64 bits unsigned
-                    retry = C_RETRY_MAX
+            if value_len > RETRY_C_DIGITS:
+                exact = parse_retry(PyBytes_FromStringAndSize(value, value_len))
+                if exact is None:
+                    return 0  # too long to convert: ignored
+                self._retry = self._block_retry = exact
+                return 0
+            retry = 0
+            for i in range(value_len):
+                retry = retry * 10 + <unsigned long long>(value[i] - c'0')
             self._retry = self._block_retry = PyLong_FromUnsignedLongLong(retry)
         # any other field is ignored
         return 0

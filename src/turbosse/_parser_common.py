@@ -13,7 +13,7 @@ __all__ = [
     "BUSY_MESSAGE",
     "DEFAULT_MAX_EVENT_BYTES",
     "FAILED_MESSAGE",
-    "RETRY_MAX",
+    "RETRY_MAX_DIGITS",
     "check_options",
     "event_fields",
     "parse_retry",
@@ -22,10 +22,11 @@ __all__ = [
 #: Default cap on one line and on one event's data, in bytes (8 MiB).
 DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
 
-# retry is a reconnection time in milliseconds; larger values are clamped here
-# (documented tolerance) instead of building an arbitrarily large integer.
-RETRY_MAX = 2**63 - 1
-_RETRY_MAX_DIGITS = len(str(RETRY_MAX))
+# retry is a reconnection time in milliseconds, kept exactly (the standard
+# sets no upper bound). A value with more significant digits than this is
+# ignored like an invalid one: converting it would take time quadratic in its
+# length (the same bound as CPython's default int_max_str_digits).
+RETRY_MAX_DIGITS = 4300
 
 BUSY_MESSAGE = (
     "SSEParser.feed() or close() was entered while another call was running on the same parser "
@@ -87,9 +88,13 @@ def check_options(
     raise TypeError(f"sentinel must be bytes, str or None, not {type(sentinel).__name__}")
 
 
-def parse_retry(value: bytes) -> int:
-    """The value of a ``retry`` field made of ASCII digits, clamped to RETRY_MAX."""
+def parse_retry(value: bytes) -> int | None:
+    """The exact value of a ``retry`` field made of ASCII digits, or None (the
+    field is ignored) beyond RETRY_MAX_DIGITS significant digits."""
     digits = value.lstrip(b"0")
-    if len(digits) > _RETRY_MAX_DIGITS:
-        return RETRY_MAX
-    return min(int(digits or b"0"), RETRY_MAX)
+    if len(digits) > RETRY_MAX_DIGITS:
+        return None
+    try:
+        return int(digits or b"0")
+    except ValueError:  # sys.set_int_max_str_digits() set below RETRY_MAX_DIGITS
+        return None

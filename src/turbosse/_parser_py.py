@@ -144,6 +144,7 @@ class SSEParser:
         "_skip_lf",
         "_at_start",
         "_data",
+        "_data_more",
         "_data_size",
         "_event_type",
         "_id_buffer",
@@ -153,6 +154,7 @@ class SSEParser:
         "_block_retry",
         "_done",
         "_closed",
+        "_unterminated",
         "_failed",
         "_busy",
     )
@@ -171,8 +173,14 @@ class SSEParser:
         self._pending = bytearray()  # an unterminated line carried to the next feed
         self._skip_lf = False  # the last chunk ended in CR: a leading LF belongs to it
         self._at_start = True  # no byte seen yet: a leading BOM is still possible
-        self._data: list[bytes] = []  # the event's data lines ("data buffer")
-        self._data_size = 0  # bytes the joined data buffer would take
+        # The data buffer: the first data line as it came, then (from the
+        # second line on) a bytearray of the lines joined with "\n". A list of
+        # lines joined at dispatch would cost ~85 bytes per line (bytes.join
+        # takes a buffer view of each item), far beyond max_event_bytes for
+        # many short lines; this keeps the memory within the cap.
+        self._data: bytes | None = None  # None: no data field in this block
+        self._data_more: bytearray | None = None
+        self._data_size = 0  # bytes of the joined data buffer
         self._event_type = b""
         self._id_buffer = b""
         self._id_dirty = False  # id buffer changed since last_event_id was set
@@ -181,6 +189,7 @@ class SSEParser:
         self._block_retry: int | None = None
         self._done = False
         self._closed = False
+        self._unterminated = False
         self._failed = False
         self._busy = threading.Lock()  # held while a feed() runs
 
@@ -198,6 +207,13 @@ class SSEParser:
     def done(self) -> bool:
         """True once the sentinel payload has been seen."""
         return self._done
+
+    @property
+    def unterminated(self) -> bool:
+        """After :meth:`close`: the input ended inside an event (a line with no
+        line end, or field lines with no blank line after them), whose bytes
+        were discarded. False before close() and once :attr:`done`."""
+        return self._unterminated
 
     @property
     def max_event_bytes(self) -> int | None:
@@ -286,8 +302,9 @@ class SSEParser:
         """End of input. An unterminated line or an event without its closing
         blank line is discarded (WHATWG 9.2.6: "If the file ends in the middle
         of an event, before the final empty line, the incomplete event is not
-        dispatched"). Returns the events completed by ending the input, which
-        is always [] because every line end is acted on as soon as it arrives.
+        dispatched"); :attr:`unterminated` then tells that it happened.
+        Returns the events completed by ending the input, which is always []
+        because every line end is acted on as soon as it arrives.
         """
         if self._failed:
             raise SSEError(FAILED_MESSAGE)
@@ -295,6 +312,13 @@ class SSEParser:
             raise SSEError(BUSY_MESSAGE)
         try:
             self._closed = True
+            self._unterminated = not self._done and bool(
+                self._pending  # a partial line (or a partial BOM at the start)
+                or self._data is not None
+                or self._event_type
+                or self._id_dirty
+                or self._block_retry is not None
+            )
             self._pending.clear()
             self._reset_block()
         finally:
@@ -307,15 +331,16 @@ class SSEParser:
         # The hot loop of the Python twin: attribute reads are hoisted into
         # locals and "data: " lines take a short path (measured).
         limit = self._limit if self._limit >= 0 else _NO_LIMIT
-        data = self._data
         for line in lines:
             if not line:
                 # A blank line dispatches the event (9.2.6 "dispatch the event").
                 if self._id_dirty:
                     self._last_event_id = self._id_buffer.decode("utf-8", "replace")
                     self._id_dirty = False
-                if data:
-                    payload = data[0] if len(data) == 1 else b"\n".join(data)
+                payload = self._data
+                if payload is not None:
+                    if self._data_more is not None:
+                        payload = bytes(self._data_more)
                     if payload == self._sentinel:
                         self._done = True
                         self._reset_block()
@@ -337,7 +362,6 @@ class SSEParser:
                         )
                         events.append(event)
                     self._reset_block()
-                    data = self._data
                 else:  # nothing to dispatch; the type and retry still reset
                     self._event_type = b""
                     self._block_retry = None
@@ -361,19 +385,29 @@ class SSEParser:
                             self._id_dirty = True
                     elif name == b"retry":
                         if value.isdigit():  # ASCII digits only, at least one
-                            self._retry = self._block_retry = parse_retry(value)
+                            retry = parse_retry(value)
+                            if retry is not None:
+                                self._retry = self._block_retry = retry
                     continue  # any other field is ignored
             # a data field: append to the data buffer ("\n" joins lines)
-            if data:
-                self._data_size += 1 + len(value)
-            else:
+            first = self._data
+            if first is None:
+                self._data = value
                 self._data_size = len(value)
-            data.append(value)
-            if self._data_size > limit:
-                self._fail("an event's data", events)
+            else:
+                self._data_size += 1 + len(value)
+                if self._data_size > limit:
+                    self._fail("an event's data", events)
+                more = self._data_more
+                if more is None:
+                    more = self._data_more = bytearray(first)
+                more += b"\n"
+                more += value
+            # (a first data line cannot exceed the limit: its line did not)
 
     def _reset_block(self) -> None:
-        self._data = []
+        self._data = None
+        self._data_more = None
         self._data_size = 0
         self._event_type = b""
         self._block_retry = None
