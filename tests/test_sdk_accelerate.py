@@ -206,3 +206,15 @@ def test_non_stream_and_strict_calls_use_the_sdk() -> None:
     strict = accelerate(sdk_client("chat", [CHAT.read_bytes()], _strict_response_validation=True))
     want = list(sdk_client("chat", [CHAT.read_bytes()], _strict_response_validation=True).chat.completions.create(stream=True, **args))
     assert_same(list(strict.chat.completions.create(stream=True, **args)), want)
+
+
+def test_sdks_are_imported_lazily() -> None:
+    """``import turbosse.openai`` / ``turbosse.anthropic`` import neither SDK
+    (nor httpx2): they are not dependencies."""
+    import subprocess
+    import sys
+
+    code = ("import sys, turbosse.openai, turbosse.anthropic; "
+            "print(sorted(m for m in ('openai', 'anthropic', 'httpx2', 'pydantic') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
