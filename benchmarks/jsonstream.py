@@ -55,16 +55,20 @@ def make_document(kib: float, seed: int = 0) -> str:
     rng = random.Random(seed)
     target = int(kib * 1024)
     lines: list[str] = []
-    size = 0
-    while size < target - 60:
+
+    def document() -> bytes:
+        args = {"path": "src/app/module.py", "mode": "overwrite", "content": "\n".join(lines)}
+        return orjson.dumps(args)
+
+    size = 80  # the other members
+    while True:
         indent = "    " * rng.randint(0, 3)
         words = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(2, 8)))
         extra = rng.choice(('', ' # "quoted"', " \\ path\\to", "\t# tab", " 'x'", ""))
-        line = f"{indent}{words}{extra}"
-        lines.append(line)
-        size += len(orjson.dumps(line)) + 1
-    args = {"path": "src/app/module.py", "mode": "overwrite", "content": "\n".join(lines)}
-    return orjson.dumps(args).decode()
+        lines.append(f"{indent}{words}{extra}")
+        size += len(orjson.dumps(lines[-1]))  # its escaped text, its quotes for "\n"
+        if size >= target and len(document()) >= target:
+            return document().decode()
 
 
 def make_deltas(doc: str, seed: int = 0) -> list[str]:

@@ -28,11 +28,14 @@ from turbosse._errors import JSONStreamError
 from turbosse._jsonstream_common import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_SIZE,
+    EXPECTED,
     MAX_NUMBER_LENGTH,
     JSONEvent,
     char_error,
+    depth_error,
     eof_error,
-    limit_error,
+    number_length_error,
+    size_error,
 )
 
 __all__ = ["JSONStream"]
@@ -68,7 +71,7 @@ ctypedef fused uchar:
     Py_UCS2
     UCS4
 
-# parser states, as in the Python twin
+# parser states, numbered as in _jsonstream_common
 cdef enum:
     VALUE = 0
     FIRST_ITEM = 1
@@ -96,23 +99,6 @@ cdef enum:
 cdef inline bint terminal(int ns) noexcept:
     return ns == N_ZERO or ns == N_INT or ns == N_FRAC or ns == N_EXP
 
-cdef dict EXPECTED = {
-    VALUE: "a value",
-    FIRST_ITEM: "a value or ']'",
-    ARR_NEXT: "',' or ']'",
-    FIRST_KEY: "a string key or '}'",
-    KEY: "a string key",
-    COLON: "':'",
-    OBJ_NEXT: "',' or '}'",
-    DONE: "only whitespace after the document",
-}
-cdef dict NUMBER_EXPECTED = {
-    N_MINUS: "a digit",
-    N_DOT: "a digit after '.'",
-    N_E: "a sign or a digit in the exponent",
-    N_ESIGN: "a digit in the exponent",
-}
-cdef str LOW_EXPECTED = "a \\uDC00-\\uDFFF escape after a high surrogate escape"
 cdef tuple WORDS = ("true", "false", "null")
 cdef tuple WORD_VALUES = (True, False, None)
 cdef str K_OBJECT = "object"
@@ -341,14 +327,8 @@ cdef class JSONStream:
                 if st == NUMBER and terminal(self._nstate) and not self._stack:
                     self._complete(self._number_value())
                 elif st != DONE:
-                    inside = None
-                    if st == STRING:
-                        inside = "an object key" if self._is_key else "a string"
-                    elif st == LITERAL:
-                        inside = f"the literal {WORDS[self._word]!r}"
-                    elif st == NUMBER and not terminal(self._nstate):
-                        inside = "a number"
-                    raise eof_error(len(self._stack), inside, self._chars)
+                    raise eof_error(st, self._is_key, WORDS[self._word], self._nstate,
+                                    len(self._stack), self._chars)
             except JSONStreamError as exc:
                 self._error = exc
                 raise
@@ -359,7 +339,7 @@ cdef class JSONStream:
 
     cdef int _check_size(self, Py_ssize_t size) except -1:
         if self._limit >= 0 and self._size + size > self._limit:
-            raise limit_error(f"input longer than max_size={self._limit}", self._limit, self._chars)
+            raise size_error(self._limit, self._chars)
         self._size += size
         return 0
 
@@ -400,7 +380,7 @@ cdef class JSONStream:
             return -1 - (<long>c - 0xDC00) if self._from_bytes else -0x10000 - <long>c
         return c
 
-    cdef int _fail(self, UCS4 c, Py_ssize_t i, str expected) except -1:
+    cdef int _fail(self, UCS4 c, Py_ssize_t i, object expected) except -1:
         raise char_error(self._code(c), expected, self._chars + i)
 
     # -- the state machine ----------------------------------------------------
@@ -474,8 +454,7 @@ cdef class JSONStream:
         cdef tuple path
         if c == 123 or c == 91:  # { [
             if len(self._stack) >= self._max_depth:
-                raise limit_error(f"nesting deeper than max_depth={self._max_depth}",
-                                  self._max_depth, self._chars + i)
+                raise depth_error(self._max_depth, self._chars + i)
             container = {} if c == 123 else []
             path = self._member_path()
             if self._top is not None:
@@ -677,7 +656,7 @@ cdef class JSONStream:
                 self._esc = 1
                 i = j + 1
                 continue
-            self._fail(c, j, "an escape sequence for a control character")
+            self._fail(c, j, EXPECTED["control"])
         return i
 
     cdef int _escape(self, UCS4 c, Py_ssize_t i) except -1:
@@ -702,13 +681,13 @@ cdef class JSONStream:
             elif c == 116:
                 c = 9
             else:
-                self._fail(c, i, 'an escape character (one of " \\ / b f n r t u)')
+                self._fail(c, i, EXPECTED["escape"])
             self._append_char(c)
             self._esc = 0
             return 0
         if esc == 3 or esc == 4:
             if c != (92 if esc == 3 else 117):
-                self._fail(c, i, LOW_EXPECTED)
+                self._fail(c, i, EXPECTED["low"])
             if esc == 3:
                 self._esc = 4
             else:
@@ -718,14 +697,14 @@ cdef class JSONStream:
             return 0
         d = hexval(c)
         if d < 0:
-            self._fail(c, i, "a hex digit")
+            self._fail(c, i, EXPECTED["hex"])
         h = self._hex * 16 + d
         nd = self._ndig + 1
         if self._high:
             if (nd == 1 and d != 0xD) or (nd == 2 and not 0xDC <= h <= 0xDF):
-                self._fail(c, i, LOW_EXPECTED)
+                self._fail(c, i, EXPECTED["low"])
         elif nd == 2 and 0xDC <= h <= 0xDF:
-            self._fail(c, i, "a high surrogate escape before a \\uDC00-\\uDFFF one")
+            self._fail(c, i, EXPECTED["high"])
         if nd < 4:
             self._hex = h
             self._ndig = nd
@@ -759,7 +738,7 @@ cdef class JSONStream:
         cdef int ns = self._nstate
         if 48 <= c <= 57:
             if ns == N_ZERO:
-                self._fail(c, i, "'.', 'e' or the end of the number (no leading zeros)")
+                self._fail(c, i, EXPECTED["number", N_ZERO])
             if ns == N_MINUS:
                 ns = N_ZERO if c == 48 else N_INT
             elif ns == N_DOT:
@@ -776,10 +755,9 @@ cdef class JSONStream:
             self._complete(self._number_value())
             return False
         else:
-            self._fail(c, i, NUMBER_EXPECTED[ns])
+            self._fail(c, i, EXPECTED["number", ns])
         if self._slen >= MAX_NUMBER_LENGTH:
-            raise limit_error(f"number longer than {MAX_NUMBER_LENGTH} characters",
-                              MAX_NUMBER_LENGTH, self._chars + i)
+            raise number_length_error(self._chars + i)
         self._append_char(c)
         self._nstate = ns
         return True

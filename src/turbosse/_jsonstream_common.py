@@ -1,5 +1,6 @@
-"""What both JSONStream twins share: the event type, the limits' defaults and
-the wording of every error, so the twins cannot differ on them."""
+"""What both JSONStream twins share: the event type, the limits' defaults, the
+parser's state numbers and the wording of every error, so the twins cannot
+differ on them."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from ._errors import JSONStreamError
 __all__ = [
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_SIZE",
+    "EXPECTED",
     "MAX_NUMBER_LENGTH",
     "JSONEvent",
     "char_error",
+    "depth_error",
     "eof_error",
-    "limit_error",
+    "number_length_error",
+    "size_error",
 ]
 
 #: deepest nesting of arrays and objects accepted by default
@@ -26,6 +30,34 @@ DEFAULT_MAX_SIZE = 64 * 1024 * 1024
 #: longest number literal, in characters (CPython's default limit on the
 #: digits of an int converted from text, sys.get_int_max_str_digits())
 MAX_NUMBER_LENGTH = 4300
+
+
+# Parser states; the compiled twin's C enum has the same numbers.
+VALUE, FIRST_ITEM, ARR_NEXT, FIRST_KEY, KEY, COLON, OBJ_NEXT, STRING, NUMBER, LITERAL, DONE = range(11)
+# Number states; ZERO, INT, FRAC and EXP end a valid number.
+N_MINUS, N_ZERO, N_INT, N_DOT, N_FRAC, N_E, N_ESIGN, N_EXP = range(8)
+
+#: what may come next, by parser state and by number state (or situation)
+EXPECTED: dict[Any, str] = {
+    VALUE: "a value",
+    FIRST_ITEM: "a value or ']'",
+    ARR_NEXT: "',' or ']'",
+    FIRST_KEY: "a string key or '}'",
+    KEY: "a string key",
+    COLON: "':'",
+    OBJ_NEXT: "',' or '}'",
+    DONE: "only whitespace after the document",
+    ("number", N_MINUS): "a digit",
+    ("number", N_ZERO): "'.', 'e' or the end of the number (no leading zeros)",
+    ("number", N_DOT): "a digit after '.'",
+    ("number", N_E): "a sign or a digit in the exponent",
+    ("number", N_ESIGN): "a digit in the exponent",
+    "control": "an escape sequence for a control character",
+    "escape": 'an escape character (one of " \\ / b f n r t u)',
+    "hex": "a hex digit",
+    "low": "a \\uDC00-\\uDFFF escape after a high surrogate escape",
+    "high": "a high surrogate escape before a \\uDC00-\\uDFFF one",
+}
 
 
 class JSONEvent(tuple):  # type: ignore[type-arg]
@@ -85,13 +117,32 @@ def char_error(code: int, expected: str, offset: int) -> JSONStreamError:
     return JSONStreamError(reason, offset)
 
 
-def limit_error(what: str, limit: int, offset: int) -> JSONStreamError:
-    """A limit was hit; ``what`` names it with its value."""
-    return JSONStreamError(what, offset, limit=limit)
+def depth_error(limit: int, offset: int) -> JSONStreamError:
+    return JSONStreamError(f"nesting deeper than max_depth={limit}", offset, limit=limit)
 
 
-def eof_error(depth: int, inside: str | None, offset: int) -> JSONStreamError:
-    """close() before the document was complete."""
+def size_error(limit: int, offset: int) -> JSONStreamError:
+    return JSONStreamError(f"input longer than max_size={limit}", offset, limit=limit)
+
+
+def number_length_error(offset: int) -> JSONStreamError:
+    return JSONStreamError(
+        f"number longer than {MAX_NUMBER_LENGTH} characters", offset, limit=MAX_NUMBER_LENGTH
+    )
+
+
+def eof_error(
+    state: int, is_key: bool, word: str, nstate: int, depth: int, offset: int
+) -> JSONStreamError:
+    """close() in ``state`` (``word``: the literal begun, ``nstate``: the
+    number state) before the document was complete."""
+    inside = None
+    if state == STRING:
+        inside = "an object key" if is_key else "a string"
+    elif state == LITERAL:
+        inside = f"the literal {word!r}"
+    elif state == NUMBER and nstate not in (N_ZERO, N_INT, N_FRAC, N_EXP):
+        inside = "a number"
     if inside is not None:
         reason = f"unexpected end of input inside {inside}"
     elif depth:

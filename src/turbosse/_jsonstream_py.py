@@ -19,39 +19,40 @@ from typing import Any
 
 from ._errors import JSONStreamError
 from ._jsonstream_common import (
+    ARR_NEXT,
+    COLON,
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_SIZE,
+    DONE,
+    EXPECTED,
+    FIRST_ITEM,
+    FIRST_KEY,
+    KEY,
+    LITERAL,
     MAX_NUMBER_LENGTH,
+    N_DOT,
+    N_E,
+    N_ESIGN,
+    N_EXP,
+    N_FRAC,
+    N_INT,
+    N_MINUS,
+    N_ZERO,
+    NUMBER,
+    OBJ_NEXT,
+    STRING,
+    VALUE,
     JSONEvent,
     char_error,
+    depth_error,
     eof_error,
-    limit_error,
+    number_length_error,
+    size_error,
 )
 
 __all__ = ["JSONStream"]
 
-# parser states (the compiled twin uses the same numbers)
-VALUE, FIRST_ITEM, ARR_NEXT, FIRST_KEY, KEY, COLON, OBJ_NEXT, STRING, NUMBER, LITERAL, DONE = range(11)
-# number states; the terminal ones end a valid number
-N_MINUS, N_ZERO, N_INT, N_DOT, N_FRAC, N_E, N_ESIGN, N_EXP = range(8)
 TERMINAL = (N_ZERO, N_INT, N_FRAC, N_EXP)
-NUMBER_EXPECTED = {
-    N_MINUS: "a digit",
-    N_DOT: "a digit after '.'",
-    N_E: "a sign or a digit in the exponent",
-    N_ESIGN: "a digit in the exponent",
-}
-EXPECTED = {
-    VALUE: "a value",
-    FIRST_ITEM: "a value or ']'",
-    ARR_NEXT: "',' or ']'",
-    FIRST_KEY: "a string key or '}'",
-    KEY: "a string key",
-    COLON: "':'",
-    OBJ_NEXT: "',' or '}'",
-    DONE: "only whitespace after the document",
-}
-LOW_EXPECTED = "a \\uDC00-\\uDFFF escape after a high surrogate escape"
 LITERALS = {"true": True, "false": False, "null": None}
 SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 HEX = {c: int(c, 16) for c in "0123456789abcdefABCDEF"}
@@ -164,9 +165,7 @@ class JSONStream:
         self._events = events
         try:
             if self._max_size is not None and self._size + size > self._max_size:
-                raise limit_error(
-                    f"input longer than max_size={self._max_size}", self._max_size, self._offset
-                )
+                raise size_error(self._max_size, self._offset)
             self._size += size
             if isinstance(fragment, str):
                 if self._pending:  # a bytes fragment ended inside a UTF-8 sequence
@@ -233,14 +232,9 @@ class JSONStream:
                 if st == NUMBER and self._nstate in TERMINAL and not self._stack:
                     self._complete(self._number_value())
                 elif st != DONE:
-                    inside = None
-                    if st == STRING:
-                        inside = "an object key" if self._is_key else "a string"
-                    elif st == LITERAL:
-                        inside = f"the literal {self._word!r}"
-                    elif st == NUMBER and self._nstate not in TERMINAL:
-                        inside = "a number"
-                    raise eof_error(len(self._stack), inside, self._offset)
+                    raise eof_error(
+                        st, self._is_key, self._word, self._nstate, len(self._stack), self._offset
+                    )
             except JSONStreamError as exc:
                 self._error = exc
                 raise
@@ -312,9 +306,7 @@ class JSONStream:
     def _begin(self, c: str, offset: int) -> None:
         if c == "{" or c == "[":
             if len(self._stack) >= self._max_depth:
-                raise limit_error(
-                    f"nesting deeper than max_depth={self._max_depth}", self._max_depth, offset
-                )
+                raise depth_error(self._max_depth, offset)
             container: Any = {} if c == "{" else []
             path = self._member_path()
             if self._stack:
@@ -403,7 +395,7 @@ class JSONStream:
                 self._end_string()
                 return j + 1
             if c != "\\":
-                raise char_error(self._code(c), "an escape sequence for a control character", base + j)
+                raise char_error(self._code(c), EXPECTED["control"], base + j)
             self._esc = 1
             i = j + 1
         return i
@@ -416,13 +408,13 @@ class JSONStream:
                 return
             ch = SIMPLE_ESCAPES.get(c)
             if ch is None:
-                raise char_error(self._code(c), 'an escape character (one of " \\ / b f n r t u)', offset)
+                raise char_error(self._code(c), EXPECTED["escape"], offset)
             self._pieces.append(ch)
             self._esc = 0
             return
         if esc == 3 or esc == 4:
             if c != ("\\" if esc == 3 else "u"):
-                raise char_error(self._code(c), LOW_EXPECTED, offset)
+                raise char_error(self._code(c), EXPECTED["low"], offset)
             if esc == 3:
                 self._esc = 4
             else:
@@ -430,14 +422,14 @@ class JSONStream:
             return
         d = HEX.get(c)
         if d is None:
-            raise char_error(self._code(c), "a hex digit", offset)
+            raise char_error(self._code(c), EXPECTED["hex"], offset)
         h = self._hex * 16 + d
         nd = self._ndig + 1
         if self._high:
             if (nd == 1 and d != 0xD) or (nd == 2 and not 0xDC <= h <= 0xDF):
-                raise char_error(self._code(c), LOW_EXPECTED, offset)
+                raise char_error(self._code(c), EXPECTED["low"], offset)
         elif nd == 2 and 0xDC <= h <= 0xDF:
-            raise char_error(self._code(c), "a high surrogate escape before a \\uDC00-\\uDFFF one", offset)
+            raise char_error(self._code(c), EXPECTED["high"], offset)
         if nd < 4:
             self._hex, self._ndig = h, nd
             return
@@ -470,7 +462,7 @@ class JSONStream:
         ns = self._nstate
         if "0" <= c <= "9":
             if ns == N_ZERO:
-                raise char_error(self._code(c), "'.', 'e' or the end of the number (no leading zeros)", offset)
+                raise char_error(self._code(c), EXPECTED["number", N_ZERO], offset)
             if ns == N_MINUS:
                 ns = N_ZERO if c == "0" else N_INT
             elif ns == N_DOT:
@@ -487,11 +479,9 @@ class JSONStream:
             self._complete(self._number_value())
             return False
         else:
-            raise char_error(self._code(c), NUMBER_EXPECTED[ns], offset)
+            raise char_error(self._code(c), EXPECTED["number", ns], offset)
         if len(self._num) >= MAX_NUMBER_LENGTH:
-            raise limit_error(
-                f"number longer than {MAX_NUMBER_LENGTH} characters", MAX_NUMBER_LENGTH, offset
-            )
+            raise number_length_error(offset)
         self._num += c
         self._nstate = ns
         return True
