@@ -6,7 +6,8 @@
   :mod:`.workloads` (the byte streams), :mod:`.framing` (bytes to events) and
   :mod:`.decoding` (bytes to tokens, tool-call accumulation) contenders, and
   :mod:`.inprocess` (timing every row, the Markdown tables, the verdict).
-- End to end (``turbosse bench``): :mod:`.clients` (the contenders),
+- End to end (``turbosse bench``): :mod:`.clients` (the contenders, with
+  :mod:`.transports` for the transport ones),
   :mod:`.e2e` (worker processes, rounds, the fake server in its own process),
   :mod:`.lockstep` (the clock-free scenario), :mod:`.parsing` (each client's
   parsing alone) and :mod:`.e2e_report` (tables and the verdict line).
@@ -20,6 +21,8 @@ Adding a contender is one self-contained function:
   name becomes a ``--variants`` choice and a row of every table; ``parser``
   names its parsing pipeline in :data:`.parsing.PIPELINES` (``"none"`` if it
   has none), and ``needs`` makes the row say "not installed" instead of failing.
+  A family of contenders can live in a module of its own, imported at the end
+  of :mod:`.clients` (as :mod:`.transports` is).
 - in process: add a factory to :data:`.framing.PARSER_FACTORIES` (a
   :class:`.framing.Competitor` with a collect and a stream run), or a row to
   :func:`.decoding.entries`; a new section is a provider registered with

@@ -125,10 +125,16 @@ def verdict(report: dict[str, Any], scenario: str = "paced", mu: str = "\u00b5s"
 
 
 def _table(rows: list[list[str]]) -> list[str]:
+    """Rows under a header, the first column left-aligned; a first cell too
+    long for the report's width is wrapped, the figures on its last line."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    room = WIDTH - 2 - sum(widths[1:]) - 2 * (len(widths) - 1)
+    widths[0] = max(20, min(widths[0], room))
     out = []
     for i, r in enumerate(rows):
-        out.append("  " + "  ".join(c.ljust(widths[0]) if j == 0 else c.rjust(widths[j]) for j, c in enumerate(r)).rstrip())
+        *head, last = textwrap.wrap(r[0], widths[0], subsequent_indent="  ") or [""]
+        out += ["  " + h for h in head]
+        out.append("  " + "  ".join(last.ljust(widths[0]) if j == 0 else c.rjust(widths[j]) for j, c in enumerate(r)).rstrip())
         if i == 0:
             out.append("  " + "  ".join("-" * w for w in widths))
     return out
@@ -167,13 +173,14 @@ def format_report(report: dict[str, Any]) -> str:
 
     capacity = paced_capacity(pa["streams"], pa["tokens"], pa["rate"]) if pa["rate"] else float("inf")
     rows = summarize(report)
-    notes, lagging, others = [], [], []
+    notes: list[str] = []
+    lagging, others = [], []
     unpaced = [["client", "tok/s", f"CPU {mu}/tok", "range", "parse"]]
     paced = [["client", "tok/s", f"CPU {mu}/tok", "range", "parse", "transport", "kernel"]]
     for name, row in rows.items():
         label = CLIENTS[name].label
         if row["skipped"] or row["error"]:
-            notes.append(f"  {label}: {row['skipped'] or 'error: ' + str(row['error'])}")
+            notes += _wrap(f"{label}: {row['skipped'] or 'error: ' + str(row['error'])}")
             continue
         u, p = row["unpaced"] or {}, row["paced"] or {}
         if p and p["tok_s"] < 0.85 * capacity:
