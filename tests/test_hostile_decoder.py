@@ -1,13 +1,15 @@
-"""What turbosse survives: hostile and broken input, one section per kind.
+"""What the parser and the decoder survive: hostile and broken input, one
+section per kind (tests/test_hostile_client.py does the same for the
+accumulating helpers and the chat clients).
 
-Read this module as the list of what the library withstands. Each test feeds
-its input to the real components (both twins, through the ``twin``-based
-fixtures of conftest.py) and asserts what comes out: a typed SSEError that
-names the problem and keeps what was decoded before it, or a documented
-tolerance. Nothing here may crash, hang, grow without bound, escape as a raw
-dependency exception or lose data silently.
+Read this module as the list of what the sans-IO layers withstand. Each test
+feeds its input to both twins (the ``twin``-based fixtures of conftest.py) and
+asserts what comes out: a typed SSEError that names the problem and keeps what
+was decoded before it, or a documented tolerance. Nothing here may crash,
+hang, grow without bound, escape as a raw dependency exception or lose data
+silently.
 
-Sections (add yours in the same shape):
+Sections:
 
 1. JSON nested deeper than the decoder can map
 2. Oversized events

@@ -76,7 +76,8 @@ class SSEParser:
         """The last event ID string, updated when a blank line ends a block."""
     @property
     def retry(self) -> int | None:
-        """The reconnection time (ms) from the latest valid ``retry`` field."""
+        """The reconnection time (ms) from the latest valid ``retry`` field,
+        exact at any size (a value of more than 4300 digits is ignored)."""
     @property
     def done(self) -> bool:
         """True once the sentinel payload has been seen."""

@@ -239,7 +239,8 @@ cdef class SSEParser:
 
     @property
     def retry(self):
-        """The reconnection time (ms) from the latest valid ``retry`` field."""
+        """The reconnection time (ms) from the latest valid ``retry`` field,
+        exact at any size (a value of more than 4300 digits is ignored)."""
         return self._retry
 
     @property

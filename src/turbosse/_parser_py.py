@@ -200,7 +200,8 @@ class SSEParser:
 
     @property
     def retry(self) -> int | None:
-        """The reconnection time (ms) from the latest valid ``retry`` field."""
+        """The reconnection time (ms) from the latest valid ``retry`` field,
+        exact at any size (a value of more than 4300 digits is ignored)."""
         return self._retry
 
     @property
