@@ -176,6 +176,22 @@ def test_linear_time_10mb_arguments() -> None:
     assert big < 4 * small + 0.05
 
 
+def test_linear_time_calls_with_repeated_finish_reason() -> None:
+    # each chunk opens a tool call and repeats finish_reason: 8x the chunks
+    # must not take 64x the time (it walked every call per finish)
+    def run(n: int) -> float:
+        deltas = [Delta(0, tool_calls=(ToolCallDelta(i, f"id{i}", "f", "{}"),), finish_reason="tool_calls")
+                  for i in range(n)]
+        acc = ChatAccumulator()
+        elapsed = _time(lambda: (acc.extend(deltas), acc._drain_completed(final=True)))
+        assert len(acc.result().tool_calls) == n
+        return elapsed
+
+    small = min(run(2_000) for _ in range(3))
+    big = min(run(16_000) for _ in range(3))
+    assert big < 24 * small + 0.05  # 8x the chunks; quadratic would be 64x (57 s at 40k)
+
+
 def test_decoded_stream_accumulates(decoder_mod: ModuleType) -> None:
     body = b"".join(
         b"data: " + orjson.dumps({"choices": [{"index": 0, "delta": d, "finish_reason": f}]}) + b"\n\n"

@@ -61,7 +61,7 @@ def test_options_are_checked() -> None:
 def test_as_stream_handler_flushes_at_end() -> None:
     got: list[str] = []
     body = [b"data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": c}}]}).encode() + b"\n\n"
-            for c in ("Hel", "lo", " wor", "ld")]
+            for c in ("Hel", "lo", " wor", "ld")] + [b"data: [DONE]\n\n"]
     result = accumulate(body, DeltaBuffer(interval_ms=10_000, min_chars=5, on_flush=got.append, clock=Clock()))
     assert got == ["Hello", " world"] and result.content == "Hello world"
 

@@ -122,7 +122,8 @@ def test_no_handler_and_partial_handlers() -> None:
 def test_tool_call_completed_at_end_of_stream() -> None:
     # no finish_reason and no later call: the call completes when the stream ends
     rec = Recorder()
-    accumulate([chunk({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "f", "arguments": "{}"}}]})], rec)
+    accumulate([chunk({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "f", "arguments": "{}"}}]}),
+                b"data: [DONE]\n\n"], rec)
     assert ("tool_call", ToolCall("a", "f", "{}")) in rec.calls
 
 
@@ -179,7 +180,7 @@ def test_malformed_and_too_large_keep_partial(decoder_mod: ModuleType) -> None:
     with pytest.raises(MalformedChunk) as info:
         accumulate([STREAM[3], b"data: {oops\n\n"], decoder=decoder_mod.ChatDecoder())
     assert info.value.partial.content == "lo"
-    result = accumulate([STREAM[3], b"data: {oops\n\n"], decoder=decoder_mod.ChatDecoder(on_malformed="skip"))
+    result = accumulate([STREAM[3], b"data: {oops\n\n", STREAM[-1]], decoder=decoder_mod.ChatDecoder(on_malformed="skip"))
     assert result.content == "lo"
     with pytest.raises(EventTooLarge) as info2:
         accumulate([STREAM[3] + b"data: " + b"x" * 500], decoder=decoder_mod.ChatDecoder(max_event_bytes=300))
@@ -196,6 +197,7 @@ def test_handler_exceptions_propagate_unchanged() -> None:
 
 
 def test_format_and_on_malformed_options() -> None:
-    body = [b'data: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}}\n\n']
+    body = [b'data: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}}\n\n',
+            b'data: {"type": "message_stop"}\n\n']
     assert accumulate(body, format="anthropic").content == "hi"
     assert accumulate([b"data: nope\n\n"] + STREAM, on_malformed="skip").content == "Hello"

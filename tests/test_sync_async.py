@@ -44,6 +44,7 @@ SUBS = [
     ("aowned_body", "owned_body"),
     ("aread_snippet", "read_snippet"),
     ("aclose_body", "close_body"),
+    ("afinish_body", "finish_body"),
     ("aclose", "close"),
     ("_aempty", "_empty"),
 ]

@@ -241,8 +241,9 @@ class ChatAccumulator:
                 self._tool(ch, tc)
         if finish is not None:
             ch.finish_reason = finish
-            for call in ch.calls:
-                self._close(index, call)
+            if ch.calls:
+                # every call but the last was closed when the next one opened
+                self._close(index, ch.calls[-1])
 
     def extend(self, deltas: Any) -> None:
         """Fold in an iterable of deltas (e.g. what ``ChatDecoder.feed`` returned)."""
@@ -303,13 +304,18 @@ class ChatAccumulator:
         the choice finished); with ``final``, every call still open too."""
         if final:
             for ch in self._choices.values():
-                for call in ch.calls:
-                    self._close(ch.index, call)
+                if ch.calls:
+                    self._close(ch.index, ch.calls[-1])
         if not self._closed:
             return []
         done = [(i, c.result()) for i, c in self._closed]
         self._closed.clear()
         return done
+
+    @property
+    def finished(self) -> bool:
+        """Every choice that started has a finish reason (and one did start)."""
+        return bool(self._choices) and all(ch.finish_reason is not None for ch in self._choices.values())
 
     def result(self) -> ChatResult:
         """The result so far (call it at any time; it does not consume)."""

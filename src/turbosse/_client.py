@@ -1,9 +1,11 @@
-"""ChatClient and AsyncChatClient: OpenAI-compatible streaming chat over httpx.
+"""ChatClient and AsyncChatClient: streaming chat over httpx, for the OpenAI
+chat completions, OpenAI Responses and Anthropic Messages APIs.
 
-One request, ``POST {base_url}/chat/completions`` with ``stream: true`` and
-``stream_options: {"include_usage": true}``, read as raw bytes and decoded by
-:class:`turbosse.ChatDecoder` into :class:`turbosse.Delta` tuples, which a
-:class:`turbosse.ChatAccumulator` folds into the final ``ChatResult``.
+One request (the API is chosen by ``format``), read
+as raw bytes and decoded by :class:`turbosse.ChatDecoder` into
+:class:`turbosse.Delta` tuples, which the handler engine folds into the final
+``ChatResult``. The stream is finished when the decoder sees the format's end
+marker: the rest of the body is not read and the response is closed.
 
 Failures, and what is retried. A failure is retried only while no content has
 reached the caller: no delta carrying text, a tool call, a finish reason or
@@ -15,179 +17,87 @@ and an in-band error event of an overload or server-error kind (OpenAI
 The delay is the server's ``retry-after-ms`` or ``Retry-After`` (seconds or an
 HTTP-date) when it sent one, else exponential backoff with jitter:
 ``min(backoff_max, backoff_initial * 2**n) * uniform(0.75, 1)``. A requested
-delay above ``retry_after_max`` is not waited for: the error is raised at once.
-Once content was delivered nothing is retried; the error carries the partial
-result:
+delay above ``retry_after_max``, or one that would overrun the ``deadline``, is
+not waited for: the error is raised at once. Once content was delivered
+nothing is retried; the error carries the partial result in ``.partial``:
 
 - :class:`turbosse.APIStatusError`: a non-2xx status or a response that is not
-  an event stream (status, at most 500 characters of body, retry_after);
+  an event stream (status, URL, the provider's message/type/code, at most 500
+  characters of body, retry_after);
 - :class:`turbosse.IdleTimeout` (a StreamInterrupted): no byte for
   ``idle_timeout`` seconds, implemented as httpx's per-read timeout, which
   httpx's own transports and httpx-aiohttp's apply to every socket read;
-- :class:`turbosse.StreamInterrupted`: the connection failed; ``.partial`` is
-  the ChatResult so far (empty if it failed before any content);
-- :class:`turbosse.StreamError` / :class:`turbosse.MalformedChunk` from the
-  decoder, with ``.partial`` set.
+- ``DeadlineExceeded`` (a StreamInterrupted): the response did not end within
+  ``deadline`` seconds of the first request, however steadily bytes came;
+- ``TooManyBytesWithoutEvent`` (a StreamInterrupted): more than
+  ``max_bytes_without_event`` bytes (decompressed) without a delta, e.g. a
+  decompression bomb of blank lines;
+- :class:`turbosse.StreamInterrupted`: the connection failed (``cause``), or
+  the body ended cleanly before the stream was complete (no end marker and
+  not every started choice has a finish reason; ``cause`` None);
+- :class:`turbosse.StreamError`, :class:`turbosse.MalformedChunk` and
+  :class:`turbosse.EventTooLarge` from the decoder.
 
-Leaving a stream early (``break``, ``close()``, leaving the ``with`` block, or
-cancelling the task) closes the HTTP response; a response that was not read to
-its end closes its connection instead of returning it to the pool.
+``on_error`` sees each of them, and ``on_complete`` is called only for a
+complete stream. Leaving a stream early (``break``, ``close()``, leaving the
+``with`` block, or cancelling the task) closes the HTTP response; a response
+that was not read to its end closes its connection instead of returning it to
+the pool.
 """
 
 from __future__ import annotations
 
-import random
+import math
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
 import httpx
-import orjson
 
 from ._accumulator import ChatResult
+from ._client_settings import (
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_BYTES_WITHOUT_EVENT,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    Settings,
+)
 from ._delta import Delta
 from ._errors import (
-    APIStatusError,
-    IdleTimeout,
-    MalformedChunk,
+    DeadlineExceeded,
     SSEError,
-    StreamError,
-    StreamInterrupted,
+    TooManyBytesWithoutEvent,
 )
 from ._handler import Callbacks, Engine
 from ._http import (
     aclose_body,
+    afinish_body,
     aowned_body,
     aread_snippet,
     close_body,
+    finish_body,
     is_event_stream,
     owned_body,
     read_snippet,
     status_error,
 )
-from ._impl import ChatDecoder
-from ._version import __version__
 
 __all__ = ["AsyncChatClient", "AsyncChatStream", "ChatClient", "ChatStream"]
-
-DEFAULT_TIMEOUT = 600.0
-DEFAULT_MAX_RETRIES = 2
-DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
-RETRY_STATUSES = frozenset({408, 409, 429})
-# An in-band error whose type or code contains one of these is transient.
-_TRANSIENT_MARKERS = ("overload", "server_error", "rate_limit", "internal", "unavailable", "timeout", "api_error", "capacity")
-# Transport failures worth another attempt (not ProxyError, UnsupportedProtocol, ...).
-_RETRY_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-
-
-def is_transient_stream_error(exc: StreamError) -> bool:
-    text = f"{exc.type or ''} {exc.code or ''}".lower()
-    return any(marker in text for marker in _TRANSIENT_MARKERS)
-
-
-class _Settings:
-    """What a client knows: where to send, how to retry."""
-
-    def __init__(
-        self,
-        base_url: str | None,
-        api_key: str | None,
-        model: str | None,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int,
-        idle_timeout: float | None,
-        headers: dict[str, str] | None,
-        format: str,
-        on_malformed: str,
-        backoff_initial: float,
-        backoff_max: float,
-        retry_after_max: float,
-    ) -> None:
-        import os
-
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, not {max_retries}")
-        if idle_timeout is not None and idle_timeout <= 0:
-            raise ValueError(f"idle_timeout must be > 0 or None, not {idle_timeout}")
-        base_url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-        self.url = base_url.rstrip("/") + "/chat/completions"
-        api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        self.model = model
-        self.max_retries = max_retries
-        self.idle_timeout = idle_timeout
-        self.format = format
-        self.on_malformed = on_malformed
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
-        self.retry_after_max = retry_after_max
-        base = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        # idle_timeout is the read timeout: httpx applies it to every read.
-        self.timeout = base if idle_timeout is None else httpx.Timeout(
-            connect=base.connect, read=idle_timeout, write=base.write, pool=base.pool
-        )
-        hdrs = {
-            "content-type": "application/json",
-            "accept": "text/event-stream",
-            "user-agent": f"turbosse/{__version__}",
-        }
-        if api_key:
-            hdrs["authorization"] = f"Bearer {api_key}"
-        hdrs.update({k.lower(): v for k, v in (headers or {}).items()})
-        self.headers = hdrs
-
-    def body(self, messages: Any, model: str | None, params: dict[str, Any]) -> bytes:
-        model = model or self.model
-        if not model:
-            raise ValueError("no model: pass model= to the client or to the call")
-        if params.get("stream", True) is not True:
-            raise ValueError("ChatClient always streams; use .complete() for a single result")
-        body: dict[str, Any] = {"model": model, "messages": messages, "stream": True}
-        options = {"include_usage": True}
-        options.update(params.pop("stream_options", None) or {})
-        body["stream_options"] = options
-        params.pop("stream", None)
-        body.update(params)
-        return orjson.dumps(body)
-
-    def delay(self, error: BaseException, delivered: bool, attempt: int) -> float | None:
-        """Seconds to wait before another attempt, or None: do not retry."""
-        if delivered or attempt >= self.max_retries:
-            return None
-        requested: float | None = None
-        if isinstance(error, APIStatusError):
-            if error.status_code not in RETRY_STATUSES and not 500 <= error.status_code < 600:
-                return None
-            requested = error.retry_after
-        elif isinstance(error, StreamError):
-            if not is_transient_stream_error(error):
-                return None
-        elif not isinstance(error, _RETRY_TRANSPORT):
-            return None
-        if requested is not None:
-            wait = float(requested)
-            return wait if wait <= self.retry_after_max else None
-        return min(self.backoff_max, self.backoff_initial * 2.0**attempt) * (1.0 - 0.25 * random.random())
-
-    def interrupted(self, error: BaseException, partial: ChatResult) -> SSEError:
-        """The error for a failed transport, carrying the partial result."""
-        if isinstance(error, httpx.ReadTimeout):
-            read = self.timeout.read
-            return IdleTimeout(read if read is not None else float("inf"), error, partial)
-        return StreamInterrupted(error, partial)
-
-    def engine(self, handler: Callbacks | None) -> Engine:
-        """The engine of one stream across its attempts."""
-        return Engine(handler, hold_role_only=True, interrupted=self.interrupted)
-
-    def decoder(self) -> Any:
-        return ChatDecoder(self.format, on_malformed=self.on_malformed)
 
 
 def _chained(exc: BaseException, cause: BaseException) -> BaseException:
     if exc is not cause:
         exc.__cause__ = cause
     return exc
+
+
+def _failure(engine: Engine, error: BaseException) -> SSEError:
+    """The error to raise: a transport's failure made a StreamInterrupted (even
+    one that is already an SSEError too), turbosse's own with its partial."""
+    if isinstance(error, SSEError) and not isinstance(error, httpx.HTTPError):
+        return engine.fail(error)
+    return engine.interrupt(error)
 
 
 def _finished(result: ChatResult | None) -> ChatResult:
@@ -197,10 +107,11 @@ def _finished(result: ChatResult | None) -> ChatResult:
 
 
 class _StreamBase:
-    def __init__(self, settings: _Settings, body: bytes, handler: Callbacks | None) -> None:
+    def __init__(self, settings: Settings, body: bytes, handler: Callbacks | None) -> None:
         self._settings = settings
         self._body = body
-        self._engine = settings.engine(handler)
+        self._engine = Engine(handler, hold_role_only=True, interrupted=self._interrupted)
+        self._deadline_at = math.inf  # set when the first request goes out
         self._result: ChatResult | None = None
         #: The httpx response of the current (last) attempt.
         self.response: httpx.Response | None = None
@@ -214,9 +125,13 @@ class _StreamBase:
         """The result accumulated so far (the whole result once finished)."""
         return self._result if self._result is not None else self._engine.result()
 
+    def _interrupted(self, error: BaseException, partial: ChatResult) -> SSEError:
+        return self._settings.interrupted(error, partial, self._deadline_at)
+
     def _request(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         s = self._settings
-        return client.build_request("POST", s.url, content=self._body, headers=s.headers, timeout=s.timeout)
+        timeout = s.request_timeout(self._deadline_at)
+        return client.build_request("POST", s.url, content=self._body, headers=s.headers, timeout=timeout)
 
 
 # ChatStream and AsyncChatStream are twins: tests/test_sync_async.py checks
@@ -233,7 +148,7 @@ class ChatStream(_StreamBase):
     release the connection if you stop early.
     """
 
-    def __init__(self, client: httpx.Client, settings: _Settings, body: bytes, handler: Callbacks | None) -> None:
+    def __init__(self, client: httpx.Client, settings: Settings, body: bytes, handler: Callbacks | None) -> None:
         super().__init__(settings, body, handler)
         self._client = client
         self._gen: Iterator[Delta] | None = None
@@ -274,6 +189,7 @@ class ChatStream(_StreamBase):
 
     def _deltas(self) -> Iterator[Delta]:
         engine, settings = self._engine, self._settings
+        self._deadline_at = deadline_at = settings.deadline_at()
         attempt = 0
         while True:
             engine.attach(settings.decoder())
@@ -289,11 +205,14 @@ class ChatStream(_StreamBase):
                         raise status_error(response, read_snippet(response))
                     # The hot loop: once content was delivered and no handler
                     # listens, a delta costs one accumulator call and one yield.
-                    decode, add, deliver = engine.decoder.feed, engine.acc.add, engine.deliver
+                    decoder = engine.decoder
+                    decode, add, deliver = decoder.feed, engine.acc.add, engine.deliver
+                    quiet, max_quiet = 0, settings.max_bytes_without_event
                     chunks = owned_body(response)
                     for chunk in chunks:
                         deltas = decode(chunk)
                         if deltas:
+                            quiet = 0
                             if engine.passthrough:
                                 for d in deltas:
                                     add(d)
@@ -301,12 +220,21 @@ class ChatStream(_StreamBase):
                             else:
                                 for d in deliver(deltas):
                                     yield d
+                        else:
+                            quiet += len(chunk)
+                            if quiet > max_quiet:
+                                raise TooManyBytesWithoutEvent(max_quiet)
+                        if decoder.done:  # the end marker: the stream is complete
+                            finish_body(response, chunks)
+                            break
+                        if deadline_at != math.inf and time.monotonic() > deadline_at:
+                            raise DeadlineExceeded(settings.deadline or math.inf)
                     tail = engine.end()
-                except (httpx.HTTPError, APIStatusError) as exc:
+                except httpx.HTTPError as exc:
                     error = exc
-                except (StreamError, MalformedChunk) as exc:
+                except SSEError as exc:
                     error = exc
-                    tail = engine.deliver(exc.deltas)  # what the failing chunk still carried
+                    tail = engine.deliver(getattr(exc, "deltas", None) or [])  # what the failing chunk still carried
             finally:
                 # Also on close() and on leaving early: the response is closed,
                 # and with it the connection if the body was not read to its end.
@@ -317,11 +245,13 @@ class ChatStream(_StreamBase):
             for d in tail:
                 yield d
             if error is None:
+                error = engine.incomplete()
+            if error is None:
                 self._result = engine.complete()
                 return
-            delay = settings.delay(error, engine.delivered, attempt)
+            delay = settings.delay(error, engine.delivered, attempt, deadline_at)
             if delay is None:
-                raise _chained(engine.fail(error), error)
+                raise _chained(_failure(engine, error), error)
             self.retry_delays.append(delay)
             time.sleep(delay)
             attempt += 1
@@ -332,7 +262,7 @@ class AsyncChatStream(_StreamBase):
     ``await result()``, ``await aclose()``. Cancelling the task that reads it
     closes the connection."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: _Settings, body: bytes, handler: Callbacks | None) -> None:
+    def __init__(self, client: httpx.AsyncClient, settings: Settings, body: bytes, handler: Callbacks | None) -> None:
         super().__init__(settings, body, handler)
         self._client = client
         self._gen: AsyncIterator[Delta] | None = None
@@ -373,6 +303,7 @@ class AsyncChatStream(_StreamBase):
 
     async def _deltas(self) -> AsyncIterator[Delta]:
         engine, settings = self._engine, self._settings
+        self._deadline_at = deadline_at = settings.deadline_at()
         attempt = 0
         while True:
             engine.attach(settings.decoder())
@@ -388,11 +319,14 @@ class AsyncChatStream(_StreamBase):
                         raise status_error(response, await aread_snippet(response))
                     # The hot loop: once content was delivered and no handler
                     # listens, a delta costs one accumulator call and one yield.
-                    decode, add, deliver = engine.decoder.feed, engine.acc.add, engine.deliver
+                    decoder = engine.decoder
+                    decode, add, deliver = decoder.feed, engine.acc.add, engine.deliver
+                    quiet, max_quiet = 0, settings.max_bytes_without_event
                     chunks = aowned_body(response)
                     async for chunk in chunks:
                         deltas = decode(chunk)
                         if deltas:
+                            quiet = 0
                             if engine.passthrough:
                                 for d in deltas:
                                     add(d)
@@ -400,12 +334,21 @@ class AsyncChatStream(_StreamBase):
                             else:
                                 for d in deliver(deltas):
                                     yield d
+                        else:
+                            quiet += len(chunk)
+                            if quiet > max_quiet:
+                                raise TooManyBytesWithoutEvent(max_quiet)
+                        if decoder.done:  # the end marker: the stream is complete
+                            await afinish_body(response, chunks)
+                            break
+                        if deadline_at != math.inf and time.monotonic() > deadline_at:
+                            raise DeadlineExceeded(settings.deadline or math.inf)
                     tail = engine.end()
-                except (httpx.HTTPError, APIStatusError) as exc:
+                except httpx.HTTPError as exc:
                     error = exc
-                except (StreamError, MalformedChunk) as exc:
+                except SSEError as exc:
                     error = exc
-                    tail = engine.deliver(exc.deltas)  # what the failing chunk still carried
+                    tail = engine.deliver(getattr(exc, "deltas", None) or [])  # what the failing chunk still carried
             finally:
                 # Also on aclose() and on leaving early: the response is closed,
                 # and with it the connection if the body was not read to its end.
@@ -416,11 +359,13 @@ class AsyncChatStream(_StreamBase):
             for d in tail:
                 yield d
             if error is None:
+                error = engine.incomplete()
+            if error is None:
                 self._result = engine.complete()
                 return
-            delay = settings.delay(error, engine.delivered, attempt)
+            delay = settings.delay(error, engine.delivered, attempt, deadline_at)
             if delay is None:
-                raise _chained(engine.fail(error), error)
+                raise _chained(_failure(engine, error), error)
             self.retry_delays.append(delay)
             await anyio.sleep(delay)
             attempt += 1
@@ -446,6 +391,8 @@ class _ClientBase:
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         idle_timeout: float | None = None,
+        deadline: float | None = None,
+        max_bytes_without_event: int | None = DEFAULT_MAX_BYTES_WITHOUT_EVENT,
         headers: dict[str, str] | None = None,
         format: str = "auto",
         on_malformed: str = "raise",
@@ -453,9 +400,9 @@ class _ClientBase:
         backoff_max: float = 8.0,
         retry_after_max: float = 60.0,
     ) -> None:
-        self._settings = _Settings(
-            base_url, api_key, model, timeout, max_retries, idle_timeout, headers, format,
-            on_malformed, backoff_initial, backoff_max, retry_after_max,
+        self._settings = Settings(
+            base_url, api_key, model, timeout, max_retries, idle_timeout, deadline, max_bytes_without_event,
+            headers, format, on_malformed, backoff_initial, backoff_max, retry_after_max,
         )  # fmt: skip
 
     @property
@@ -467,10 +414,13 @@ class _ClientBase:
 _CLIENT_DOC = """
 
     :param base_url: the API root, e.g. ``https://api.openai.com/v1`` (default:
-        ``$OPENAI_BASE_URL``, else OpenAI's); requests go to
-        ``{base_url}/chat/completions``.
+        ``$OPENAI_BASE_URL``, else OpenAI's; for ``format="anthropic"``
+        ``$ANTHROPIC_BASE_URL``, else ``https://api.anthropic.com``). Requests
+        go to ``{base_url}/chat/completions``, ``{base_url}/responses`` or
+        ``{base_url}/v1/messages`` (``/messages`` when base_url ends in ``/v1``).
     :param api_key: sent as ``Authorization: Bearer ...`` (default
-        ``$OPENAI_API_KEY``; none if unset).
+        ``$OPENAI_API_KEY``), or for Anthropic as ``x-api-key`` (default
+        ``$ANTHROPIC_API_KEY``, with ``anthropic-version``); none if unset.
     :param model: the default model; a call's ``model=`` overrides it.
     :param http_client: an httpx client to use (any transport, e.g.
         httpx-aiohttp's); it is not closed by :meth:`close`. By default the
@@ -481,8 +431,17 @@ _CLIENT_DOC = """
     :param idle_timeout: raise :class:`turbosse.IdleTimeout` when no byte
         arrives for this many seconds (also while waiting for the response
         headers). Default None: the read timeout is ``timeout``.
+    :param deadline: raise ``DeadlineExceeded`` when the response has not
+        ended this many seconds after the first request (retries included).
+        Default None: no limit beyond ``idle_timeout``/``timeout``.
+    :param max_bytes_without_event: raise ``TooManyBytesWithoutEvent`` when
+        this many body bytes (after decompression) bring no delta (default
+        32 MiB, four of the decoder's largest events; None: no limit).
     :param headers: extra request headers.
-    :param format: the ChatDecoder format (default ``"auto"``).
+    :param format: the API to speak and decode: ``"auto"`` (default) or
+        ``"openai-chat"`` (chat completions), ``"openai-responses"`` or
+        ``"anthropic"`` (Messages). Another ChatDecoder format raises
+        ValueError (send such requests yourself and use turbosse.accumulate).
     :param on_malformed: ``"raise"`` (default) or ``"skip"`` malformed chunks.
     :param backoff_initial, backoff_max: the exponential backoff (seconds) when
         the server gave no Retry-After: ``min(backoff_max, backoff_initial *

@@ -104,17 +104,22 @@ class MalformedChunk(SSEError):
 
 
 class StreamInterrupted(SSEError):
-    """The byte source failed midway (a network error, a timeout, a cancelled
-    read). ``partial`` is the ChatResult accumulated so far and ``__cause__``
-    (also ``cause``) the original exception."""
+    """The stream ended before it was complete. Either the byte source failed
+    midway (a network error, a timeout, a cancelled read): ``__cause__`` (also
+    ``cause``) is the original exception; or the body ended cleanly without
+    the format's end marker (``[DONE]``, ``message_stop``,
+    ``response.completed``, ...) and without a finish reason on every choice
+    that started (a truncated body, an empty 200 response): ``cause`` is None.
+    ``partial`` is the ChatResult accumulated so far."""
 
-    def __init__(self, cause: BaseException, partial: Any = None) -> None:
-        super().__init__(f"stream interrupted: {type(cause).__name__}: {cause}")
+    def __init__(self, cause: BaseException | None, partial: Any = None, message: str | None = None) -> None:
+        super().__init__(message or f"stream interrupted: {type(cause).__name__}: {cause}")
         self.cause = cause
         self.partial = partial
+        self.message = message
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.cause, self.partial))
+        return (type(self), (self.cause, self.partial, self.message))
 
 
 class APIStatusError(SSEError):
@@ -122,11 +127,15 @@ class APIStatusError(SSEError):
     error status (429, 503, 401, ...) or a 2xx response whose content type is
     not ``text/event-stream``.
 
-    ``status_code``, ``reason``, ``content_type``; ``body`` holds at most 500
-    characters of the response body (the provider's error message is usually
-    there); ``retry_after`` is the delay in seconds the server asked for
-    (``retry-after-ms`` or ``Retry-After`` as seconds or an HTTP-date), else
-    None; ``request_id`` the ``x-request-id`` header, if any.
+    ``status_code``, ``reason``, ``content_type``; ``url`` the URL requested;
+    ``message``, ``type`` and ``code`` the provider's error as its body gave
+    them (OpenAI's and Anthropic's ``{"error": {...}}``, FastAPI's
+    ``{"detail": ...}``; None when the body had none); ``body`` holds at most
+    500 characters of the response body; ``retry_after`` is the delay in
+    seconds the server asked for (``retry-after-ms`` or ``Retry-After`` as
+    seconds or an HTTP-date), else None; ``request_id`` the ``x-request-id``
+    header, if any; ``partial`` the ChatResult so far (empty: nothing had
+    arrived) when it passed through a client.
     """
 
     def __init__(
@@ -138,17 +147,32 @@ class APIStatusError(SSEError):
         content_type: str = "",
         retry_after: float | None = None,
         request_id: str | None = None,
+        url: str | None = None,
+        message: str | None = None,
+        type: str | None = None,
+        code: Any = None,
     ) -> None:
         what = f"HTTP {status_code}" + (f" {reason}" if reason else "")
+        if url:
+            what += f" from {url}"
         if 200 <= status_code < 300:
             what += f": expected a text/event-stream response, got content-type {content_type!r}"
-        super().__init__(f"{what}: {body!r}" if body else what)
+        tags = ", ".join(f"{k}={v!r}" for k, v in (("type", type), ("code", code)) if v is not None)
+        detail = message if message else " ".join(body.split())
+        if detail and tags:
+            detail += f" ({tags})"
+        super().__init__(f"{what}: {detail}" if detail else what)
         self.status_code = status_code
         self.body = body
         self.reason = reason
         self.content_type = content_type
         self.retry_after = retry_after
         self.request_id = request_id
+        self.url = url
+        self.message = message
+        self.type = type
+        self.code = code
+        self.partial: Any = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         kwargs = {
@@ -156,6 +180,10 @@ class APIStatusError(SSEError):
             "content_type": self.content_type,
             "retry_after": self.retry_after,
             "request_id": self.request_id,
+            "url": self.url,
+            "message": self.message,
+            "type": self.type,
+            "code": self.code,
         }
         return (_rebuild, (type(self), (self.status_code, self.body), kwargs))
 
@@ -176,6 +204,36 @@ class IdleTimeout(StreamInterrupted):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.timeout, self.cause, self.partial))
+
+
+class DeadlineExceeded(StreamInterrupted):
+    """The response did not end within the client's ``deadline`` seconds
+    (counted from sending the request, across the whole body, however
+    steadily bytes arrive). ``partial`` is the ChatResult received by then."""
+
+    def __init__(self, deadline: float, partial: Any = None) -> None:
+        super().__init__(None, partial, f"the response did not end within deadline={deadline:g} s")
+        self.deadline = deadline
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.deadline, self.partial))
+
+
+class TooManyBytesWithoutEvent(StreamInterrupted):
+    """More than ``limit`` bytes of body (after decompression) arrived without
+    completing one event: blank lines, comments, or a decompression bomb.
+    ``partial`` is the ChatResult received before them."""
+
+    def __init__(self, limit: int, partial: Any = None) -> None:
+        super().__init__(
+            None, partial,
+            f"more than max_bytes_without_event={limit} bytes of body arrived without an event "
+            "(blank lines, comments or a decompression bomb)",
+        )  # fmt: skip
+        self.limit = limit
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.limit, self.partial))
 
 
 # -- partial JSON ---------------------------------------------------------------

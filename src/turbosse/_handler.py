@@ -267,16 +267,44 @@ class Engine:
         self.on_complete(result)
         return result
 
-    def fail(self, exc: BaseException) -> SSEError:
-        """The exception to raise for a failure, with ``partial`` set; on_error
-        has seen it."""
-        if isinstance(exc, SSEError) and not isinstance(exc, StreamInterrupted):
-            err = exc
-            err.partial = self.result()  # type: ignore[attr-defined]
-        else:
-            err = self.interrupted(exc, self.result())
+    def incomplete(self) -> StreamInterrupted | None:
+        """After :meth:`end`: the error for a body that ended cleanly before
+        the stream was complete, else None. Complete means the decoder saw
+        the format's end marker or every choice that started has a finish
+        reason (servers that send no end marker: llama.cpp without
+        --send-done, TGI, Gemini)."""
+        decoder = self.decoder
+        if decoder.done or self.acc.finished:
+            return None
+        marker = _END_MARKERS.get(decoder.format, "[DONE]")
+        return StreamInterrupted(
+            None, self.result(), f"the stream ended before it was complete: no {marker} and no finish_reason"
+        )
+
+    def fail(self, exc: SSEError) -> SSEError:
+        """``exc`` with ``partial`` set, after on_error has seen it."""
+        exc.partial = self.result()  # type: ignore[attr-defined]
+        self.on_error(exc)
+        return exc
+
+    def interrupt(self, exc: BaseException) -> SSEError:
+        """The error for a failed byte source (made by ``interrupted``), with
+        ``partial`` set, after on_error has seen it."""
+        err = self.interrupted(exc, self.result())
         self.on_error(err)
         return err
+
+
+#: The end marker a format's stream ends with, for error messages.
+_END_MARKERS = {
+    "anthropic": "message_stop",
+    "openai-responses": "response.completed",
+    "cohere": "message-end",
+    "gemini-interactions": "interaction.completed",
+    "replicate": "done event",
+    "gemini": "end marker",
+    "watsonx": "end marker",
+}
 
 
 def accumulate(
@@ -302,12 +330,15 @@ def accumulate(
         except StopIteration:
             break
         except Exception as exc:  # the byte source failed
-            raise engine.fail(exc) from exc
+            raise engine.interrupt(exc) from exc
         try:
             engine.feed(chunk)
         except SSEError as exc:
             raise engine.fail(exc) from None
     engine.end()
+    truncated = engine.incomplete()
+    if truncated is not None:
+        raise engine.fail(truncated)
     return engine.complete()
 
 
@@ -330,10 +361,13 @@ async def aaccumulate(
         except StopAsyncIteration:
             break
         except Exception as exc:  # the byte source failed
-            raise engine.fail(exc) from exc
+            raise engine.interrupt(exc) from exc
         try:
             engine.feed(chunk)
         except SSEError as exc:
             raise engine.fail(exc) from None
     engine.end()
+    truncated = engine.incomplete()
+    if truncated is not None:
+        raise engine.fail(truncated)
     return engine.complete()

@@ -5,10 +5,15 @@ response that is not an event stream, and the server's Retry-After."""
 from __future__ import annotations
 
 import email.utils
+import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
+import anyio
 import httpx
+import orjson
 
 from ._errors import APIStatusError
 
@@ -18,8 +23,9 @@ _SNIPPET_BYTES = 4 * BODY_SNIPPET_CHARS  # enough bytes for 500 UTF-8 characters
 
 
 def is_event_stream(response: httpx.Response) -> bool:
-    """httpx-sse's test: the media type contains ``text/event-stream``."""
-    return "text/event-stream" in response.headers.get("content-type", "").partition(";")[0]
+    """httpx-sse's test: the media type contains ``text/event-stream``
+    (compared case-insensitively: RFC 9110 8.3.1)."""
+    return "text/event-stream" in response.headers.get("content-type", "").partition(";")[0].lower()
 
 
 def body_snippet(data: bytes) -> str:
@@ -76,16 +82,110 @@ async def aclose_body(chunks: AsyncIterator[bytes]) -> None:
         await aclose()
 
 
+#: How long a client reads on after the format's end marker (for the chunked
+#: terminator, normally already on its way) so that the connection goes back
+#: to the pool; a server that keeps the body open is cut off then.
+END_GRACE = 0.25
+
+
+def finish_body(response: httpx.Response, chunks: Iterator[bytes]) -> None:
+    """Read the rest of a body whose stream has ended, for up to END_GRACE
+    seconds: a timer shuts the socket down if the server keeps it open (the
+    caller then closes the response, and with it the connection)."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if not isinstance(sock, socket.socket):
+        return  # a transport without a socket to cut: the caller closes the response
+    lock = threading.Lock()
+    finished = False
+
+    def cut() -> None:
+        with lock:
+            if not finished:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    timer = threading.Timer(END_GRACE, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        for _ in chunks:
+            pass
+    except httpx.HTTPError:
+        pass  # cut off, or the server failed after the end: the stream is complete regardless
+    finally:
+        with lock:
+            finished = True
+        timer.cancel()
+
+
+async def afinish_body(response: httpx.Response, chunks: AsyncIterator[bytes]) -> None:
+    """The async counterpart of finish_body: a cancel scope bounds the wait."""
+    with anyio.move_on_after(END_GRACE):
+        try:
+            async for _ in chunks:
+                pass
+        except httpx.HTTPError:
+            pass  # the server failed after the end: the stream is complete regardless
+
+
 def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
     """The APIStatusError for a response that is not a usable event stream."""
+    message, type_, code = error_fields(body)
+    try:
+        url: str | None = str(response.request.url)
+    except RuntimeError:  # a response built without a request
+        url = None
     return APIStatusError(
         response.status_code,
         body_snippet(body),
         reason=response.reason_phrase,
         content_type=response.headers.get("content-type", ""),
         retry_after=retry_after_seconds(response.headers),
-        request_id=response.headers.get("x-request-id"),
+        request_id=response.headers.get("x-request-id") or response.headers.get("request-id"),
+        url=url,
+        message=message,
+        type=type_,
+        code=code,
     )
+
+
+def error_fields(body: bytes) -> tuple[str | None, str | None, Any]:
+    """``(message, type, code)`` from the usual JSON error bodies: OpenAI's
+    ``{"error": {"message", "type", "code"}}``, Anthropic's ``{"type":
+    "error", "error": {"type", "message"}}``, ``{"error": "text"}``
+    (Ollama, llama.cpp), FastAPI's ``{"detail": "text" | [{"msg", "type"}]}``
+    and a top-level ``{"message"}``; all None for anything else."""
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None, None, None
+    if not isinstance(obj, dict):
+        return None, None, None
+    err = obj.get("error")
+    if isinstance(err, dict):
+        return _str(err.get("message")), _str(err.get("type")), err.get("code")
+    if isinstance(err, str):
+        return err, _str(obj.get("type")) if obj.get("type") != "error" else None, obj.get("code")
+    detail = obj.get("detail")
+    if isinstance(detail, str):
+        return detail, None, None
+    if isinstance(detail, list) and detail and all(isinstance(d, dict) for d in detail):
+        parts = []
+        for d in detail:
+            loc = d.get("loc")
+            where = ".".join(str(x) for x in loc) if isinstance(loc, list) else ""
+            parts.append(f"{where}: {d.get('msg')}" if where else str(d.get("msg")))
+        return "; ".join(parts), _str(detail[0].get("type")), None
+    if isinstance(obj.get("message"), str):
+        return obj["message"], _str(obj.get("type")), obj.get("code")
+    return None, None, None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def read_snippet(response: httpx.Response) -> bytes:
@@ -125,7 +225,8 @@ async def aread_snippet(response: httpx.Response) -> bytes:
 
 
 def _non_negative(value: float) -> float | None:
-    return value if value == value and value >= 0 else None  # NaN is not a delay
+    # NaN is not a delay; inf is (longer than any retry_after_max)
+    return value if value == value and value >= 0 else None
 
 
 def retry_after_seconds(headers: httpx.Headers) -> float | None:
@@ -136,7 +237,7 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
     if ms:
         try:
             value = _non_negative(float(ms) / 1000.0)
-        except ValueError:
+        except (ValueError, OverflowError):
             value = None
         if value is not None:
             return value
@@ -146,10 +247,12 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
     ra = ra.strip()
     try:
         return _non_negative(float(ra))
-    except ValueError:
+    except (ValueError, OverflowError):
         pass
     try:
         when = email.utils.parsedate_to_datetime(ra)
-    except (TypeError, ValueError, IndexError):  # not a date (3.10 raises TypeError)
+        return max(0.0, when.timestamp() - time.time())
+    # not a date (3.10 raises TypeError), or a year, day, hour or offset out
+    # of range (ValueError, OverflowError)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, when.timestamp() - time.time())
