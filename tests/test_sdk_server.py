@@ -125,6 +125,8 @@ def test_direct_route_over_loopback(server: FakeLLMServer, kind: str) -> None:
     with make(kind, server) as client:
         result = module.stream(client, **params(kind, tokens=25)).result()
         assert result.choices[0].content == fake_text(25)
+        zipped = module.stream(client, **params(kind, tokens=25, gzip=True)).result()  # decoded, not raw
+        assert zipped.to_dict() == result.to_dict()
         with pytest.raises(StreamError) as info:
             module.stream(client, **params(kind, tokens=30, error_after=10)).result()
         text = info.value.partial.choices[0].content

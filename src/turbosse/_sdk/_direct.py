@@ -4,7 +4,8 @@ retries before the stream starts), turbosse reads the body.
 ``with_streaming_response.create(stream=True, ...)`` is the SDK's public way
 to get the raw response of a streaming call; its bytes go to a
 :class:`turbosse.ChatDecoder` and a :class:`turbosse.ChatAccumulator`. The
-SDK's objects are never built. Errors before the stream are the SDK's (its
+SDK's objects are never built, and the body is read raw unless it has a
+Content-Encoding to undo. Errors before the stream are the SDK's (its
 ``APIStatusError`` subclasses, ``APIConnectionError``); once the body is being
 read they are turbosse's, each with ``partial``: :class:`turbosse.StreamError`
 for an error the server reports in the stream, :class:`turbosse.MalformedChunk`
@@ -21,6 +22,7 @@ from typing import Any
 
 from .. import ChatDecoder, ChatResult, Delta, SSEError
 from .._handler import Callbacks, Engine
+from .._http import aiter_body, iter_body
 
 __all__ = ["AsyncDirectStream", "DirectStream"]
 
@@ -46,10 +48,21 @@ class _Base:
         return self._result if self._result is not None else self._engine.result()
 
     def _feed(self, chunk: bytes) -> list[Delta]:
+        engine = self._engine
+        if engine.passthrough:  # nobody listens: one decoder call, one accumulator call per delta
+            try:
+                deltas: list[Delta] = engine.decoder.feed(chunk)
+            except SSEError as exc:
+                engine.deliver(getattr(exc, "deltas", None) or [])
+                raise engine.fail(exc) from None
+            add = engine.acc.add
+            for d in deltas:
+                add(d)
+            return deltas
         try:
-            return self._engine.feed(chunk)
+            return engine.feed(chunk)
         except SSEError as exc:
-            raise self._engine.fail(exc) from None
+            raise engine.fail(exc) from None
 
     def _end(self) -> list[Delta]:
         engine = self._engine
@@ -83,7 +96,7 @@ class DirectStream(_Base):
     def _deltas(self) -> Iterator[Delta]:
         with self._open() as response:
             self.response = response
-            chunks = response.iter_bytes()
+            chunks = iter_body(response.http_response)
             while True:
                 try:
                     chunk = next(chunks)
@@ -142,7 +155,7 @@ class AsyncDirectStream(_Base):
     async def _deltas(self) -> AsyncIterator[Delta]:
         async with self._open() as response:
             self.response = response
-            chunks = response.iter_bytes().__aiter__()
+            chunks = aiter_body(response.http_response).__aiter__()
             while True:
                 try:
                     chunk = await chunks.__anext__()
