@@ -142,12 +142,13 @@ def child(name: str, cfg: dict[str, Any]) -> None:
 # -- the parent: one server, every client in turn --------------------------------
 
 
-def _run_child(argv: list[str]) -> str:
+def _run_child(argv: list[str], summary: Path | None = None) -> str:
     """The child's stdout; once it has been reaped its CPU time is in
     RUSAGE_CHILDREN (with that of the descendants it waited for)."""
     proc = subprocess.run(argv, capture_output=True)
-    if proc.returncode not in (0, 1):  # 1: turbosse batch had failed requests
-        raise RuntimeError(f"{argv[2:5]} exited with {proc.returncode}: {proc.stderr.decode()[-2000:]}")
+    # 1: turbosse batch had failed requests (its summary says which)
+    if proc.returncode not in (0, 1) or (summary is not None and not summary.exists()):
+        raise RuntimeError(f"{argv[2:5]} exited with {proc.returncode}: {proc.stderr.decode()[-3000:]}")
     return proc.stdout.decode()
 
 
@@ -165,7 +166,7 @@ def measure(name: str, cfg: dict[str, Any], workdir: Path) -> dict[str, Any]:
         argv = [sys.executable, "-m", "turbosse", "batch", str(inp), "-o", str(out), "--overwrite", "--quiet",
                 "--url", cfg["url"], "--concurrency", str(cfg["concurrency"]), "--workers", workers,
                 "--summary-json", str(summary)]  # fmt: skip
-        _run_child(argv)
+        _run_child(argv, summary)
         result = json.loads(summary.read_text())
     else:
         result = json.loads(_run_child([sys.executable, __file__, "--child", name, json.dumps(cfg)]))
@@ -190,7 +191,7 @@ def report(cfg: dict[str, Any], results: dict[str, dict[str, Any]]) -> str:
             f"{n} requests x {tokens} tokens, concurrency {conc}: at most {ideal:,.0f} output tokens/s"
         )
     else:
-        lines.append(f"server unpaced; {n} requests x {tokens} tokens, concurrency {conc}")
+        lines.append(f"server unpaced, {cfg['fake']['events_per_write']} events per write; {n} requests x {tokens} tokens, concurrency {conc}")
     base = results.get("turbosse")
     head = f"{'client':14} {'wall s':>7} {'tok/s':>9} {'CPU us/tok':>10} {'x turbosse':>10} {'rate held':>9} {'TTFT p50':>9} {'ITL p50':>8} {'ITL p99':>8} {'failed':>6}"
     lines.append(head)
@@ -220,9 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=1024, help="streams in flight (default 1024)")
     p.add_argument("--tps", type=float, default=20.0, help="server pacing, tokens/s per stream (default 20; 0: unpaced)")
     p.add_argument("--ttft", type=float, default=0.2, help="server TTFT in seconds (default 0.2)")
+    p.add_argument("--events-per-write", type=int, default=1, help="server events per socket write (default 1)")
     p.add_argument("--clients", default=",".join(CLIENTS), help=f"comma-separated subset of {', '.join(CLIENTS)}")
     p.add_argument("--quick", action="store_true", help="256 requests x 50 tokens, concurrency 128")
-    p.add_argument("--unpaced", action="store_true", help="no pacing, 4,000 x 200 tokens, concurrency 256, turbosse clients only")
+    p.add_argument("--unpaced", action="store_true", help="no pacing, 4,000 x 200 tokens, concurrency 256, 16 events per write, turbosse clients only")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -234,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     clients = [c.strip() for c in args.clients.split(",") if c.strip()]
     if args.unpaced:
         args.n, args.tokens, args.concurrency, args.tps, args.ttft = 4000, 200, 256, 0.0, 0.0
+        args.events_per_write = 16  # a cheap server, so the client is what limits
         clients = [c for c in clients if c.startswith("turbosse")]
     unknown = set(clients) - set(CLIENTS)
     if unknown:
@@ -241,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     from turbosse._bench.env import versions
     from turbosse.testing import FakeLLMServer
 
-    fake = {"tokens": args.tokens, "tokens_per_second": args.tps, "ttft": args.ttft}
+    fake = {"tokens": args.tokens, "tokens_per_second": args.tps, "ttft": args.ttft, "events_per_write": args.events_per_write}
     results: dict[str, dict[str, Any]] = {}
     with FakeLLMServer(process=True, lifetime=3600) as server, tempfile.TemporaryDirectory() as tmp:
         cfg = {"url": server.base_url, "n": args.n, "tokens": args.tokens, "concurrency": args.concurrency, "fake": fake}

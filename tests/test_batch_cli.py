@@ -176,3 +176,32 @@ def test_coalesce_ms(tmp_path, server):
     assert all(r["error"] is None for r in rows_of(out))
     refused = batch(inp, "-o", out, "--url", server.base_url, "--coalesce-ms", 5, "--transport", "httpx")
     assert refused.returncode == 2 and "--coalesce-ms needs --transport turbosse" in refused.stderr
+
+
+def _children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as fh:
+        return [int(p) for p in fh.read().split()]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the workers through /proc (Linux)")
+def test_a_dead_worker_stops_the_batch_and_a_rerun_finishes_it(tmp_path, server):
+    n = 120
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_input(inp, n, lambda i: {"tokens": 10, "tokens_per_second": 20})
+    args = (inp, "-o", out, "--url", server.base_url, "--concurrency", 20, "--workers", 2)
+    proc = start(*args)
+    deadline = time.monotonic() + 30
+    while not (out.exists() and out.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = _children(proc.pid)
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert f"batch worker {workers[0]} exited with status -9" in err
+    done, good = scan_output(out)
+    assert good == out.stat().st_size and 0 < len(done) < n
+    again = batch(*args)
+    assert again.returncode == 0, again.stderr
+    ids = [r["custom_id"] for r in rows_of(out)]
+    assert len(ids) == len(set(ids)) == n

@@ -34,6 +34,7 @@ class _Worker:
         self.waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.cpu: float | None = None
         self.reader: asyncio.Task[None] | None = None
+        self.drain_lock = asyncio.Lock()  # one drain() at a time on the pipe
 
     async def read(self) -> None:
         assert self.proc.stdout is not None
@@ -94,7 +95,8 @@ class WorkerPool:
         worker.waiting[req.custom_id] = future
         assert worker.proc.stdin is not None
         worker.proc.stdin.write(req.to_json() + b"\n")
-        await worker.proc.stdin.drain()
+        async with worker.drain_lock:
+            await worker.proc.stdin.drain()
         return await future
 
     async def close(self) -> float:

@@ -81,6 +81,9 @@ async def schedule(
     async def one(req: BatchRequest, estimate: int) -> None:
         try:
             row = await submit(req)
+        except Exception as exc:  # the executor itself failed (a worker died): the batch stops
+            failure.append(exc)
+            return
         finally:
             slots.release()
         admission.settle(estimate, _tokens_used(row))
@@ -89,6 +92,8 @@ async def schedule(
     async def feed() -> None:
         try:
             async for req in _requests(requests):
+                if failure:
+                    break
                 if req.custom_id in skip:
                     continue
                 estimate = estimate_tokens(req.body) if admission.tpm is not None else 0
