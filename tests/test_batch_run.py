@@ -165,6 +165,23 @@ async def test_skip_and_a_request_the_client_rejects(server):
     assert by_id["ok"]["error"] is None
 
 
+async def test_a_lines_url_picks_the_api(server):
+    lines = [
+        {"custom_id": "chat", "url": "/v1/chat/completions", "body": {"messages": MESSAGES, "fake": {"tokens": 4}}},
+        {"custom_id": "resp", "url": "/v1/responses", "body": {"input": MESSAGES, "fake": {"tokens": 5}}},
+        {"custom_id": "anth", "url": "/v1/messages", "body": {"messages": MESSAGES, "max_tokens": 6, "fake": {"tokens": 6}}},
+    ]
+    rows = await collect(lines, base_url=server.base_url, model="m")
+    by_id = {r["custom_id"]: r for r in rows}
+    for cid, tokens in (("chat", 4), ("resp", 5), ("anth", 6)):
+        row = by_id[cid]
+        assert row["error"] is None, row["error"]
+        assert row["response"]["body"]["choices"][0]["message"]["content"] == fake_text(tokens)
+        assert row["metrics"]["output_tokens"] == tokens
+    paths = [r["path"] for r in server.requests[-3:]]
+    assert sorted(paths) == ["/v1/chat/completions", "/v1/messages", "/v1/responses"]
+
+
 async def test_a_given_client_serves_only_its_api(server):
     client = make_client(server.base_url, model="m")
     try:

@@ -1,11 +1,13 @@
 """The errors of the batch runner, all SSEError subclasses: a bad input line,
-an output file that cannot be resumed, a request past its total deadline."""
+an output file that cannot be resumed; and, re-exported, the client's
+DeadlineExceeded (a request past its total deadline)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .. import SSEError, StreamInterrupted
+from .. import SSEError
+from .._errors import DeadlineExceeded
 
 __all__ = ["BatchInputError", "DeadlineExceeded", "OutputFileError"]
 
@@ -36,17 +38,3 @@ class OutputFileError(SSEError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.path, self.line, self.reason))
-
-
-class DeadlineExceeded(StreamInterrupted):
-    """A request ran past its total deadline (``deadline`` seconds, retries
-    included). A StreamInterrupted: ``partial`` is what arrived before."""
-
-    def __init__(self, deadline: float, partial: Any = None) -> None:
-        cause = TimeoutError(f"total deadline of {deadline:g} s")
-        super().__init__(cause, partial)
-        self.args = (f"request not finished within its total deadline of {deadline:g} s",)
-        self.deadline = deadline
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.deadline, self.partial))
