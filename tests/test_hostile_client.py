@@ -33,13 +33,14 @@ import turbosse.httpx as tsse
 from turbosse import (
     APIStatusError,
     ChatResult,
+    DeadlineExceeded,
     EventTooLarge,
     StreamHandler,
     StreamInterrupted,
+    TooManyBytesWithoutEvent,
     aaccumulate,
     accumulate,
 )
-from turbosse._errors import DeadlineExceeded, TooManyBytesWithoutEvent
 from turbosse._http import retry_after_seconds
 from turbosse.testing import FakeLLMServer, fake_text
 

@@ -9,6 +9,7 @@ from ._buffer import DeltaBuffer
 from ._delta import Delta, ToolCallDelta, Usage
 from ._errors import (
     APIStatusError,
+    DeadlineExceeded,
     EventTooLarge,
     IdleTimeout,
     JSONStreamError,
@@ -16,6 +17,7 @@ from ._errors import (
     SSEError,
     StreamError,
     StreamInterrupted,
+    TooManyBytesWithoutEvent,
 )
 from ._handler import StreamHandler, aaccumulate, accumulate
 from ._impl import IMPLEMENTATION, ChatDecoder, JSONStream, ServerSentEvent, SSEParser
@@ -35,6 +37,7 @@ __all__ = [
     "ChatResult",
     "ChoiceResult",
     "DEFAULT_MAX_EVENT_BYTES",
+    "DeadlineExceeded",
     "Delta",
     "DeltaBuffer",
     "IMPLEMENTATION",
@@ -50,6 +53,7 @@ __all__ = [
     "StreamError",
     "StreamHandler",
     "StreamInterrupted",
+    "TooManyBytesWithoutEvent",
     "ToolCall",
     "ToolCallDelta",
     "Usage",

@@ -312,11 +312,6 @@ class ChatAccumulator:
         self._closed.clear()
         return done
 
-    @property
-    def finished(self) -> bool:
-        """Every choice that started has a finish reason (and one did start)."""
-        return bool(self._choices) and all(ch.finish_reason is not None for ch in self._choices.values())
-
     def result(self) -> ChatResult:
         """The result so far (call it at any time; it does not consume)."""
         return ChatResult(

@@ -27,9 +27,9 @@ nothing is retried; the error carries the partial result in ``.partial``:
 - :class:`turbosse.IdleTimeout` (a StreamInterrupted): no byte for
   ``idle_timeout`` seconds, implemented as httpx's per-read timeout, which
   httpx's own transports and httpx-aiohttp's apply to every socket read;
-- ``DeadlineExceeded`` (a StreamInterrupted): the response did not end within
+- :class:`turbosse.DeadlineExceeded` (a StreamInterrupted): the response did not end within
   ``deadline`` seconds of the first request, however steadily bytes came;
-- ``TooManyBytesWithoutEvent`` (a StreamInterrupted): more than
+- :class:`turbosse.TooManyBytesWithoutEvent` (a StreamInterrupted): more than
   ``max_bytes_without_event`` bytes (decompressed) without a delta, e.g. a
   decompression bomb of blank lines;
 - :class:`turbosse.StreamInterrupted`: the connection failed (``cause``), or

@@ -269,12 +269,11 @@ class Engine:
 
     def incomplete(self) -> StreamInterrupted | None:
         """After :meth:`end`: the error for a body that ended cleanly before
-        the stream was complete, else None. Complete means the decoder saw
-        the format's end marker or every choice that started has a finish
-        reason (servers that send no end marker: llama.cpp without
-        --send-done, TGI, Gemini)."""
+        the stream was complete, else None: ``ChatDecoder.complete`` (the
+        format's end marker was seen, or every choice that started has a
+        finish reason, for servers that send no end marker)."""
         decoder = self.decoder
-        if decoder.done or self.acc.finished:
+        if decoder.complete:
             return None
         marker = _END_MARKERS.get(decoder.format, "[DONE]")
         return StreamInterrupted(
