@@ -68,3 +68,26 @@ def test_what_cannot_be_combined():
         ChatClient(model="m", http_client=httpx.AsyncClient())
     with ChatClient(model="m", transport="httpx") as c:
         assert isinstance(c.http_client, httpx.Client)
+
+
+async def test_direct_client_sends_straight_to_the_transport_unless_httpx_features_are_set(server):
+    from turbosse._transport.adapters import DirectClient
+
+    url = server.base_url + "/chat/completions"
+    body = {"model": "m", "messages": MESSAGES, "stream": True, "fake": {"tokens": 2}}
+    seen = []
+
+    async def hook(request):
+        seen.append(request.url.path)
+
+    async with DirectClient(transport=TurbosseTransport()) as direct, \
+            DirectClient(transport=TurbosseTransport(), event_hooks={"request": [hook]}) as hooked:  # fmt: skip
+        for client in (direct, hooked):
+            async with client.stream("POST", url, json=body) as response:
+                assert response.status_code == 200 and response.request.url == url
+                assert b'"content":"Hello"' in await response.aread()
+        assert seen == ["/v1/chat/completions"]  # the hook ran: that client went through httpx's send
+        refused = httpx.Request("POST", "http://127.0.0.1:9/x")
+        with pytest.raises(httpx.ConnectError) as info:
+            await direct.send(refused, stream=True)
+        assert info.value.request is refused

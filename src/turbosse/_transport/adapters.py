@@ -26,7 +26,7 @@ from .errors import ConnectFailed, ConnectionLost, ConnectTimedOut, ReadTimedOut
 from .pool import StreamTransport, Timeouts
 from .protocol import Response
 
-__all__ = ["AiohttpSessionTransport", "TurbosseTransport"]
+__all__ = ["AiohttpSessionTransport", "DirectClient", "TurbosseTransport"]
 
 
 def _timeouts(request: httpx.Request) -> Timeouts:
@@ -81,6 +81,25 @@ class TurbosseTransport(httpx.AsyncBaseTransport):
         if self._fallback is not None:
             await self._fallback.aclose()
         await self.pool.aclose()
+
+
+class DirectClient(httpx.AsyncClient):
+    """The httpx client turbosse makes for its own transports: ``send`` hands
+    a streamed request straight to the transport, without httpx's auth,
+    redirect, cookie and event-hook steps, none of which such a client has
+    (about 100 µs of CPU less per request). Anything else goes through
+    httpx's ``send``."""
+
+    async def send(self, request: httpx.Request, *, stream: bool = False, **options: Any) -> httpx.Response:
+        if not stream or options or self._auth is not None or any(self._event_hooks.values()):
+            return await super().send(request, stream=stream, **options)
+        try:
+            response = await self._transport.handle_async_request(request)
+        except httpx.RequestError as exc:  # as httpx's send does: the error names its request
+            exc.request = request
+            raise
+        response.request = request
+        return response
 
 
 class _AiohttpBody(httpx.AsyncByteStream):

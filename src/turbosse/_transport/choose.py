@@ -42,10 +42,10 @@ def client_for(
             if wrapped is not None:
                 return wrapped, True  # the wrapper is ours to close; the httpx2 client stays the caller's
         if kind is httpx.AsyncClient and _is_aiohttp_session(http_client):
-            from .adapters import AiohttpSessionTransport
+            from .adapters import AiohttpSessionTransport, DirectClient
 
             # the wrapper is ours to close; the session stays the caller's
-            return httpx.AsyncClient(transport=AiohttpSessionTransport(http_client), timeout=timeout), True
+            return DirectClient(transport=AiohttpSessionTransport(http_client), timeout=timeout), True
         kinds = ("an httpx.AsyncClient, an httpx2.AsyncClient or an aiohttp.ClientSession"
                  if kind is httpx.AsyncClient else "an httpx.Client or an httpx2.Client")
         raise TypeError(f"http_client must be {kinds}, not {type(http_client).__name__}")
@@ -58,16 +58,16 @@ def client_for(
     if transport == "turbosse":
         if not available():
             raise ImportError("transport='turbosse' needs httptools: pip install 'turbosse[fast]'")
-        from .adapters import TurbosseTransport
+        from .adapters import DirectClient, TurbosseTransport
 
         pool = TurbosseTransport(max_connections=limits.max_connections or 1000,
                                  max_keepalive=limits.max_keepalive_connections or 100)  # fmt: skip
-        return httpx.AsyncClient(transport=pool, timeout=timeout), True
+        return DirectClient(transport=pool, timeout=timeout), True
     if transport == "aiohttp":
-        from .adapters import AiohttpSessionTransport
+        from .adapters import AiohttpSessionTransport, DirectClient
 
         connector = {"limit": limits.max_connections or 0, "limit_per_host": 0}
-        return httpx.AsyncClient(transport=AiohttpSessionTransport(**connector), timeout=timeout), True
+        return DirectClient(transport=AiohttpSessionTransport(**connector), timeout=timeout), True
     if transport == "httpx":
         return httpx.AsyncClient(timeout=timeout, limits=limits), True
     raise ValueError(f"transport must be one of {', '.join(map(repr, TRANSPORTS))}, not {transport!r}")
