@@ -10,9 +10,13 @@ exception carrying ``partial``, the ChatResult accumulated so far.
 - the server reports an error in the stream: the decoder's
   :class:`StreamError`, its deltas folded in and ``partial`` set;
 - malformed data or an oversized event: :class:`MalformedChunk` /
-  :class:`EventTooLarge`, likewise with ``partial``.
+  :class:`EventTooLarge`, likewise with ``partial``;
+- the bytes end before the stream is complete (``ChatDecoder.complete`` is
+  false: no end marker, and not every started choice has a finish reason;
+  this includes a body cut inside an event and an empty body):
+  :class:`StreamInterrupted` with ``cause`` None and ``partial``.
 
-``on_error`` is called with that exception before it is raised. Cancellation
+``on_complete`` is called only for a complete stream; ``on_error`` is called with that exception before it is raised. Cancellation
 (``asyncio.CancelledError``, ``KeyboardInterrupt``) is not wrapped: it
 propagates unchanged, as cancellation must.
 """
