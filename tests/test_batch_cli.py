@@ -108,12 +108,16 @@ def test_bad_input_line(tmp_path, server):
 
 def _kill_and_resume(tmp_path, server, sig, delay):
     """Run 200 requests of 0.5 s, 40 at a time (about 3 s), send ``sig``
-    after ``delay`` seconds, rerun: every request ends in one row."""
+    ``delay`` seconds after the first row, rerun: every request ends in
+    one row."""
     n = 200
     inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     write_input(inp, n, lambda i: {"tokens": 10, "tokens_per_second": 20})
     args = (inp, "-o", out, "--url", server.base_url, "--concurrency", 40)
     proc = start(*args, "--quiet")
+    deadline = time.monotonic() + 30  # the first rows (a slow machine starts slowly)
+    while not (out.exists() and out.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.02)
     time.sleep(delay)
     proc.send_signal(sig)
     proc.communicate(timeout=30)
@@ -131,13 +135,13 @@ def _kill_and_resume(tmp_path, server, sig, delay):
 
 
 def test_resume_after_sigkill_at_a_random_moment(tmp_path, server):
-    delay = random.uniform(1.5, 2.5)  # a different moment on every run
+    delay = random.uniform(0.0, 1.5)  # a different moment on every run
     rc, _ = _kill_and_resume(tmp_path, server, signal.SIGKILL, delay)
     assert rc == -signal.SIGKILL, f"killed after {delay:.3f} s"
 
 
 def test_ctrl_c_leaves_whole_rows(tmp_path, server):
-    rc, torn = _kill_and_resume(tmp_path, server, signal.SIGINT, 2.0)
+    rc, torn = _kill_and_resume(tmp_path, server, signal.SIGINT, 0.8)
     assert rc == 130 and torn == 0
 
 
