@@ -157,7 +157,7 @@ def test_closed_early() -> None:
     s.close()
     s.close()
     assert s.response.is_closed
-    with pytest.raises(turbosse.SSEError, match="closed before its end"):
+    with pytest.raises(turbosse.SSEError, match="closed or failed before its end"):
         s.result()
 
 

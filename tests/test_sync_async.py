@@ -17,6 +17,7 @@ import pytest
 import turbosse._client as client
 import turbosse._handler as handler
 import turbosse._http as http
+import turbosse._stream as stream
 import turbosse.httpx as facade
 
 # (async spelling, sync spelling), applied in order at word boundaries.
@@ -74,7 +75,8 @@ def normalised(source: str) -> str:
 TWINS: list[tuple[Any, Any]] = [
     (client.AsyncChatStream, client.ChatStream),
     (client.AsyncChatClient, client.ChatClient),
-    (client._aempty, client._empty),
+    (stream.AsyncDeltaStream, stream.DeltaStream),
+    (stream._aempty, stream._empty),
     (handler.aaccumulate, handler.accumulate),
     (http.aiter_body, http.iter_body),
     (http.aowned_body, http.owned_body),

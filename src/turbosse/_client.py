@@ -82,6 +82,7 @@ from ._http import (
     read_snippet,
     status_error,
 )
+from ._stream import AsyncDeltaStream, DeltaStream
 
 __all__ = ["AsyncChatClient", "AsyncChatStream", "ChatClient", "ChatStream"]
 
@@ -100,30 +101,18 @@ def _failure(engine: Engine, error: BaseException) -> SSEError:
     return engine.interrupt(error)
 
 
-def _finished(result: ChatResult | None) -> ChatResult:
-    if result is None:
-        raise SSEError("the stream was closed or failed before its end; its .partial has what arrived")
-    return result
-
-
 class _StreamBase:
     def __init__(self, settings: Settings, body: bytes, handler: Callbacks | None) -> None:
         self._settings = settings
         self._body = body
         self._engine = Engine(handler, hold_role_only=True, interrupted=self._interrupted)
         self._deadline_at = math.inf  # set when the first request goes out
-        self._result: ChatResult | None = None
         #: The httpx response of the current (last) attempt.
         self.response: httpx.Response | None = None
         #: Attempts made so far (1 + retries).
         self.attempts = 0
         #: The delays slept before each retry, in seconds.
         self.retry_delays: list[float] = []
-
-    @property
-    def partial(self) -> ChatResult:
-        """The result accumulated so far (the whole result once finished)."""
-        return self._result if self._result is not None else self._engine.result()
 
     def _interrupted(self, error: BaseException, partial: ChatResult) -> SSEError:
         return self._settings.interrupted(error, partial, self._deadline_at)
@@ -139,7 +128,7 @@ class _StreamBase:
 # sync code.
 
 
-class ChatStream(_StreamBase):
+class ChatStream(_StreamBase, DeltaStream):
     """A streaming chat completion (from :meth:`ChatClient.stream`).
 
     Iterate it for :class:`turbosse.Delta` tuples, or :attr:`text_stream` for
@@ -151,41 +140,6 @@ class ChatStream(_StreamBase):
     def __init__(self, client: httpx.Client, settings: Settings, body: bytes, handler: Callbacks | None) -> None:
         super().__init__(settings, body, handler)
         self._client = client
-        self._gen: Iterator[Delta] | None = None
-
-    def __iter__(self) -> Iterator[Delta]:
-        if self._gen is None:
-            self._gen = self._deltas()
-        return self._gen
-
-    def _text(self) -> Iterator[str]:
-        for d in self:
-            if d.content is not None and d.index == 0:
-                yield d.content
-
-    @property
-    def text_stream(self) -> Iterator[str]:
-        """The content fragments of choice 0, as they arrive."""
-        return self._text()
-
-    def result(self) -> ChatResult:
-        """Read the rest of the stream; the final ChatResult."""
-        for _ in self:
-            pass
-        return _finished(self._result)
-
-    def close(self) -> None:
-        """Stop reading and release the connection (idempotent)."""
-        if self._gen is None:
-            self._gen = _empty()
-        else:
-            self._gen.close()  # type: ignore[attr-defined]
-
-    def __enter__(self) -> ChatStream:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def _deltas(self) -> Iterator[Delta]:
         engine, settings = self._engine, self._settings
@@ -257,7 +211,7 @@ class ChatStream(_StreamBase):
             attempt += 1
 
 
-class AsyncChatStream(_StreamBase):
+class AsyncChatStream(_StreamBase, AsyncDeltaStream):
     """The async twin of :class:`ChatStream`: ``async for``, ``async with``,
     ``await result()``, ``await aclose()``. Cancelling the task that reads it
     closes the connection."""
@@ -265,41 +219,6 @@ class AsyncChatStream(_StreamBase):
     def __init__(self, client: httpx.AsyncClient, settings: Settings, body: bytes, handler: Callbacks | None) -> None:
         super().__init__(settings, body, handler)
         self._client = client
-        self._gen: AsyncIterator[Delta] | None = None
-
-    def __aiter__(self) -> AsyncIterator[Delta]:
-        if self._gen is None:
-            self._gen = self._deltas()
-        return self._gen
-
-    async def _text(self) -> AsyncIterator[str]:
-        async for d in self:
-            if d.content is not None and d.index == 0:
-                yield d.content
-
-    @property
-    def text_stream(self) -> AsyncIterator[str]:
-        """The content fragments of choice 0, as they arrive."""
-        return self._text()
-
-    async def result(self) -> ChatResult:
-        """Read the rest of the stream; the final ChatResult."""
-        async for _ in self:
-            pass
-        return _finished(self._result)
-
-    async def aclose(self) -> None:
-        """Stop reading and release the connection (idempotent)."""
-        if self._gen is None:
-            self._gen = _aempty()
-        else:
-            await self._gen.aclose()  # type: ignore[attr-defined]
-
-    async def __aenter__(self) -> AsyncChatStream:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     async def _deltas(self) -> AsyncIterator[Delta]:
         engine, settings = self._engine, self._settings
@@ -369,16 +288,6 @@ class AsyncChatStream(_StreamBase):
             self.retry_delays.append(delay)
             await anyio.sleep(delay)
             attempt += 1
-
-
-def _empty() -> Iterator[Delta]:
-    return
-    yield  # pragma: no cover
-
-
-async def _aempty() -> AsyncIterator[Delta]:
-    return
-    yield  # pragma: no cover
 
 
 class _ClientBase:

@@ -23,29 +23,20 @@ from typing import Any
 from .. import ChatDecoder, ChatResult, Delta, SSEError
 from .._handler import Callbacks, Engine
 from .._http import aiter_body, iter_body
+from .._stream import AsyncDeltaStream, DeltaStream
 
 __all__ = ["AsyncDirectStream", "DirectStream"]
 
 
-def _finished(result: ChatResult | None) -> ChatResult:
-    if result is None:
-        raise SSEError("the stream was closed before its end; .partial has what was read")
-    return result
-
-
 class _Base:
-    def __init__(self, open_response: Callable[[], Any], format: str, handler: Callbacks | None) -> None:
+    _result: ChatResult | None = None
+
+    def __init__(self, open_response: Callable[[], Any], format: str, handler: Callbacks | None = None) -> None:
         self._open = open_response
         self._engine = Engine(handler)
         self._engine.attach(ChatDecoder(format))
-        self._result: ChatResult | None = None
         #: The SDK's raw response (``APIResponse``) once the request is made.
         self.response: Any = None
-
-    @property
-    def partial(self) -> ChatResult:
-        """The result accumulated so far (the whole result once finished)."""
-        return self._result if self._result is not None else self._engine.result()
 
     def _feed(self, chunk: bytes) -> list[Delta]:
         engine = self._engine
@@ -74,7 +65,7 @@ class _Base:
         return late
 
 
-class DirectStream(_Base):
+class DirectStream(_Base, DeltaStream):
     """Deltas of one streaming call (from ``turbosse.openai.stream`` or
     ``turbosse.anthropic.stream``). The request is made on first iteration.
 
@@ -83,15 +74,6 @@ class DirectStream(_Base):
     :class:`turbosse.ChatResult`. Use it as a context manager, or call
     :meth:`close`, to release the connection if you stop early.
     """
-
-    def __init__(self, open_response: Callable[[], Any], format: str, handler: Callbacks | None = None) -> None:
-        super().__init__(open_response, format, handler)
-        self._gen: Iterator[Delta] | None = None
-
-    def __iter__(self) -> Iterator[Delta]:
-        if self._gen is None:
-            self._gen = self._deltas()
-        return self._gen
 
     def _deltas(self) -> Iterator[Delta]:
         with self._open() as response:
@@ -107,50 +89,10 @@ class DirectStream(_Base):
                 yield from self._feed(chunk)
             yield from self._end()
 
-    @property
-    def text_stream(self) -> Iterator[str]:
-        """The content fragments of choice 0, as they arrive."""
-        for d in self:
-            if d[2] is not None and d[0] == 0:
-                yield d[2]
 
-    def result(self) -> ChatResult:
-        """Read the rest of the stream; the final ChatResult."""
-        for _ in self:
-            pass
-        return _finished(self._result)
-
-    def close(self) -> None:
-        """Stop reading and release the connection (idempotent)."""
-        if self._gen is None:
-            self._gen = iter(())
-        else:
-            self._gen.close()  # type: ignore[attr-defined]
-
-    def __enter__(self) -> DirectStream:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-async def _empty() -> AsyncIterator[Delta]:
-    return
-    yield  # pragma: no cover
-
-
-class AsyncDirectStream(_Base):
+class AsyncDirectStream(_Base, AsyncDeltaStream):
     """The async twin of :class:`DirectStream`: ``async for``, ``async with``,
     ``await result()``, ``await aclose()``."""
-
-    def __init__(self, open_response: Callable[[], Any], format: str, handler: Callbacks | None = None) -> None:
-        super().__init__(open_response, format, handler)
-        self._gen: AsyncIterator[Delta] | None = None
-
-    def __aiter__(self) -> AsyncIterator[Delta]:
-        if self._gen is None:
-            self._gen = self._deltas()
-        return self._gen
 
     async def _deltas(self) -> AsyncIterator[Delta]:
         async with self._open() as response:
@@ -167,32 +109,3 @@ class AsyncDirectStream(_Base):
                     yield d
             for d in self._end():
                 yield d
-
-    async def _text(self) -> AsyncIterator[str]:
-        async for d in self:
-            if d[2] is not None and d[0] == 0:
-                yield d[2]
-
-    @property
-    def text_stream(self) -> AsyncIterator[str]:
-        """The content fragments of choice 0, as they arrive."""
-        return self._text()
-
-    async def result(self) -> ChatResult:
-        """Read the rest of the stream; the final ChatResult."""
-        async for _ in self:
-            pass
-        return _finished(self._result)
-
-    async def aclose(self) -> None:
-        """Stop reading and release the connection (idempotent)."""
-        if self._gen is None:
-            self._gen = _empty()
-        else:
-            await self._gen.aclose()  # type: ignore[attr-defined]
-
-    async def __aenter__(self) -> AsyncDirectStream:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
