@@ -10,6 +10,8 @@ import json
 import sys
 from typing import Any
 
+from ._loop import add_loop_option, use_uvloop
+
 __all__ = ["add_parser", "batch_command"]
 
 EXAMPLE = "turbosse batch requests.jsonl -o results.jsonl --url http://localhost:8000/v1 --model my-model"
@@ -68,8 +70,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     x = b.add_argument_group("client")
     x.add_argument("--transport", choices=("auto", "aiohttp", "httpx"), default="auto", help="HTTP transport (default: the fastest installed)")
     x.add_argument("--coalesce-ms", type=_positive(float), metavar="MS", help="read each connection at most once per MS milliseconds (turbosse transport): less CPU, coarser timing metrics")
-    x.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto", help="event loop (default: uvloop when installed)")
     x.add_argument("--fake-options", default="{}", metavar="JSON", help="options of the embedded fake server (pacing, faults; default {\"tokens_per_second\": 100, \"ttft\": 0.05})")
+    add_loop_option(b)  # this process's loop and every worker's
     b.set_defaults(func=batch_command)
     return b
 
@@ -88,6 +90,7 @@ def batch_command(args: argparse.Namespace) -> int:
             raise ValueError("--fake-options must be a JSON object")
         if args.max_retries < 0 or args.retry_interrupted < 0:
             raise ValueError("--max-retries and --retry-interrupted must be >= 0")
+        loop_name = "uvloop" if use_uvloop(args.loop) else "asyncio"
     except ValueError as exc:
         print(f"turbosse batch: {exc}", file=sys.stderr)
         return 2
@@ -117,10 +120,10 @@ def batch_command(args: argparse.Namespace) -> int:
         args.input, args.output, url, model=model, api_key=args.api_key, concurrency=args.concurrency,
         rate=args.rate, arrival=args.arrival, rpm=args.rpm, tpm=args.tpm, seed=args.seed,
         retry_interrupted=args.retry_interrupted, deadline=args.deadline, client_options=client_options,
-        transport=args.transport, workers=args.workers, loop=args.loop, resume=not args.overwrite,
+        transport=args.transport, workers=args.workers, loop=loop_name, resume=not args.overwrite,
         fsync=args.fsync, slo=slo, progress=False if args.quiet else progress,
     )  # fmt: skip
-    loop = new_event_loop(args.loop)
+    loop = new_event_loop(loop_name)
     try:
         summary = loop.run_until_complete(job.run())
     except KeyboardInterrupt:
