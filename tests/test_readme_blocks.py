@@ -1,7 +1,8 @@
 """The README's plain Python examples outside the HTTP section (that one is
 run by test_client_readme.py) and its ``turbosse stream`` command lines run
 against turbosse.testing.FakeLLMServer: the batch example as written, the SDK
-example with the SDKs' own base-URL variables pointed at the fake server."""
+example with the SDKs' own base-URL variables pointed at the fake server; and
+every ``(#anchor)`` link names a heading."""
 
 from __future__ import annotations
 
@@ -119,3 +120,18 @@ def test_stream_command_examples_print_what_the_readme_shows():
         )
         for want in shown[1:]:
             assert any(matches(want, got) for got in actual), (want, actual)
+
+
+def github_slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation other than
+    ``-`` and ``_`` dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_anchor_link_names_a_heading():
+    text = README.read_text(encoding="utf-8")
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)  # a "# comment" in a block is no heading
+    anchors = {github_slug(h) for h in re.findall(r"^#{1,6} (.*)$", prose, re.M)}
+    links = set(re.findall(r"\]\(#([^)]+)\)", text))
+    assert len(links) >= 10
+    assert sorted(links - anchors) == []
