@@ -135,3 +135,96 @@ def test_every_anchor_link_names_a_heading():
     links = set(re.findall(r"\]\(#([^)]+)\)", text))
     assert len(links) >= 10
     assert sorted(links - anchors) == []
+
+
+def fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """(language, body) of each fenced block, fences paired in order."""
+    blocks: list[tuple[str, str]] = []
+    lang: str | None = None
+    body: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("```"):
+            if lang is None:
+                lang, body = line[3:].strip(), []
+            else:
+                blocks.append((lang, "\n".join(body) + "\n"))
+                lang = None
+        elif lang is not None:
+            body.append(line)
+    return blocks
+
+
+def turbosse_command_lines() -> list[tuple[str, list[str]]]:
+    """Every ``$ turbosse ...`` line, or pipe into turbosse, of every console
+    or plain block (continuation lines joined, comments dropped), with the output lines shown after it."""
+    out: list[tuple[str, list[str]]] = []
+    for lang, shown in fenced_blocks(README.read_text(encoding="utf-8")):
+        if lang not in ("", "console"):
+            continue
+        for line in shown.replace("\\\n", " ").splitlines():
+            if line.startswith("$ "):
+                out.append((line[2:], []))
+            elif out:
+                out[-1][1].append(line)
+    return [
+        (line.split(" #")[0].strip(), output)
+        for line, output in out
+        if line.startswith("turbosse ") or "| turbosse " in line
+    ]
+
+
+def test_every_turbosse_command_line_parses():
+    from turbosse.cli import build_parser
+
+    lines = turbosse_command_lines()
+    assert len(lines) >= 12
+    parser = build_parser()
+    for line, _ in lines:
+        if "|" in line:
+            continue  # a pipe into turbosse: its own part is checked below
+        args = parser.parse_args(shlex.split(line)[1:])
+        assert args.func is not None, line
+    piped = [line for line, _ in lines if "|" in line]
+    for line in [
+        part.strip() for p in piped for part in p.split("|") if part.strip().startswith("turbosse")
+    ]:
+        assert parser.parse_args(shlex.split(line)[1:]).func is not None, line
+
+
+def run_turbosse(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "turbosse", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def test_parse_and_batch_examples_run(tmp_path):
+    root = README.parent
+    lines = dict(turbosse_command_lines())
+    parse = next(line for line in lines if line.startswith("turbosse parse --result tests/"))
+    proc = run_turbosse(shlex.split(parse)[1:], root)
+    assert proc.returncode == 0, proc.stderr
+    assert matches(lines[parse][0], proc.stdout.strip()), (lines[parse][0], proc.stdout[:200])
+    batch = next(line for line in lines if line.startswith("turbosse batch examples/"))
+    argv = [str(root / a) if a.startswith("examples/") else a for a in shlex.split(batch)[1:]]
+    proc = run_turbosse(argv + ["--quiet"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = [orjson.loads(r) for r in (tmp_path / "results.jsonl").read_bytes().splitlines()]
+    inputs = (root / "examples" / "batch_requests.jsonl").read_bytes().splitlines()
+    assert len(rows) == len([i for i in inputs if i.strip()]) and all(
+        r["error"] is None for r in rows
+    )
+
+
+def test_version_example_names_the_twin_in_use():
+    text = README.read_text(encoding="utf-8")
+    assert "$ python -m turbosse --version\nturbosse 0.1.0 (cython)\n" in text
+    import turbosse
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "turbosse", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.stdout.strip() == f"turbosse {turbosse.__version__} ({turbosse.IMPLEMENTATION})"
