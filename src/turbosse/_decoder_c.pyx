@@ -71,7 +71,7 @@ cdef extern from *:
     object turbosse_alloc_tuple(object type, Py_ssize_t n)
     void turbosse_SET_ITEM(object t, Py_ssize_t i, object v)
 
-# format codes, as in _formats
+# format codes, as in _formats._common
 cdef enum:
     AUTO = 0
     OPENAI = 1

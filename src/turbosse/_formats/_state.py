@@ -1,0 +1,78 @@
+"""The per-stream state of the decoder for the non-OpenAI formats, and the
+dispatch of one decoded object to its format's mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import anthropic, cohere, gemini, openai_responses, replicate, watsonx
+from ._common import ANTHROPIC, COHERE, GEMINI, INTERACTIONS, RESPONSES, WATSONX
+
+_DECODERS: dict[int, Callable[[FormatState, str, dict[str, Any], list[Any]], None]] = {
+    RESPONSES: openai_responses.decode,
+    ANTHROPIC: anthropic.decode,
+    GEMINI: gemini.decode,
+    COHERE: cohere.decode,
+    WATSONX: watsonx.decode,
+    INTERACTIONS: gemini.decode_interactions,
+}
+
+
+class FormatState:
+    """Per-stream state of the decoder: metadata and what the typed-event
+    formats need to remember between events."""
+
+    __slots__ = ("model", "id", "done", "start_usage", "blocks", "empty_tools", "saw_tool",
+                 "gemini_calls", "steps", "started", "finished")
+
+    def __init__(self) -> None:
+        self.model: str | None = None
+        self.id: str | None = None
+        self.done = False  # the format's own end marker was seen
+        self.start_usage: tuple[int | None, int | None] = (None, None)
+        self.blocks: dict[int | None, str] = {}  # Anthropic content block index -> type
+        self.empty_tools: set[int | None] = set()  # Anthropic tool_use blocks with no input yet
+        self.saw_tool = False  # Responses: a function call was streamed
+        self.gemini_calls = 0  # Gemini: function calls seen, to number them
+        self.steps: dict[Any, Any] = {}  # Gemini Interactions: step index -> step type
+        # choice indices that produced a delta, and those that got a finish
+        # reason: the stream is complete when every started choice finished
+        self.started: set[Any] = set()
+        self.finished: set[Any] = set()
+
+    def all_finished(self) -> bool:
+        """Some choice started, and every one that did has a finish reason."""
+        return bool(self.started) and self.started <= self.finished
+
+    def track(self, out: list[Any], start: int) -> None:
+        """Note the choices the deltas ``out[start:]`` start or finish (a
+        delta carrying only usage starts nothing)."""
+        for i in range(start, len(out)):
+            d = out[i]
+            if d.finish_reason is not None:
+                self.started.add(d.index)
+                self.finished.add(d.index)
+            elif not (d.usage is not None and d.role is None and d.content is None
+                      and d.reasoning is None and d.refusal is None and d.tool_calls is None):
+                self.started.add(d.index)
+
+    def meta(self, model: Any, id_: Any) -> None:
+        if self.model is None and type(model) is str and model:
+            self.model = model
+        if self.id is None and type(id_) is str and id_:
+            self.id = id_
+
+    def decode(self, fmt: int, event_type: str, obj: dict[str, Any], out: list[Any]) -> None:
+        """Map one decoded object of format ``fmt`` onto deltas in ``out``."""
+        start = len(out)
+        decoder = _DECODERS.get(fmt)
+        try:
+            if decoder is not None:
+                decoder(self, event_type, obj, out)
+        finally:
+            self.track(out, start)
+
+    def replicate(self, event_type: str, payload: bytes, out: list[Any]) -> None:
+        """Map one Replicate event (raw text, not JSON) onto deltas in ``out``."""
+        replicate.decode(self, event_type, payload, out)
