@@ -49,6 +49,7 @@ def golden_of(decoder: Any, chunks: Iterable[bytes]) -> dict[str, Any]:
             "code": getattr(exc, "code", None),
         }
     acc.model, acc.id = decoder.model, decoder.id
+    acc.stop_reasons = decoder.stop_reasons
     return {
         "format": decoder.format,
         "done": decoder.done,

@@ -143,7 +143,8 @@ def test_types_pickle_and_to_dict() -> None:
     assert r.to_dict() == {
         "id": None, "model": None, "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         "choices": [{"index": 0, "role": "assistant", "content": "x", "reasoning": None, "refusal": None,
-                     "tool_calls": [{"id": "a", "name": "f", "arguments": "{}"}], "finish_reason": None}]}
+                     "tool_calls": [{"id": "a", "name": "f", "arguments": "{}"}], "finish_reason": None,
+                     "stop_reason": None}]}
     assert repr(ToolCall("a", "f", "{}")) == "ToolCall(id='a', name='f', arguments='{}')"
 
 

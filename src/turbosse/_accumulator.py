@@ -86,6 +86,9 @@ class ChoiceResult:
     refusal: str | None = None
     tool_calls: list[ToolCall] = field(default_factory=list)
     finish_reason: str | None = None
+    #: the provider's own finish word where ``finish_reason`` is normalised
+    #: (Anthropic ``stop_sequence`` -> ``stop``); None for OpenAI chat
+    stop_reason: str | None = None
 
     @property
     def incomplete_tool_calls(self) -> list[ToolCall]:
@@ -103,14 +106,16 @@ class ChoiceResult:
                 {"id": c.id, "name": c.name, "arguments": c.arguments} for c in self.tool_calls
             ],
             "finish_reason": self.finish_reason,
+            "stop_reason": self.stop_reason,
         }
 
 
 @dataclass(frozen=True)
 class ChatResult:
     """The final result of a stream: ``choices`` by index, ``usage``,
-    ``model`` and ``id``. ``content``, ``reasoning``, ``tool_calls`` and
-    ``finish_reason`` are those of the first choice (None/[] if none)."""
+    ``model`` and ``id``. ``content``, ``reasoning``, ``tool_calls``,
+    ``finish_reason`` and ``stop_reason`` are those of the first choice
+    (None/[] if none)."""
 
     choices: list[ChoiceResult] = field(default_factory=list)
     usage: Usage | None = None
@@ -132,6 +137,10 @@ class ChatResult:
     @property
     def finish_reason(self) -> str | None:
         return self.choices[0].finish_reason if self.choices else None
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self.choices[0].stop_reason if self.choices else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -173,7 +182,7 @@ class _Choice:
         self.by_index: dict[int, _Call] = {}
         self.finish_reason: str | None = None
 
-    def result(self) -> ChoiceResult:
+    def result(self, stop_reason: str | None) -> ChoiceResult:
         return ChoiceResult(
             self.index,
             self.role,
@@ -182,6 +191,7 @@ class _Choice:
             "".join(self.refusal) if self.refusal else None,
             [c.result() for c in self.calls],
             self.finish_reason,
+            stop_reason,
         )
 
 
@@ -195,9 +205,11 @@ class ChatAccumulator:
     >>> r.content, r.choices[0].role, r.finish_reason, r.model
     ('Hello', 'assistant', 'stop', 'm')
 
-    ``model`` and ``id`` are not carried by deltas; set them from the
-    decoder (``acc.model = decoder.model``) or let :func:`turbosse.accumulate`
-    do it.
+    ``model``, ``id`` and ``stop_reasons`` (the provider's own finish word
+    per choice, which becomes ``ChoiceResult.stop_reason``) are not carried by
+    deltas; set them from the decoder (``acc.model = decoder.model``,
+    ``acc.stop_reasons = decoder.stop_reasons``) or let
+    :func:`turbosse.accumulate` do it.
 
     With ``follow_arguments=True`` every tool call's arguments also go
     through a :class:`turbosse.JSONStream` as they arrive (linear time), for
@@ -210,6 +222,8 @@ class ChatAccumulator:
     ) -> None:
         self.model = model
         self.id = id
+        # choice index -> provider's own finish word (decoder.stop_reasons)
+        self.stop_reasons: dict[int, str] = {}
         self._follow = follow_arguments
         # followed calls' growth since the last drain: (choice, call, value, events)
         self._grown: list[tuple[int, _Call, Any, list[Any]]] = []
@@ -315,7 +329,7 @@ class ChatAccumulator:
     def result(self) -> ChatResult:
         """The result so far (call it at any time; it does not consume)."""
         return ChatResult(
-            [self._choices[i].result() for i in sorted(self._choices)],
+            [self._choices[i].result(self.stop_reasons.get(i)) for i in sorted(self._choices)],
             self.usage,
             self.model,
             self.id,

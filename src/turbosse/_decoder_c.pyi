@@ -58,6 +58,13 @@ class ChatDecoder:
     @property
     def id(self) -> str | None:
         """The first non-empty response id the stream reported."""
+    @property
+    def stop_reasons(self) -> dict[int, str]:
+        """The provider's own finish word per choice index, for the formats whose
+        words ``finish_reason`` normalises (Anthropic ``stop_reason``, Responses
+        status or ``incomplete_details.reason``, Gemini ``finishReason``, Cohere
+        ``finish_reason``, watsonx ``stop_reason``, Interactions status); empty
+        for OpenAI chat, whose ``finish_reason`` is already the server's word."""
     def feed(self, data: bytes | bytearray | memoryview) -> list[Delta]:
         """Decode the next chunk of bytes; return the deltas it completed."""
     @property

@@ -503,6 +503,15 @@ cdef class ChatDecoder:
         """The first non-empty response id the stream reported."""
         return self._state.id
 
+    @property
+    def stop_reasons(self):
+        """The provider's own finish word per choice index, for the formats whose
+        words ``finish_reason`` normalises (Anthropic ``stop_reason``, Responses
+        status or ``incomplete_details.reason``, Gemini ``finishReason``, Cohere
+        ``finish_reason``, watsonx ``stop_reason``, Interactions status); empty
+        for OpenAI chat, whose ``finish_reason`` is already the server's word."""
+        return dict(self._state.stop_reasons)
+
     def feed(self, data):
         """Decode the next chunk of bytes; return the deltas it completed."""
         if self._failed:

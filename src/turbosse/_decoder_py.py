@@ -213,6 +213,15 @@ class ChatDecoder:
         return self._state.id
 
     @property
+    def stop_reasons(self) -> dict[int, str]:
+        """The provider's own finish word per choice index, for the formats whose
+        words ``finish_reason`` normalises (Anthropic ``stop_reason``, Responses
+        status or ``incomplete_details.reason``, Gemini ``finishReason``, Cohere
+        ``finish_reason``, watsonx ``stop_reason``, Interactions status); empty
+        for OpenAI chat, whose ``finish_reason`` is already the server's word."""
+        return dict(self._state.stop_reasons)
+
+    @property
     def complete(self) -> bool:
         """The stream is complete: the format's end marker was seen (see
         :attr:`done`), or some choice started and every choice that started

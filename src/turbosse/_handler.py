@@ -260,6 +260,7 @@ class Engine:
         if decoder is not None:
             acc.model = decoder.model or acc.model
             acc.id = decoder.id or acc.id
+            acc.stop_reasons = decoder.stop_reasons
         return acc.result()
 
     def complete(self) -> ChatResult:

@@ -24,7 +24,7 @@ class FormatState:
     formats need to remember between events."""
 
     __slots__ = ("model", "id", "done", "start_usage", "blocks", "empty_tools", "saw_tool",
-                 "gemini_calls", "steps", "started", "finished")
+                 "gemini_calls", "steps", "started", "finished", "stop_reasons")
 
     def __init__(self) -> None:
         self.model: str | None = None
@@ -40,6 +40,8 @@ class FormatState:
         # reason: the stream is complete when every started choice finished
         self.started: set[Any] = set()
         self.finished: set[Any] = set()
+        # choice index -> the provider's own finish word, before normalising
+        self.stop_reasons: dict[int, str] = {}
 
     def all_finished(self) -> bool:
         """Some choice started, and every one that did has a finish reason."""
@@ -56,6 +58,14 @@ class FormatState:
             elif not (d.usage is not None and d.role is None and d.content is None
                       and d.reasoning is None and d.refusal is None and d.tool_calls is None):
                 self.started.add(d.index)
+
+    def finish(self, index: int, word: Any, table: dict[str, str]) -> str | None:
+        """The normalised finish reason for the provider's ``word`` (None if
+        it is not a string); the word itself is kept in ``stop_reasons``."""
+        if type(word) is not str:
+            return None
+        self.stop_reasons[index] = word
+        return table.get(word, word)
 
     def meta(self, model: Any, id_: Any) -> None:
         if self.model is None and type(model) is str and model:

@@ -61,9 +61,7 @@ def decode(st: FormatState, event_type: str, obj: dict[str, Any], out: list[Any]
         d = obj.get("delta")
         finish = None
         if isinstance(d, dict):
-            reason = d.get("stop_reason")
-            if type(reason) is str:
-                finish = ANTHROPIC_FINISH.get(reason, reason)
+            finish = st.finish(0, d.get("stop_reason"), ANTHROPIC_FINISH)
         u = obj.get("usage")
         counts = _usage(st, u) if isinstance(u, dict) else None
         if finish is not None or counts is not None:

@@ -51,8 +51,7 @@ def decode(st: FormatState, event_type: str, obj: dict[str, Any], out: list[Any]
     elif t == "message-end":
         st.done = True
         d = d if isinstance(d, dict) else {}
-        reason = d.get("finish_reason")
-        finish = COHERE_FINISH.get(reason, reason) if type(reason) is str else None
+        finish = st.finish(0, d.get("finish_reason"), COHERE_FINISH)
         u = d.get("usage")
         counts = None
         if isinstance(u, dict):

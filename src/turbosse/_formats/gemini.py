@@ -23,6 +23,8 @@ GEMINI_FINISH = {
     "MALFORMED_FUNCTION_CALL": "tool_calls",
 }
 
+_INTERACTIONS_FINISH = {"completed": "stop"}
+
 
 def decode(st: FormatState, event_type: str, obj: dict[str, Any], out: list[Any]) -> None:
     st.meta(obj.get("modelVersion"), obj.get("responseId"))
@@ -67,8 +69,7 @@ def _candidate(st: FormatState, pos: int, cand: dict[str, Any], out: list[Any]) 
                     text_or_none(call.get("name")),
                     json_text(args if args is not None else {})))
                 st.gemini_calls += 1
-    reason = cand.get("finishReason")
-    finish = GEMINI_FINISH.get(reason, reason) if type(reason) is str else None
+    finish = st.finish(index, cand.get("finishReason"), GEMINI_FINISH)
     if texts or thoughts or calls or finish is not None or role is not None:
         out.append(Delta(index, role, "".join(texts) or None, "".join(thoughts) or None,
                          None, tuple(calls) or None, finish, None))
@@ -97,7 +98,8 @@ def decode_interactions(st: FormatState, event_type: str, obj: dict[str, Any],
             if t == "interaction.completed":
                 st.done = True
                 status = inter.get("status")
-                out.append(Delta(0, finish_reason="stop" if status == "completed" else status))
+                out.append(Delta(0, finish_reason=st.finish(0, status, _INTERACTIONS_FINISH)
+                                 if type(status) is str else status))
                 _interactions_usage(inter.get("usage"), out, start)
                 return
     meta = obj.get("metadata")

@@ -65,14 +65,18 @@ def _end(st: FormatState, t: str, obj: dict[str, Any], out: list[Any]) -> None:
     st.done = True
     if t == "response.failed":
         raise make_stream_error(resp if resp.get("error") else obj, [])
+    status = resp.get("status")
     if t == "response.completed":
         finish: str | None = "tool_calls" if st.saw_tool else "stop"
+        st.stop_reasons[0] = status if type(status) is str and status else "completed"
     else:
         details = resp.get("incomplete_details")
         reason = details.get("reason") if isinstance(details, dict) else None
         finish = "length"
         if type(reason) is str:
-            finish = RESPONSES_INCOMPLETE.get(reason, reason)
+            finish = st.finish(0, reason, RESPONSES_INCOMPLETE)
+        else:
+            st.stop_reasons[0] = status if type(status) is str and status else "incomplete"
     u = resp.get("usage")
     counts = None
     if isinstance(u, dict):

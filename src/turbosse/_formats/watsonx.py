@@ -27,8 +27,7 @@ def decode(st: FormatState, event_type: str, obj: dict[str, Any], out: list[Any]
         if not isinstance(res, dict):
             continue
         reason = res.get("stop_reason")
-        finish = (WATSONX_FINISH.get(reason, reason)
-                  if type(reason) is str and reason != "not_finished" else None)
+        finish = st.finish(pos, reason, WATSONX_FINISH) if reason != "not_finished" else None
         text = text_or_none(res.get("generated_text"))
         counts = None
         if finish is not None:
