@@ -5,13 +5,16 @@ decoder per choice, on ChoiceResult/ChatResult) keeps what the server said."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from _client_helpers import Complete, complete_fixture
 
 from turbosse import ChatAccumulator, accumulate
+from turbosse.testing import FakeLLMServer
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -150,3 +153,21 @@ def test_openai_chat_has_no_separate_word(decoder_mod: ModuleType) -> None:
     dec = decoder_mod.ChatDecoder()
     r = accumulate([body], decoder=dec)
     assert (r.finish_reason, r.stop_reason, dec.stop_reasons) == ("stop", None, {})
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer(lifetime=300) as srv:
+        yield srv
+
+
+complete = complete_fixture()
+
+
+def test_clients_carry_the_word(complete: Complete, server: FakeLLMServer) -> None:
+    r = complete(client={"format": "anthropic", "api_key": "k"}, max_tokens=3)
+    assert (r.finish_reason, r.stop_reason) == ("stop", "end_turn")
+    r = complete(client={"format": "openai-responses", "api_key": "k"}, max_output_tokens=3)
+    assert (r.finish_reason, r.stop_reason) == ("stop", "completed")
+    r = complete(max_tokens=3)
+    assert (r.finish_reason, r.stop_reason) == ("stop", None)
