@@ -110,7 +110,8 @@ def reference(chunks: list[dict[str, Any]]) -> dict[str, Any]:
         "choices": [
             {"index": c["index"], "role": c["role"], "content": c["content"] or None,
              "reasoning": c["reasoning"] or None, "refusal": c["refusal"] or None,
-             "tool_calls": list(c["calls"].values()), "finish_reason": c["finish_reason"]}
+             "tool_calls": list(c["calls"].values()), "finish_reason": c["finish_reason"],
+             "stop_reason": None}  # OpenAI chat: finish_reason is the server's own word
             for _, c in sorted(choices.items())
         ],
         "usage": usage,
