@@ -91,3 +91,32 @@ async def test_direct_client_sends_straight_to_the_transport_unless_httpx_featur
         with pytest.raises(httpx.ConnectError) as info:
             await direct.send(refused, stream=True)
         assert info.value.request is refused
+
+
+def _pool(http):
+    return http._transport._pool  # the httpcore pool of httpx's default transport
+
+
+async def test_httpx_clients_turbosse_makes_keep_few_idle_connections(server):
+    # httpcore 1.0's pool walks every connection per request: the clients
+    # turbosse makes keep at most HTTPX_MAX_KEEPALIVE idle, connections unbounded as before
+    from turbosse._client_settings import DEFAULT_LIMITS
+    from turbosse._transport.choose import HTTPX_MAX_KEEPALIVE
+
+    assert HTTPX_MAX_KEEPALIVE == 20 < DEFAULT_LIMITS.max_keepalive_connections
+    with ChatClient(base_url=server.base_url, api_key="k", model="gpt-fake") as client:
+        pool = _pool(client.http_client)
+        assert (pool._max_connections, pool._max_keepalive_connections) == (DEFAULT_LIMITS.max_connections, 20)
+        assert client.complete(MESSAGES, fake={"tokens": 4}).content == fake_text(4)
+    async with AsyncChatClient(base_url=server.base_url, api_key="k", model="gpt-fake", transport="httpx") as aclient:
+        pool = _pool(aclient.http_client)
+        assert (pool._max_connections, pool._max_keepalive_connections) == (DEFAULT_LIMITS.max_connections, 20)
+        assert (await aclient.complete(MESSAGES, fake={"tokens": 4})).content == fake_text(4)
+
+
+def test_httpx_limits_never_raise_the_keepalive_asked_for():
+    from turbosse._transport.choose import httpx_limits
+
+    assert httpx_limits(httpx.Limits(max_connections=5, max_keepalive_connections=3)).max_keepalive_connections == 3
+    got = httpx_limits(httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=7))
+    assert (got.max_connections, got.max_keepalive_connections, got.keepalive_expiry) == (None, 20, 7)
