@@ -182,6 +182,18 @@ def test_coalesce_ms(tmp_path, server):
     assert refused.returncode == 2 and "--coalesce-ms needs --transport turbosse" in refused.stderr
 
 
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_loop_option_picks_the_loop_that_runs(tmp_path, server, loop):
+    if loop == "uvloop":
+        pytest.importorskip("uvloop")  # an optional dependency ([fast]); installed with [test]
+    inp, out, summary = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "s.json"
+    write_input(inp, 3, lambda i: {"tokens": 3})
+    proc = batch(inp, "-o", out, "--url", server.base_url, "--loop", loop, "--summary-json", summary)
+    assert proc.returncode == 0, proc.stderr
+    assert orjson.loads(summary.read_bytes())["loop"] == loop  # as the running loop reports itself
+    assert "uvloop" not in proc.stderr and "asyncio" not in proc.stderr  # normal output unchanged
+
 def _children(pid):
     with open(f"/proc/{pid}/task/{pid}/children") as fh:
         return [int(p) for p in fh.read().split()]

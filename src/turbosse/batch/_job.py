@@ -5,6 +5,7 @@ worker pool, write each row as it finishes, show progress, and summarize.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from dataclasses import dataclass, field
@@ -109,6 +110,8 @@ class BatchJob:
         result["skipped"] = skipped
         result["workers"] = self.workers
         result["coalesce_ms"] = self.client_options.get("coalesce_ms")
+        # the loop that ran this process, as the loop reports it (not the one asked for)
+        result["loop"] = "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio"
         return result
 
     def _worker_config(self) -> dict[str, Any]:
