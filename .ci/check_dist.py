@@ -63,7 +63,7 @@ def check_sdist(path: str) -> list[str]:
             problems.append(f"generated or compiled file shipped: {name}")
     # Run from a git checkout: every tracked file of the package and of the
     # tests is in the sdist (a forgotten .pxd breaks the build from the sdist).
-    tracked = _git_files("src", "tests", "requirements")
+    tracked = _git_files("src", "tests", "requirements", "examples")
     problems += [f"tracked file missing from the sdist: {t}" for t in tracked if t not in names]
     print(f"sdist {path}: {len(names)} files under {root}/, compiled modules {sorted(modules)}")
     return problems
