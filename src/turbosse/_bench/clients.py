@@ -95,6 +95,13 @@ async def _turbosse_async(url: str, http: Any) -> Any:
     from turbosse import AsyncChatClient
 
     chat = AsyncChatClient(base_url=url, model=MODEL, api_key=API_KEY, http_client=http, max_retries=0)
+    return async_chat_runner(chat), http.aclose
+
+
+def async_chat_runner(chat: Any) -> Callable[..., Any]:
+    """One paced or unpaced request through a turbosse AsyncChatClient,
+    counting the content deltas as they arrive (shared by every contender that
+    runs AsyncChatClient, whatever its transport)."""
 
     async def one(fake: dict[str, Any], tick: Tick = None) -> tuple[int, str]:
         n = 0
@@ -106,7 +113,7 @@ async def _turbosse_async(url: str, http: Any) -> Any:
                         tick()
             return n, (await stream.result()).content or ""
 
-    return one, http.aclose
+    return one
 
 
 @client("turbosse-async", "turbosse AsyncChatClient (httpx)", parser="turbosse")

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from .clients import API_KEY, MESSAGES, MODEL, Tick, client, request_body
+from .clients import API_KEY, MODEL, Tick, async_chat_runner, client, request_body
 
 __all__: list[str] = []
 
@@ -20,18 +20,7 @@ async def _chat(url: str, **options: Any) -> Any:
     from turbosse import AsyncChatClient
 
     chat = AsyncChatClient(base_url=url, model=MODEL, api_key=API_KEY, max_retries=0, timeout=120, **options)
-
-    async def one(fake: dict[str, Any], tick: Tick = None) -> tuple[int, str]:
-        n = 0
-        async with chat.stream(MESSAGES, fake=fake) as stream:
-            async for d in stream:
-                if d.content is not None:
-                    n += 1
-                    if tick is not None:
-                        tick()
-            return n, (await stream.result()).content or ""
-
-    return one, chat.aclose
+    return async_chat_runner(chat), chat.aclose
 
 
 @client("turbosse-transport", "turbosse AsyncChatClient (turbosse transport)", needs=("httptools",), parser="turbosse")
