@@ -140,7 +140,7 @@ class BatchPredictor:
 
     def _start(self) -> tuple[asyncio.AbstractEventLoop, ClientSet, Admission]:
         if self._state is None:
-            from .batch._worker import new_event_loop
+            from ._loop import new_event_loop
 
             loop = new_event_loop(self.client_options.pop("loop", "auto"))
             clients = ClientSet(None, self.base_url, model=self.model, concurrency=self.concurrency, **self.client_options)

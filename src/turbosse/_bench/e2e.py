@@ -37,7 +37,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..testing._runner import ChildProcess, new_event_loop
+from .._loop import new_event_loop
+from ..testing._runner import ChildProcess
 from .clients import CLIENTS
 from .env import machine, versions
 from .lockstep import run_lockstep

@@ -9,10 +9,10 @@ import gc
 import time
 from typing import Any
 
+from .._loop import new_event_loop
 from ..testing._http1 import RequestReader
 from ..testing._options import merge_options
 from ..testing._render import render_stream
-from ..testing._runner import new_event_loop
 from .clients import CLIENTS, MODEL
 from .timing import clock, elapsed
 

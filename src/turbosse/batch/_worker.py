@@ -16,11 +16,12 @@ from typing import Any
 
 import orjson
 
+from .._loop import new_event_loop
 from ._clients import ClientSet
 from ._input import parse_line
 from ._request import RequestOptions, execute
 
-__all__ = ["main", "new_event_loop"]
+__all__ = ["main"]
 
 
 async def _pipes() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -64,19 +65,6 @@ async def _main() -> None:
     config = orjson.loads(await reader.readline())
     await serve(config, reader, writer)
     writer.close()
-
-
-def new_event_loop(loop: str = "auto") -> asyncio.AbstractEventLoop:
-    """``"uvloop"``, ``"asyncio"``, or ``"auto"``: uvloop when installed."""
-    if loop != "asyncio":
-        try:
-            import uvloop
-        except ImportError:
-            if loop == "uvloop":
-                raise
-        else:
-            return uvloop.new_event_loop()
-    return asyncio.new_event_loop()
 
 
 def main() -> None:

@@ -78,10 +78,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def batch_command(args: argparse.Namespace) -> int:
     from .. import SSEError
+    from .._loop import new_event_loop
     from ..batch import parse_slo
     from ..batch._job import BatchJob
     from ..batch._summary import format_summary
-    from ..batch._worker import new_event_loop
 
     try:
         slo = parse_slo(args.slo) if args.slo else {}

@@ -26,21 +26,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .._loop import new_event_loop
 from ._server import FakeServerCore
 
-__all__ = ["ChildProcess", "LoopServer", "new_event_loop", "serve_forever"]
-
-
-def new_event_loop(use_uvloop: bool) -> asyncio.AbstractEventLoop:
-    """A new uvloop loop when asked and installed, else asyncio's."""
-    if use_uvloop:
-        try:
-            import uvloop
-
-            return uvloop.new_event_loop()
-        except ImportError:
-            pass
-    return asyncio.new_event_loop()
+__all__ = ["ChildProcess", "LoopServer", "serve_forever"]
 
 
 class LoopServer:
