@@ -30,10 +30,18 @@ def batch(*args, env=None, **kwargs):
     )  # fmt: skip
 
 
+def _as_from_a_terminal():
+    # a process started by `cmd &` in a script inherits SIGINT ignored, and
+    # Python leaves it so: the signals tests send must not depend on how the
+    # test run itself was started
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.setpgrp()  # its own process group, as a terminal's foreground job is
+
+
 def start(*args):
     return subprocess.Popen(
         [sys.executable, "-m", "turbosse", "batch", *map(str, args)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_as_from_a_terminal,
     )  # fmt: skip
 
 
@@ -106,7 +114,7 @@ def test_bad_input_line(tmp_path, server):
     assert "input line 2: a plain line needs messages or a prompt string" in proc.stderr
 
 
-def _kill_and_resume(tmp_path, server, sig, delay):
+def _kill_and_resume(tmp_path, server, sig, delay, *extra, group=False):
     """Run 200 requests of 0.5 s, 20 at a time (about 5 s: once the first row
     is written at least 4.5 s of paced work remain, however bursty a busy
     machine makes the reads), send ``sig`` ``delay`` seconds after the first
@@ -114,14 +122,19 @@ def _kill_and_resume(tmp_path, server, sig, delay):
     n = 200
     inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     write_input(inp, n, lambda i: {"tokens": 10, "tokens_per_second": 20})
-    args = (inp, "-o", out, "--url", server.base_url, "--concurrency", 20)
+    args = (inp, "-o", out, "--url", server.base_url, "--concurrency", 20, *extra)
     proc = start(*args, "--quiet")
     deadline = time.monotonic() + 30  # the first rows (a slow machine starts slowly)
     while not (out.exists() and out.stat().st_size) and time.monotonic() < deadline:
         time.sleep(0.02)
     time.sleep(delay)
-    proc.send_signal(sig)
+    sent = time.monotonic()
+    if group:  # as Ctrl-C on a terminal: to the whole foreground process group
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
     proc.communicate(timeout=30)
+    assert time.monotonic() - sent < 3, "the batch should stop promptly, not finish its streams"
     before, good = scan_output(out)
     assert 0 < len(before) < n, "the signal should fall in the middle of the batch"
     torn = out.stat().st_size - good
@@ -139,6 +152,24 @@ def test_resume_after_sigkill_at_a_random_moment(tmp_path, server):
     delay = random.uniform(0.0, 1.5)  # a different moment on every run
     rc, _ = _kill_and_resume(tmp_path, server, signal.SIGKILL, delay)
     assert rc == -signal.SIGKILL, f"killed after {delay:.3f} s"
+
+
+def test_ctrl_c_stops_promptly_and_leaves_whole_rows(tmp_path, server):
+    rc, torn = _kill_and_resume(tmp_path, server, signal.SIGINT, 0.8, group=True)
+    assert rc == 130 and torn == 0
+
+
+def test_sigterm_stops_promptly_and_leaves_whole_rows(tmp_path, server):
+    rc, torn = _kill_and_resume(tmp_path, server, signal.SIGTERM, 0.8)
+    assert rc == 143 and torn == 0
+
+
+def test_ctrl_c_with_workers_leaves_no_error_rows(tmp_path, server):
+    # the workers see the Ctrl-C too: they leave it to the parent, so no
+    # request in flight is written as failed, and the resume redoes them
+    rc, torn = _kill_and_resume(tmp_path, server, signal.SIGINT, 0.8, "--workers", 2, group=True)
+    assert rc == 130 and torn == 0
+    assert all("error" not in row or row["error"] is None for row in rows_of(tmp_path / "out.jsonl"))
 
 
 

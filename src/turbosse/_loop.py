@@ -1,12 +1,18 @@
-"""A new event loop of the kind asked for: uvloop or asyncio's own, the one
-place the library, the fake server, the batch runner and the benchmarks make
-their loops."""
+"""Event loops: a new one of the kind asked for (uvloop or asyncio's own),
+the one place the library, the fake server, the batch runner and the
+benchmarks make their loops; and running a coroutine on one so that SIGINT
+and SIGTERM stop it cleanly."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
-__all__ = ["new_event_loop"]
+__all__ = ["Interrupted", "new_event_loop", "run_until_signal"]
+
+T = TypeVar("T")
 
 
 def new_event_loop(loop: str | bool = "auto") -> asyncio.AbstractEventLoop:
@@ -22,3 +28,50 @@ def new_event_loop(loop: str | bool = "auto") -> asyncio.AbstractEventLoop:
         else:
             return uvloop.new_event_loop()
     return asyncio.new_event_loop()
+
+
+class Interrupted(KeyboardInterrupt):
+    """The coroutine given to :func:`run_until_signal` was cancelled by a
+    signal; ``signum`` says which (exit with ``128 + signum``)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def run_until_signal(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on ``loop`` (from the main thread) until it returns; on
+    SIGINT or SIGTERM cancel it, let its cleanup run, and raise
+    :class:`Interrupted`.
+
+    Without this, Ctrl-C raises KeyboardInterrupt wherever Python happens to
+    be, which may be inside a protocol callback: uvloop reports that as a
+    fatal error of that one connection and runs on. A signal whose
+    disposition was inherited as ignored (``cmd &`` in a script ignores
+    SIGINT) stays ignored, as Python leaves it; a second signal while the
+    cleanup runs raises KeyboardInterrupt at once."""
+    task = loop.create_task(coro)
+    caught: list[int] = []
+
+    def stop(signum: int) -> None:
+        caught.append(signum)
+        for sig in installed:  # a second signal is not caught: it interrupts the cleanup
+            loop.remove_signal_handler(sig)
+        task.cancel()
+
+    installed = [
+        sig for sig in (signal.SIGINT, signal.SIGTERM)
+        if signal.getsignal(sig) is not signal.SIG_IGN
+    ]  # fmt: skip
+    for sig in installed:
+        loop.add_signal_handler(sig, stop, sig)
+    try:
+        return loop.run_until_complete(task)
+    except asyncio.CancelledError:
+        if caught:
+            raise Interrupted(caught[0]) from None
+        raise
+    finally:
+        if not caught:
+            for sig in installed:
+                loop.remove_signal_handler(sig)

@@ -6,6 +6,7 @@ worker pool, write each row as it finishes, show progress, and summarize.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -91,10 +92,15 @@ class BatchJob:
                     read_requests(self.input), submit, concurrency=self.concurrency, admission=admission,
                     skip=writer.done, timing=timing,
                 )  # fmt: skip
-                async for row in rows:
-                    writer.write(row)
-                    summary.add(row)
-                    progress.update(row)
+                async with contextlib.aclosing(rows):  # requests in flight are cancelled on the way out
+                    async for row in rows:
+                        writer.write(row)
+                        summary.add(row)
+                        progress.update(row)
+            except BaseException:  # cancelled (a signal) or failed: stop the workers now, not after their streams
+                if pool is not None:
+                    pool.kill()
+                raise
             finally:
                 progress.close()
                 if pool is not None:

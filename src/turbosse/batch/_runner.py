@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+)
 from typing import Any
 
 from ._clients import ClientSet
@@ -66,7 +73,7 @@ async def schedule(
     admission: Admission,
     skip: frozenset[str] | set[str] = frozenset(),
     timing: Timing | None = None,
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """Rows of ``submit(request)`` for every request not in ``skip``, in
     the order they finish. An error reading the input is raised after the
     rows already in flight have been yielded."""

@@ -10,6 +10,7 @@ end of its input the worker finishes what is in flight, writes
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import time
 from typing import Any
@@ -68,6 +69,9 @@ async def _main() -> None:
 
 
 def main() -> None:
+    # Ctrl-C reaches the whole process group: the parent decides (it stops the
+    # batch and kills its workers), a worker must not fail its streams itself
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     loop = new_event_loop(sys.argv[1] if len(sys.argv) > 1 else "auto")
     try:
         loop.run_until_complete(_main())

@@ -38,7 +38,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "result), and the metrics ttft, itl, tpot, e2el as vllm bench serve defines them. "
             "Rerunning the same command resumes: requests already in OUTPUT are skipped. Without "
             "--url an embedded fake server answers. Exit status: 0 all requests succeeded, 1 some "
-            "failed (their rows say why), 2 bad input or options, 130 interrupted."
+            "failed (their rows say why), 2 bad input or options, 130 interrupted (Ctrl-C), 143 "
+            "stopped by SIGTERM; an interrupted run leaves only whole rows."
         ),
         epilog=f"example: {EXAMPLE}",
     )
@@ -78,7 +79,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def batch_command(args: argparse.Namespace) -> int:
     from .. import SSEError
-    from .._loop import new_event_loop
+    from .._loop import Interrupted, new_event_loop, run_until_signal
     from ..batch import parse_slo
     from ..batch._job import BatchJob
     from ..batch._summary import format_summary
@@ -125,10 +126,10 @@ def batch_command(args: argparse.Namespace) -> int:
     )  # fmt: skip
     loop = new_event_loop(loop_name)
     try:
-        summary = loop.run_until_complete(job.run())
-    except KeyboardInterrupt:
+        summary = run_until_signal(loop, job.run())
+    except KeyboardInterrupt as exc:
         print(f"turbosse batch: interrupted; the rows in {args.output} are complete, rerun to resume", file=sys.stderr)
-        return 130
+        return 128 + exc.signum if isinstance(exc, Interrupted) else 130
     except (OSError, SSEError) as exc:
         print(f"turbosse batch: {exc}", file=sys.stderr)
         return 2
