@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 from pathlib import Path
 from types import ModuleType
 
@@ -20,6 +21,13 @@ import pytest
 # the repository so the suite runs wherever the repo or its sdist goes (GitHub
 # runners, cibuildwheel); tests/test_corpus_copy.py proves it has not drifted.
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
+
+# The interrupt tests send SIGINT to commands as a terminal's Ctrl-C does. A
+# test run started by `cmd &` in a script inherits SIGINT ignored, and every
+# subprocess would inherit that in turn (Python leaves an ignored SIGINT
+# ignored): give the suite, and so its subprocesses, the terminal's default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # twin name -> module suffix of each accelerated piece
 TWIN_SUFFIX = {"cython": "_c", "python": "_py"}

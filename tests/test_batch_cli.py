@@ -30,18 +30,12 @@ def batch(*args, env=None, **kwargs):
     )  # fmt: skip
 
 
-def _as_from_a_terminal():
-    # a process started by `cmd &` in a script inherits SIGINT ignored, and
-    # Python leaves it so: the signals tests send must not depend on how the
-    # test run itself was started
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    os.setpgrp()  # its own process group, as a terminal's foreground job is
-
-
 def start(*args):
+    # a process group of its own, as a terminal's foreground job (conftest
+    # makes sure SIGINT is not inherited as ignored)
     return subprocess.Popen(
         [sys.executable, "-m", "turbosse", "batch", *map(str, args)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_as_from_a_terminal,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -301,3 +302,36 @@ def test_loop_option_is_read_in_one_place():
     else:
         with pytest.raises(ValueError, match="uvloop is not installed"):
             use_uvloop("uvloop")
+
+
+@pytest.mark.parametrize("kind", ["asyncio", pytest.param("uvloop", marks=pytest.mark.skipif(
+    __import__("importlib.util").util.find_spec("uvloop") is None, reason="uvloop not installed"))])  # fmt: skip
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_run_until_signal_cancels_and_lets_cleanup_run(kind, sig):
+    import asyncio
+    import os
+
+    from turbosse._loop import Interrupted, new_event_loop, run_until_signal
+
+    cleaned = []
+
+    async def job():
+        asyncio.get_running_loop().call_later(0.05, os.kill, os.getpid(), sig)
+        try:
+            await asyncio.sleep(30)
+        finally:
+            await asyncio.sleep(0)  # cleanup may await
+            cleaned.append(True)
+
+    before = signal.getsignal(signal.SIGTERM)
+    loop = new_event_loop(kind)
+    try:
+        with pytest.raises(Interrupted) as info:
+            run_until_signal(loop, job())
+        assert info.value.signum == sig and isinstance(info.value, KeyboardInterrupt)
+        assert cleaned == [True]
+        assert run_until_signal(loop, asyncio.sleep(0, "done")) == "done"  # handlers installed again, then removed
+    finally:
+        loop.close()
+    assert signal.getsignal(signal.SIGTERM) == before
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

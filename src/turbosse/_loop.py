@@ -52,18 +52,23 @@ def run_until_signal(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, 
     cleanup runs raises KeyboardInterrupt at once."""
     task = loop.create_task(coro)
     caught: list[int] = []
+    previous = {
+        sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)
+        if signal.getsignal(sig) not in (signal.SIG_IGN, None)  # None: a handler not set from Python
+    }  # fmt: skip
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, handler)  # uvloop leaves its own handler behind
 
     def stop(signum: int) -> None:
-        caught.append(signum)
-        for sig in installed:  # a second signal is not caught: it interrupts the cleanup
-            loop.remove_signal_handler(sig)
-        task.cancel()
+        if not caught:
+            caught.append(signum)
+            restore()  # a second signal is not caught: it interrupts the cleanup
+            task.cancel()
 
-    installed = [
-        sig for sig in (signal.SIGINT, signal.SIGTERM)
-        if signal.getsignal(sig) is not signal.SIG_IGN
-    ]  # fmt: skip
-    for sig in installed:
+    for sig in previous:
         loop.add_signal_handler(sig, stop, sig)
     try:
         return loop.run_until_complete(task)
@@ -73,5 +78,4 @@ def run_until_signal(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, 
         raise
     finally:
         if not caught:
-            for sig in installed:
-                loop.remove_signal_handler(sig)
+            restore()
