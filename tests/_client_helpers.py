@@ -21,10 +21,12 @@ Complete = Callable[..., ChatResult]
 def complete_fixture() -> Any:
     """A ``complete`` fixture, parametrized sync/async: ``complete(handler,
     client={...}, messages=..., **params)`` runs one ``.complete()`` through
-    ChatClient or AsyncChatClient (httpx's transport) against the module's
-    ``server`` fixture, the decoder being the twin under test."""
+    ChatClient or AsyncChatClient (on httpx's transport, and on turbosse's own,
+    which decodes where it reads and, for ``complete()``, delivers there too)
+    against the module's ``server`` fixture, the decoder being the twin under
+    test."""
 
-    @pytest.fixture(params=["sync", "async"])
+    @pytest.fixture(params=["sync", "async", "async-turbosse"])
     def complete(request: pytest.FixtureRequest, server: FakeLLMServer, decoder_mod: ModuleType,
                  monkeypatch: pytest.MonkeyPatch) -> Complete:
         monkeypatch.setattr(turbosse._client_settings, "ChatDecoder", decoder_mod.ChatDecoder)
@@ -37,7 +39,8 @@ def complete_fixture() -> Any:
                     return c.complete(messages, handler=handler, **params)
 
             async def main() -> ChatResult:
-                async with AsyncChatClient(transport="httpx", **options) as c:
+                transport = "turbosse" if request.param == "async-turbosse" else "httpx"
+                async with AsyncChatClient(transport=transport, **options) as c:
                     return await c.complete(messages, handler=handler, **params)
 
             return asyncio.run(main())

@@ -125,3 +125,71 @@ async def test_a_thousand_streams_with_random_cancellations(server, decoder_mod)
     assert asyncio.all_tasks() == tasks_before
     if fds is not None:
         assert _fds() == fds
+
+
+async def test_chat_client_complete_wakes_nobody_per_read(server, monkeypatch, decoder_mod):
+    # through AsyncChatClient: iterating wakes the reader for the reads (at
+    # most once per loop iteration); complete() with a handler delivers
+    # every delta inside data_received and wakes the reader only at the end
+    import turbosse._client_settings
+    from turbosse import AsyncChatClient, StreamHandler
+    from turbosse._transport.protocol import Response
+
+    monkeypatch.setattr(turbosse._client_settings, "ChatDecoder", decoder_mod.ChatDecoder)
+    waits = []
+    next_batch = Response.next_batch
+
+    async def counted(self):
+        waits.append(1)
+        return await next_batch(self)
+
+    monkeypatch.setattr(Response, "next_batch", counted)
+
+    class Tokens(StreamHandler):
+        def __init__(self):
+            self.tokens = []
+
+        def on_token(self, text):
+            self.tokens.append(text)
+
+    fake = {"tokens": 30, "tokens_per_second": 300}
+    async with AsyncChatClient(base_url=server.base_url, model="m", transport="turbosse") as chat:
+        handler = Tokens()
+        result = await chat.complete([], handler=handler, fake=fake)
+        assert result.content == fake_text(30) == "".join(handler.tokens)
+        assert len(waits) <= 2, "complete() should not wake its reader per read"
+        waits.clear()
+        async with chat.stream([], fake=fake) as stream:
+            got = [d.content async for d in stream if d.content]
+        assert "".join(got) == fake_text(30)
+        assert len(waits) >= 10  # paced: the reads come one by one, and so do the wake-ups
+
+
+async def test_chat_client_request_is_built_when_asked_for(server):
+    # turbosse's own client sends no httpx.Request; one is built for whoever
+    # asks (the response, a status error's URL), naming what was sent
+    from turbosse import APIStatusError, AsyncChatClient
+
+    async with AsyncChatClient(base_url=server.base_url, model="m", api_key="sk-x", transport="turbosse") as chat:
+        async with chat.stream([], fake={"tokens": 2}) as stream:
+            assert [d async for d in stream]
+            request = stream.response.request
+        assert str(request.url) == chat.url and request.method == "POST"
+        assert request.headers["authorization"] == "Bearer sk-x" and b'"fake"' in request.content
+        with pytest.raises(APIStatusError) as info:
+            await chat.complete([], fake={"status": 400})
+        assert info.value.url == chat.url and info.value.status_code == 400
+
+
+async def test_chat_client_reuses_every_connection_at_its_concurrency(server):
+    # a batch that comes back at the same concurrency reconnects nothing
+    from turbosse import AsyncChatClient
+
+    async with AsyncChatClient(base_url=server.base_url, model="m", transport="turbosse") as chat:
+        async def wave():
+            await asyncio.gather(*(chat.complete([], fake={"tokens": 3, "tokens_per_second": 50}) for _ in range(150)))
+
+        await wave()
+        before = server.stats()["connections_total"]
+        await wave()
+        assert server.stats()["connections_total"] == before

@@ -64,21 +64,15 @@ from ._client_settings import (
     Settings,
 )
 from ._delta import Delta
-from ._errors import (
-    DeadlineExceeded,
-    SSEError,
-    TooManyBytesWithoutEvent,
-)
+from ._errors import DeadlineExceeded, SSEError
 from ._handler import Callbacks, Engine
 from ._http import (
     aclose_body,
-    afinish_body,
-    aowned_body,
+    adecoded_body,
     aread_snippet,
     close_body,
-    finish_body,
+    decoded_body,
     is_event_stream,
-    owned_body,
     read_snippet,
     status_error,
 )
@@ -120,7 +114,18 @@ class _StreamBase:
     def _request(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         s = self._settings
         timeout = s.request_timeout(self._deadline_at)
-        return client.build_request("POST", s.url, content=self._body, headers=s.headers, timeout=timeout)
+        request = client.build_request("POST", s.url, content=self._body, headers=s.headers, timeout=timeout)
+        total = self._total()
+        if total is not None:  # read by the turbosse transport, ignored by others
+            request.extensions["timeout"]["total"] = total
+        return request
+
+    def _total(self) -> float | None:
+        """Seconds left before the deadline (None: none), for a transport
+        with a timer for the whole request, which needs no check per read."""
+        if self._deadline_at == math.inf:
+            return None
+        return max(0.001, self._deadline_at - time.monotonic())
 
 
 # ChatStream and AsyncChatStream are twins: tests/test_sync_async.py checks
@@ -141,7 +146,14 @@ class ChatStream(_StreamBase, DeltaStream):
         super().__init__(settings, body, handler)
         self._client = client
 
-    def _deltas(self) -> Iterator[Delta]:
+    def _send(self) -> httpx.Response:
+        post = getattr(self._client, "post_stream", None)  # turbosse's own client: no httpx.Request
+        if post is not None:
+            s = self._settings
+            return post(s.url, s.headers, self._body, s.request_timeout(self._deadline_at), self._total())  # type: ignore[no-any-return]
+        return self._client.send(self._request(self._client), stream=True)
+
+    def _deltas(self, quiet: bool = False) -> Iterator[Delta]:
         engine, settings = self._engine, self._settings
         self._deadline_at = deadline_at = settings.deadline_at()
         attempt = 0
@@ -151,36 +163,24 @@ class ChatStream(_StreamBase, DeltaStream):
             error: BaseException | None = None
             tail: list[Delta] = []
             response = None
-            chunks = None
+            batches = None
             try:
                 try:
-                    response = self.response = self._client.send(self._request(self._client), stream=True)
+                    response = self.response = self._send()
                     if not (200 <= response.status_code < 300 and is_event_stream(response)):
                         raise status_error(response, read_snippet(response))
                     # The hot loop: once content was delivered and no handler
                     # listens, a delta costs one accumulator call and one yield.
-                    decoder = engine.decoder
-                    decode, add, deliver = decoder.feed, engine.acc.add, engine.deliver
-                    quiet, max_quiet = 0, settings.max_bytes_without_event
-                    chunks = owned_body(response)
-                    for chunk in chunks:
-                        deltas = decode(chunk)
-                        if deltas:
-                            quiet = 0
-                            if engine.passthrough:
-                                for d in deltas:
-                                    add(d)
-                                    yield d
-                            else:
-                                for d in deliver(deltas):
-                                    yield d
+                    add, deliver = engine.acc.add, engine.deliver
+                    batches = decoded_body(response, engine, settings.max_bytes_without_event, quiet)
+                    for deltas in batches:
+                        if engine.passthrough:
+                            for d in deltas:
+                                add(d)
+                                yield d
                         else:
-                            quiet += len(chunk)
-                            if quiet > max_quiet:
-                                raise TooManyBytesWithoutEvent(max_quiet)
-                        if decoder.done:  # the end marker: the stream is complete
-                            finish_body(response, chunks)
-                            break
+                            for d in deliver(deltas):
+                                yield d
                         if deadline_at != math.inf and time.monotonic() > deadline_at:
                             raise DeadlineExceeded(settings.deadline or math.inf)
                     tail = engine.end()
@@ -192,8 +192,8 @@ class ChatStream(_StreamBase, DeltaStream):
             finally:
                 # Also on close() and on leaving early: the response is closed,
                 # and with it the connection if the body was not read to its end.
-                if chunks is not None:
-                    close_body(chunks)
+                if batches is not None:
+                    close_body(batches)
                 if response is not None:
                     response.close()
             for d in tail:
@@ -220,7 +220,14 @@ class AsyncChatStream(_StreamBase, AsyncDeltaStream):
         super().__init__(settings, body, handler)
         self._client = client
 
-    async def _deltas(self) -> AsyncIterator[Delta]:
+    async def _send(self) -> httpx.Response:
+        post = getattr(self._client, "post_stream", None)  # turbosse's own client: no httpx.Request
+        if post is not None:
+            s = self._settings
+            return await post(s.url, s.headers, self._body, s.request_timeout(self._deadline_at), self._total())  # type: ignore[no-any-return]
+        return await self._client.send(self._request(self._client), stream=True)
+
+    async def _deltas(self, quiet: bool = False) -> AsyncIterator[Delta]:
         engine, settings = self._engine, self._settings
         self._deadline_at = deadline_at = settings.deadline_at()
         attempt = 0
@@ -230,36 +237,24 @@ class AsyncChatStream(_StreamBase, AsyncDeltaStream):
             error: BaseException | None = None
             tail: list[Delta] = []
             response = None
-            chunks = None
+            batches = None
             try:
                 try:
-                    response = self.response = await self._client.send(self._request(self._client), stream=True)
+                    response = self.response = await self._send()
                     if not (200 <= response.status_code < 300 and is_event_stream(response)):
                         raise status_error(response, await aread_snippet(response))
                     # The hot loop: once content was delivered and no handler
                     # listens, a delta costs one accumulator call and one yield.
-                    decoder = engine.decoder
-                    decode, add, deliver = decoder.feed, engine.acc.add, engine.deliver
-                    quiet, max_quiet = 0, settings.max_bytes_without_event
-                    chunks = aowned_body(response)
-                    async for chunk in chunks:
-                        deltas = decode(chunk)
-                        if deltas:
-                            quiet = 0
-                            if engine.passthrough:
-                                for d in deltas:
-                                    add(d)
-                                    yield d
-                            else:
-                                for d in deliver(deltas):
-                                    yield d
+                    add, deliver = engine.acc.add, engine.deliver
+                    batches = adecoded_body(response, engine, settings.max_bytes_without_event, quiet)
+                    async for deltas in batches:
+                        if engine.passthrough:
+                            for d in deltas:
+                                add(d)
+                                yield d
                         else:
-                            quiet += len(chunk)
-                            if quiet > max_quiet:
-                                raise TooManyBytesWithoutEvent(max_quiet)
-                        if decoder.done:  # the end marker: the stream is complete
-                            await afinish_body(response, chunks)
-                            break
+                            for d in deliver(deltas):
+                                yield d
                         if deadline_at != math.inf and time.monotonic() > deadline_at:
                             raise DeadlineExceeded(settings.deadline or math.inf)
                     tail = engine.end()
@@ -271,8 +266,8 @@ class AsyncChatStream(_StreamBase, AsyncDeltaStream):
             finally:
                 # Also on aclose() and on leaving early: the response is closed,
                 # and with it the connection if the body was not read to its end.
-                if chunks is not None:
-                    await aclose_body(chunks)
+                if batches is not None:
+                    await aclose_body(batches)
                 if response is not None:
                     await response.aclose()
             for d in tail:

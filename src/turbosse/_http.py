@@ -1,6 +1,7 @@
 """Private HTTP helpers over httpx shared by turbosse.httpx and the chat
-clients: the event-stream test, reading a body as bytes, the error for a
-response that is not an event stream, and the server's Retry-After."""
+clients: the event-stream test, reading a body as bytes or as decoded
+deltas, the error for a response that is not an event stream, and the
+server's Retry-After."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import anyio
 import httpx
 import orjson
 
-from ._errors import APIStatusError
+from ._errors import APIStatusError, TooManyBytesWithoutEvent
 
 #: The most characters of a body an error message quotes.
 BODY_SNIPPET_CHARS = 500
@@ -68,14 +69,14 @@ def aowned_body(response: httpx.Response) -> AsyncIterator[bytes]:
     return aiter_body(response)
 
 
-def close_body(chunks: Iterator[bytes]) -> None:
+def close_body(chunks: Iterator[Any]) -> None:
     """Close a body iterator early (a generator); a plain iterator has nothing to close."""
     close = getattr(chunks, "close", None)
     if close is not None:
         close()
 
 
-async def aclose_body(chunks: AsyncIterator[bytes]) -> None:
+async def aclose_body(chunks: AsyncIterator[Any]) -> None:
     """The async twin of close_body."""
     aclose = getattr(chunks, "aclose", None)
     if aclose is not None:
@@ -129,6 +130,69 @@ async def afinish_body(response: httpx.Response, chunks: AsyncIterator[bytes]) -
                 pass
         except httpx.HTTPError:
             pass  # the server failed after the end: the stream is complete regardless
+
+
+def decoded_body(response: httpx.Response, engine: Any, max_quiet: int, quiet: bool = False) -> Iterator[list[Any]]:
+    """The body of ``response`` as lists of deltas from ``engine.decoder``,
+    read until the format's end marker (then :func:`finish_body`). Raises
+    TooManyBytesWithoutEvent after ``max_quiet`` bytes without a delta.
+
+    A transport whose body stream decodes where it reads (``decoded``, the
+    turbosse transport's) does it there; with ``quiet`` (the caller wants the
+    result, not the deltas) the engine delivers them there too and nothing is
+    yielded, so the reader is not woken per read."""
+    decoded = getattr(response.stream, "decoded", None)
+    if decoded is not None and can_read_raw(response):
+        return decoded(engine, max_quiet, quiet)  # type: ignore[no-any-return]
+    return _decoded(response, owned_body(response), engine.decoder, max_quiet)
+
+
+def adecoded_body(response: httpx.Response, engine: Any, max_quiet: int, quiet: bool = False) -> AsyncIterator[list[Any]]:
+    """The async twin of decoded_body."""
+    decoded = getattr(response.stream, "decoded", None)
+    if decoded is not None and can_read_raw(response):
+        return decoded(engine, max_quiet, quiet)  # type: ignore[no-any-return]
+    return _adecoded(response, aowned_body(response), engine.decoder, max_quiet)
+
+
+def _decoded(response: httpx.Response, chunks: Iterator[bytes], decoder: Any, max_quiet: int) -> Iterator[list[Any]]:
+    decode = decoder.feed
+    quiet = 0
+    try:
+        for chunk in chunks:
+            deltas = decode(chunk)
+            if deltas:
+                quiet = 0
+                yield deltas
+            else:
+                quiet += len(chunk)
+                if quiet > max_quiet:
+                    raise TooManyBytesWithoutEvent(max_quiet)
+            if decoder.done:  # the end marker: the stream is complete
+                finish_body(response, chunks)
+                return
+    finally:
+        close_body(chunks)
+
+
+async def _adecoded(response: httpx.Response, chunks: AsyncIterator[bytes], decoder: Any, max_quiet: int) -> AsyncIterator[list[Any]]:
+    decode = decoder.feed
+    quiet = 0
+    try:
+        async for chunk in chunks:
+            deltas = decode(chunk)
+            if deltas:
+                quiet = 0
+                yield deltas
+            else:
+                quiet += len(chunk)
+                if quiet > max_quiet:
+                    raise TooManyBytesWithoutEvent(max_quiet)
+            if decoder.done:  # the end marker: the stream is complete
+                await afinish_body(response, chunks)
+                return
+    finally:
+        await aclose_body(chunks)
 
 
 def status_error(response: httpx.Response, body: bytes) -> APIStatusError:

@@ -4,9 +4,11 @@ context manager, over a subclass's ``_deltas()`` generator.
 
 The chat clients' streams (``ChatStream``, ``AsyncChatStream``) and the SDK
 direct route (``DirectStream``, ``AsyncDirectStream``) differ only in how they
-get their bytes; a subclass provides ``_deltas()`` (the generator that reads
-and decodes), an ``_engine`` (:class:`turbosse._handler.Engine`) and sets
-``_result`` when the stream completes. ``DeltaStream`` and
+get their bytes; a subclass provides ``_deltas(quiet)`` (the generator that
+reads and decodes; ``quiet`` when only the result is wanted, so the deltas
+may be delivered to the engine without being yielded), an ``_engine``
+(:class:`turbosse._handler.Engine`) and sets ``_result`` when the stream
+completes. ``DeltaStream`` and
 ``AsyncDeltaStream`` are twins: tests/test_sync_async.py checks that the async
 code, with async words replaced by their sync ones, is the sync code.
 """
@@ -51,7 +53,7 @@ class DeltaStream(_Surface):
 
     _gen: Iterator[Delta] | None = None
 
-    def _deltas(self) -> Iterator[Delta]:
+    def _deltas(self, quiet: bool = False) -> Iterator[Delta]:
         raise NotImplementedError
         yield  # pragma: no cover
 
@@ -72,6 +74,8 @@ class DeltaStream(_Surface):
 
     def result(self) -> ChatResult:
         """Read the rest of the stream; the final ChatResult."""
+        if self._gen is None:  # nobody sees the deltas: a transport may deliver them where it reads
+            self._gen = self._deltas(quiet=True)
         for _ in self:
             pass
         return self._finished()
@@ -96,7 +100,7 @@ class AsyncDeltaStream(_Surface):
 
     _gen: AsyncIterator[Delta] | None = None
 
-    async def _deltas(self) -> AsyncIterator[Delta]:
+    async def _deltas(self, quiet: bool = False) -> AsyncIterator[Delta]:
         raise NotImplementedError
         yield  # pragma: no cover
 
@@ -117,6 +121,8 @@ class AsyncDeltaStream(_Surface):
 
     async def result(self) -> ChatResult:
         """Read the rest of the stream; the final ChatResult."""
+        if self._gen is None:  # nobody sees the deltas: a transport may deliver them where it reads
+            self._gen = self._deltas(quiet=True)
         async for _ in self:
             pass
         return self._finished()

@@ -75,7 +75,7 @@ class DirectStream(_Base, DeltaStream):
     :meth:`close`, to release the connection if you stop early.
     """
 
-    def _deltas(self) -> Iterator[Delta]:
+    def _deltas(self, quiet: bool = False) -> Iterator[Delta]:
         with self._open() as response:
             self.response = response
             chunks = iter_body(response.http_response)
@@ -94,7 +94,7 @@ class AsyncDirectStream(_Base, AsyncDeltaStream):
     """The async twin of :class:`DirectStream`: ``async for``, ``async with``,
     ``await result()``, ``await aclose()``."""
 
-    async def _deltas(self) -> AsyncIterator[Delta]:
+    async def _deltas(self, quiet: bool = False) -> AsyncIterator[Delta]:
         async with self._open() as response:
             self.response = response
             chunks = aiter_body(response.http_response).__aiter__()

@@ -7,7 +7,10 @@ the request and the response objects); the body is read straight from the
 transport's stream, never through httpx's per-chunk machinery:
 
 - :class:`TurbosseTransport`: the body is whatever the connection read since
-  the consumer last looked, joined into one chunk per wake-up.
+  the consumer last looked, joined into one chunk per wake-up; or, for the
+  chat client, decoded into deltas where it is read (``_Body.decoded``). A
+  ``"total"`` seconds entry in the request's timeout extension bounds the
+  whole request.
 - :class:`AiohttpSessionTransport`: ``response.content.iter_any()`` of an
   ``aiohttp.ClientSession`` (no httpx-aiohttp layer). aiohttp undoes gzip and
   deflate itself (unless the session says ``auto_decompress=False``); its
@@ -17,11 +20,13 @@ transport's stream, never through httpx's per-chunk machinery:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 
+from .._errors import TooManyBytesWithoutEvent
+from .._http import END_GRACE
 from .errors import ConnectFailed, ConnectionLost, ConnectTimedOut, ReadTimedOut
 from .pool import StreamTransport, Timeouts
 from .protocol import Response
@@ -31,7 +36,7 @@ __all__ = ["AiohttpSessionTransport", "DirectClient", "TurbosseTransport"]
 
 def _timeouts(request: httpx.Request) -> Timeouts:
     t = request.extensions.get("timeout") or {}
-    return Timeouts(t.get("connect"), t.get("read"), t.get("pool"))
+    return Timeouts(t.get("connect"), t.get("read"), t.get("pool"), t.get("total"))
 
 
 class _Body(httpx.AsyncByteStream):
@@ -41,8 +46,96 @@ class _Body(httpx.AsyncByteStream):
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._response.aiter_bytes()
 
+    async def decoded(self, engine: Any, max_quiet: int, quiet: bool) -> AsyncIterator[list[Any]]:
+        """The body decoded inside ``data_received`` by ``engine.decoder``
+        (see :func:`turbosse._http.adecoded_body`): each wake-up of the reader
+        brings every delta since the last one. With ``quiet`` the engine
+        delivers them there too (accumulator and handler) and the reader is
+        woken only at the end. After the format's end marker the rest of the
+        body is awaited for END_GRACE seconds, then the connection is closed."""
+        response = self._response
+        decoder = engine.decoder
+        feed = decoder.feed
+        deliver = engine.deliver if quiet else None
+        loop = asyncio.get_running_loop()
+        state: list[Any] = [0, None]  # bytes without a delta; the end-grace timer
+
+        def sink(data: bytes) -> Any:
+            deltas = feed(data)  # a decoder error ends the response: the reader raises it
+            if deltas:
+                state[0] = 0
+                if deliver is not None:
+                    deliver(deltas)
+                    deltas = None
+            else:
+                state[0] += len(data)
+                if state[0] > max_quiet:
+                    raise TooManyBytesWithoutEvent(max_quiet)
+            if decoder.done and state[1] is None:
+                state[1] = loop.call_later(END_GRACE, response.end_early)
+            return deltas
+
+        response.set_sink(sink)
+        try:
+            while True:
+                try:
+                    batch = await response.next_batch()
+                except httpx.HTTPError:
+                    if decoder.done:  # the server failed after the end: the stream is complete regardless
+                        return
+                    raise
+                if not batch:
+                    return
+                yield batch
+        finally:
+            if state[1] is not None:
+                state[1].cancel()
+
     async def aclose(self) -> None:
         self._response.close()
+
+
+class _Streamed(httpx.Response):
+    """An httpx.Response whose ``request`` is built only if something asks
+    for it (an error message, a user): building an httpx.Request costs more
+    CPU than the turbosse transport's whole request."""
+
+    _make_request: Callable[[], httpx.Request] | None = None
+
+    @property
+    def request(self) -> httpx.Request:
+        if self._request is None and self._make_request is not None:
+            self._request = self._make_request()
+        return super().request
+
+    @request.setter
+    def request(self, value: httpx.Request) -> None:
+        self._request = value
+
+
+_DECODED_SKIP = ("content-encoding", "content-length")
+
+
+def _response(response: Response, make_request: Callable[[], httpx.Request] | None = None, decoded: bool = False) -> _Streamed:
+    """The httpx.Response for ``response``; ``decoded``: the transport undoes
+    the content-encoding itself (so the headers no longer name it)."""
+    headers = response.headers.items()
+    streamed = _Streamed(
+        response.status_code,
+        headers=[kv for kv in headers if kv[0] not in _DECODED_SKIP] if decoded else list(headers),
+        stream=_Body(response),
+        extensions={"http_version": b"HTTP/1.1", "reason_phrase": response.reason.encode("latin-1")},
+    )
+    streamed._make_request = make_request
+    return streamed
+
+
+def _on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # trio, through anyio: the protocol needs an asyncio loop
+        return False
+    return True
 
 
 class TurbosseTransport(httpx.AsyncBaseTransport):
@@ -55,9 +148,7 @@ class TurbosseTransport(httpx.AsyncBaseTransport):
         self._fallback: httpx.AsyncHTTPTransport | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # not asyncio: the protocol needs an asyncio loop
+        if not _on_asyncio():
             if self._fallback is None:
                 self._fallback = httpx.AsyncHTTPTransport()
             return await self._fallback.handle_async_request(request)
@@ -66,12 +157,23 @@ class TurbosseTransport(httpx.AsyncBaseTransport):
         response = await self.pool.request(
             request.method, str(request.url), headers, body, _timeouts(request), decode=False
         )
-        return httpx.Response(
-            response.status_code,
-            headers=list(response.headers.items()),
-            stream=_Body(response),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": response.reason.encode("latin-1")},
-        )
+        return _response(response)
+
+    async def post_stream(
+        self, url: str, headers: list[tuple[str, str]], body: bytes, timeouts: Timeouts,
+        make_request: Callable[[], httpx.Request],
+    ) -> httpx.Response:  # fmt: skip
+        """A streamed POST with no httpx.Request (``make_request`` builds one
+        if the response or an error is asked for it), its body decompressed
+        by the transport; on asyncio only."""
+        try:
+            response = await self.pool.request("POST", url, headers, body, timeouts)
+        except httpx.RequestError as exc:  # as httpx's send does: the error names its request
+            exc.request = make_request()
+            raise
+        # decompressed here, in steps of 256 KiB: a compressed body reaches the
+        # decoder (and max_bytes_without_event) a step at a time
+        return _response(response, make_request, decoded=True)
 
     def connections(self) -> tuple[int, int]:
         """(open, busy) connections in the pool."""
@@ -88,7 +190,45 @@ class DirectClient(httpx.AsyncClient):
     a streamed request straight to the transport, without httpx's auth,
     redirect, cookie and event-hook steps, none of which such a client has
     (about 100 µs of CPU less per request). Anything else goes through
-    httpx's ``send``."""
+    httpx's ``send``. :meth:`post_stream` goes further on turbosse's own
+    transport: no httpx.Request at all."""
+
+    _headers_for: dict[tuple[Any, ...], list[tuple[str, str]]] | None = None
+
+    async def post_stream(
+        self, url: str, headers: dict[str, str], body: bytes, timeout: httpx.Timeout, total: float | None
+    ) -> httpx.Response:
+        """A streamed POST of ``body``, with ``total`` seconds for all of it
+        (None: no limit beyond ``timeout``)."""
+
+        def make_request() -> httpx.Request:
+            request = self.build_request("POST", url, content=body, headers=headers, timeout=timeout)
+            if total is not None:  # read by the turbosse transport, ignored by others
+                request.extensions["timeout"]["total"] = total
+            return request
+
+        transport = self._transport
+        plain = self._auth is None and not any(self._event_hooks.values())
+        if isinstance(transport, TurbosseTransport) and plain and _on_asyncio():
+            timeouts = Timeouts(timeout.connect, timeout.read, timeout.pool, total)
+            return await transport.post_stream(url, self._merged(headers), body, timeouts, make_request)
+        return await self.send(make_request(), stream=True)
+
+    def _merged(self, headers: dict[str, str]) -> list[tuple[str, str]]:
+        """The client's default headers (user-agent, accept...) updated with
+        ``headers``, as a list; made once per set of headers."""
+        cache = self._headers_for
+        if cache is None:
+            cache = self._headers_for = {}
+        key = (*self.headers.raw, *headers.items())
+        merged = cache.get(key)
+        if merged is None:
+            if len(cache) >= 64:
+                cache.clear()
+            both = httpx.Headers(self.headers)
+            both.update(headers)
+            merged = cache[key] = list(both.items())
+        return merged
 
     async def send(self, request: httpx.Request, *, stream: bool = False, **options: Any) -> httpx.Response:
         if not stream or options or self._auth is not None or any(self._event_hooks.values()):

@@ -105,11 +105,13 @@ class StreamTransport:
         self._buffer: memoryview | None = None  # the read buffer all connections share
         self._loop: asyncio.AbstractEventLoop | None = None
         self._coalescer: _Coalescer | None = None
-        self._idle: dict[Origin, list[Connection]] = {}
+        # idle connections per origin, oldest first (a dict: O(1) removal)
+        self._idle: dict[Origin, dict[Connection, None]] = {}
         self._busy: set[Connection] = set()
         self._opening = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._proxies: dict[Origin, Proxy | None] = {}
+        self._prepared: dict[tuple[Any, ...], tuple[Origin, Proxy | None, bytes]] = {}
         self._closed = False
 
     # -- introspection -----------------------------------------------------
@@ -135,6 +137,38 @@ class StreamTransport:
         headers) arrived. The caller reads the body and closes the Response.
         With ``decode`` false, a gzip or deflate body is handed on as sent."""
         loop = self._bind()
+        key = (method, url, *(headers.items() if isinstance(headers, dict) else headers))
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            if len(self._prepared) >= 256:
+                self._prepared.clear()
+            prepared = self._prepared[key] = self._prepare(method, url, headers)
+        origin, proxy, head = prepared
+        request = b"%scontent-length: %d\r\n\r\n%s" % (head, len(body), body)
+        deadline = None if timeouts.total is None else loop.time() + timeouts.total
+        for attempt in (0, 1):
+            conn = await self._acquire(loop, origin, proxy, timeouts, deadline)
+            response = conn.start(request, timeouts.read, decode)
+            response.start_timers(deadline, timeouts.total)
+            try:
+                await response.wait_head()
+            except Stale:
+                response.close()
+                if attempt == 0:
+                    continue
+                raise
+            except BaseException:
+                response.close()
+                raise
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _prepare(
+        self, method: str, url: str, headers: dict[str, str] | list[tuple[str, str]]
+    ) -> tuple[Origin, Proxy | None, bytes]:
+        """(origin, proxy, the request head up to its content-length) for a
+        request line and headers; made once for each (a client sends the
+        same ones again and again)."""
         parts = urllib.parse.urlsplit(url)
         origin = Origin.of(parts)
         proxy = self._proxy_for(origin)
@@ -154,25 +188,7 @@ class StreamTransport:
                 head.append(f"{name}: {value}")
         if not any(name.lower() == "accept-encoding" for name, _ in pairs):
             head.append("accept-encoding: gzip, deflate")
-        head.append(f"content-length: {len(body)}")
-        request = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
-        deadline = None if timeouts.total is None else loop.time() + timeouts.total
-        for attempt in (0, 1):
-            conn = await self._acquire(loop, origin, proxy, timeouts, deadline)
-            response = conn.start(request, timeouts.read, decode)
-            response.start_timers(deadline, timeouts.total)
-            try:
-                await response.wait_head()
-            except Stale:
-                response.close()
-                if attempt == 0:
-                    continue
-                raise
-            except BaseException:
-                response.close()
-                raise
-            return response
-        raise AssertionError("unreachable")  # pragma: no cover
+        return origin, proxy, ("\r\n".join(head) + "\r\n").encode("latin-1")
 
     def _bind(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
@@ -202,7 +218,7 @@ class StreamTransport:
             idle = self._idle.get(origin)
             now = loop.time()
             while idle:
-                conn = idle.pop()
+                conn = idle.popitem()[0]  # the most recently used
                 if conn.closed or now - conn.idle_since > self.keepalive_expiry:
                     conn.abort()
                     continue
@@ -257,7 +273,9 @@ class StreamTransport:
         """Close one idle connection (to another origin) to make room."""
         for conns in self._idle.values():
             if conns:
-                conns.pop(0).abort()
+                oldest = next(iter(conns))
+                del conns[oldest]
+                oldest.abort()
                 return True
         return False
 
@@ -265,12 +283,11 @@ class StreamTransport:
         """A connection finished its response or closed."""
         self._busy.discard(conn)
         origin: Origin = conn.origin
-        idle = self._idle.setdefault(origin, [])
-        if conn in idle:
-            idle.remove(conn)
+        idle = self._idle.setdefault(origin, {})
+        idle.pop(conn, None)
         if conn.reusable and not conn.closed and not self._closed:
             if sum(len(v) for v in self._idle.values()) < self.max_keepalive:
-                idle.append(conn)
+                idle[conn] = None
             else:
                 conn.abort()
         elif not conn.closed:

@@ -183,7 +183,7 @@ class Response:
                 if data:
                     self._deliver(data)
                 tail = inflate.unconsumed_tail
-                if not tail:
+                if not tail or self.error is not None:  # the sink may have ended the stream
                     break
                 data = inflate.decompress(tail, _INFLATE_STEP)
         except zlib.error as exc:
@@ -201,6 +201,8 @@ class Response:
     # -- delivery ----------------------------------------------------------
 
     def _deliver(self, data: bytes) -> None:
+        if self.error is not None:  # ended (by the sink, say): nothing more goes on
+            return
         sink = self._sink
         if sink is None:  # raw bytes: queued as they are, counted in bytes
             items: Any = None
@@ -209,6 +211,10 @@ class Response:
             try:
                 items = sink(data)
             except BaseException as exc:  # the sink's own error (e.g. the decoder's): the stream ends
+                if self.done:  # a body that had all arrived before set_sink replayed it
+                    if self.error is None:
+                        self.error = exc
+                    return
                 self.fail(exc, abort=True)
                 return
             if not items:
@@ -230,6 +236,17 @@ class Response:
         if self._queued > MAX_QUEUED and not self._flow_paused:
             self._flow_paused = True  # the consumer is behind: stop reading until it catches up
             self._conn.pause()
+
+    def end_early(self) -> None:
+        """The reader has all it needs (the format's end marker came) but the
+        body goes on: end the response as if complete, and close the
+        connection (it cannot be reused mid-body)."""
+        if self.done or self.error is not None:
+            return
+        self.done = True
+        self._stop_timers()
+        self._wake()
+        self._conn.abort()
 
     def _wake(self) -> None:
         waiter = self._waiter
