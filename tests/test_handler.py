@@ -104,6 +104,28 @@ def test_aaccumulate_calls_the_handler(decoder_mod: ModuleType) -> None:
     assert rec.calls == EXPECTED_CALLS + [("complete", result)]
 
 
+def test_on_deltas_sees_every_delta_once_per_chunk(decoder_mod: ModuleType) -> None:
+    class Deltas(Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.batches: list[list[Any]] = []
+
+        def on_deltas(self, deltas: list[Any]) -> None:
+            self.batches.append(list(deltas))
+            self.calls.append(("deltas", len(deltas)))
+
+    rec = Deltas()
+    result = accumulate(iter(STREAM), rec, decoder=decoder_mod.ChatDecoder())
+    check_result(result)
+    everything = decoder_mod.ChatDecoder().feed(b"".join(STREAM))
+    assert [d for batch in rec.batches for d in batch] == everything  # all of them, any choice, in order
+    # one call per chunk that brought deltas ([DONE] brings none), before
+    # that chunk's per-kind calls
+    assert len(rec.batches) == len(STREAM) - 1
+    assert rec.calls[:4] == [("start", None), ("deltas", 1), ("deltas", 1), ("reasoning", "think")]
+    assert rec.calls[4:7] == [("deltas", 2), ("token", "Hel"), ("deltas", 1)]
+
+
 def test_no_handler_and_partial_handlers() -> None:
     check_result(accumulate(STREAM))
 

@@ -38,9 +38,10 @@ __all__ = ["Callbacks", "Engine", "StreamHandler", "aaccumulate", "accumulate"]
 class Callbacks(Protocol):
     """What ``handler=`` takes: the methods of :class:`StreamHandler`. At run
     time every method is optional (any object with some of them works);
-    subclassing StreamHandler gives type checkers all six."""
+    subclassing StreamHandler gives type checkers all of them."""
 
     def on_start(self) -> None: ...
+    def on_deltas(self, deltas: list[Delta]) -> None: ...
     def on_token(self, text: str) -> None: ...
     def on_reasoning(self, text: str) -> None: ...
     def on_tool_call(self, call: ToolCall) -> None: ...
@@ -57,6 +58,10 @@ class StreamHandler:
     object with some of them works too).
 
     - ``on_start()``: the first delta arrived (the response has started);
+    - ``on_deltas(deltas)``: every list of :class:`Delta` tuples as it is
+      delivered, any choice, before the per-kind methods below: one call per
+      read of the body (the turbosse transport calls it where it reads, so a
+      timestamp taken here is the arrival time); the list is not to be kept;
     - ``on_token(text)``: answer text of choice 0, as it arrives;
     - ``on_reasoning(text)``: reasoning/thinking text of choice 0;
     - ``on_tool_call(call)``: a :class:`ToolCall` is complete (a later call
@@ -78,6 +83,9 @@ class StreamHandler:
     """
 
     def on_start(self) -> None:
+        pass
+
+    def on_deltas(self, deltas: list[Delta]) -> None:
         pass
 
     def on_token(self, text: str) -> None:
@@ -140,7 +148,7 @@ class Engine:
     """
 
     __slots__ = ("acc", "decoder", "held", "delivered", "started", "passthrough", "interrupted",
-                 "on_start", "on_token", "on_reasoning", "on_tool_call", "on_complete", "on_error",
+                 "on_start", "on_deltas", "on_token", "on_reasoning", "on_tool_call", "on_complete", "on_error",
                  "wants_text", "wants_calls", "on_tool_call_delta", "on_json_content", "content_json")
 
     def __init__(
@@ -160,6 +168,7 @@ class Engine:
         self.started = False
         self.interrupted = interrupted
         self.on_start = _callback(handler, "on_start")
+        self.on_deltas = _callback(handler, "on_deltas")
         self.on_token = _callback(handler, "on_token")
         self.on_reasoning = _callback(handler, "on_reasoning")
         self.on_tool_call = _callback(handler, "on_tool_call")
@@ -171,8 +180,7 @@ class Engine:
         self.wants_calls = self.on_tool_call is not _noop or self.on_tool_call_delta is not _noop
         if self.on_json_content is not _noop:
             self.content_json = JSONStream(max_size=None)
-        listening = self.wants_text or self.wants_calls or self.on_start is not _noop
-        self.passthrough = self.delivered and not listening
+        self.passthrough = self.delivered and not self._listening()
 
     def attach(self, decoder: Any) -> None:
         """Decode with ``decoder`` from now on (a new attempt); while nothing
@@ -201,14 +209,19 @@ class Engine:
 
     def _release(self, deltas: list[Delta]) -> list[Delta]:
         self.delivered = True
-        self.passthrough = not (self.wants_text or self.wants_calls or self.on_start is not _noop)
+        self.passthrough = not self._listening()
         held, self.held = self.held, []
         return held + deltas if held else deltas
+
+    def _listening(self) -> bool:
+        return (self.wants_text or self.wants_calls or self.on_start is not _noop
+                or self.on_deltas is not _noop)  # fmt: skip
 
     def _notify(self, deltas: list[Delta]) -> None:
         if not self.started:
             self.started = True
             self.on_start()
+        self.on_deltas(deltas)
         if self.wants_text:
             for d in deltas:
                 index, _role, content, reasoning, _refusal, _calls, _finish, _usage = d

@@ -53,11 +53,15 @@ class RequestOptions:
 
 
 class _Attempt:
-    """What the current attempt has measured, readable after a cancellation."""
+    """What the current attempt has measured, readable after a cancellation;
+    also the stream's handler: ``on_deltas`` times every token-bearing delta
+    as it is delivered (on the turbosse transport, where the bytes are read,
+    and no coroutine is woken per read)."""
 
-    __slots__ = ("stream", "ttft", "itl", "chunks", "attempts", "last")
+    __slots__ = ("stream", "ttft", "itl", "chunks", "attempts", "last", "start")
 
-    def __init__(self) -> None:
+    def __init__(self, start: float) -> None:
+        self.start = start
         self.stream: Any = None
         self.ttft: float | None = None
         self.itl: list[float] = []
@@ -65,37 +69,39 @@ class _Attempt:
         self.attempts = 0
         self.last = 0.0
 
+    def on_deltas(self, deltas: list[Any]) -> None:
+        now = None
+        for d in deltas:
+            if d[2] is not None or d[3] is not None or d[5] is not None:
+                if now is None:
+                    now = time.perf_counter()
+                if self.chunks:
+                    self.itl.append(now - self.last)
+                else:
+                    self.ttft = now - self.start
+                self.last = now
+                self.chunks += 1
 
-def _open(client: Any, req: BatchRequest, model: str | None) -> Any:
+
+def _open(client: Any, req: BatchRequest, model: str | None, handler: _Attempt) -> Any:
     params = dict(req.body)
     key = "input" if req.api == "responses" else "messages"
     messages = params.pop(key, None)
     if messages is None:
         raise SSEError(f"a {req.path} request needs {key}")
     params.pop("stream", None)  # always streamed
-    return client.stream(messages, model=params.pop("model", None) or model, **params)
+    return client.stream(messages, model=params.pop("model", None) or model, handler=handler, **params)
 
 
-async def _attempts(client: Any, req: BatchRequest, opts: RequestOptions, state: _Attempt, start: float) -> Any:
+async def _attempts(client: Any, req: BatchRequest, opts: RequestOptions, state: _Attempt) -> Any:
     """The result of the last attempt; raises its error if all failed."""
-    clock = time.perf_counter
     reissues = 0
     while True:
-        stream = state.stream = _open(client, req, opts.model)
+        stream = state.stream = _open(client, req, opts.model, state)
         state.ttft, state.itl, state.chunks = None, [], 0
-        itl = state.itl
         try:
             try:
-                async for d in stream:
-                    if d[2] is not None or d[3] is not None or d[5] is not None:
-                        now = clock()
-                        if state.chunks:
-                            itl.append(now - state.last)
-                        else:
-                            state.ttft = now - start
-                        state.last = now
-                        state.chunks += 1
-                return await stream.result()
+                return await stream.result()  # the deltas are timed by state.on_deltas
             finally:
                 state.attempts += stream.attempts
         except (StreamInterrupted, MalformedChunk, httpx.TransportError):
@@ -127,14 +133,14 @@ def _metrics(state: _Attempt, start: float, result: Any) -> dict[str, Any]:
 async def execute(clients: ClientSet, req: BatchRequest, opts: RequestOptions) -> dict[str, Any]:
     """Run one request on the client for its API and return its row; every
     failure becomes an error row."""
-    state = _Attempt()
     start = time.perf_counter()
+    state = _Attempt(start)
     try:
         client = clients.get(req.api)
         if opts.deadline is None:
-            result = await _attempts(client, req, opts, state, start)
+            result = await _attempts(client, req, opts, state)
         else:
-            result = await _with_deadline(_attempts(client, req, opts, state, start), opts.deadline, state)
+            result = await _with_deadline(_attempts(client, req, opts, state), opts.deadline, state)
     except Exception as exc:
         # an SSEError, or ValueError/TypeError: the client rejected the
         # request's parameters; whatever it is, it ends this request only
