@@ -39,7 +39,7 @@ import orjson
 
 from turbosse.batch import Summary
 
-CLIENTS = ("turbosse", "turbosse-2w", "turbosse-c10", "openai", "aiohttp")
+CLIENTS = ("turbosse", "turbosse-2w", "turbosse-c10", "turbosse-c100", "openai", "aiohttp")
 DEFAULT_CLIENTS = ("turbosse", "turbosse-2w", "openai", "aiohttp")
 
 
@@ -167,8 +167,8 @@ def measure(name: str, cfg: dict[str, Any], workdir: Path) -> dict[str, Any]:
         argv = [sys.executable, "-m", "turbosse", "batch", str(inp), "-o", str(out), "--overwrite", "--quiet",
                 "--url", cfg["url"], "--concurrency", str(cfg["concurrency"]), "--workers", workers,
                 "--summary-json", str(summary)]  # fmt: skip
-        if name.endswith("-c10"):
-            argv += ["--coalesce-ms", "10"]
+        if "-c" in name:  # turbosse-cN: --coalesce-ms N
+            argv += ["--coalesce-ms", name.rsplit("-c", 1)[1]]
         _run_child(argv, summary)
         result = json.loads(summary.read_text())
     else:
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ttft", type=float, default=0.2, help="server TTFT in seconds (default 0.2)")
     p.add_argument("--events-per-write", type=int, default=1, help="server events per socket write (default 1)")
     p.add_argument("--clients", default=",".join(DEFAULT_CLIENTS),
-                   help=f"comma-separated, from {', '.join(CLIENTS)} (turbosse-c10: --coalesce-ms 10; default: all but that)")
+                   help=f"comma-separated, from {', '.join(CLIENTS)} (turbosse-cN: --coalesce-ms N; default: all but those)")
     p.add_argument("--quick", action="store_true", help="256 requests x 50 tokens, concurrency 128")
     p.add_argument("--unpaced", action="store_true", help="no pacing, 4,000 x 200 tokens, concurrency 256, 16 events per write, turbosse clients only")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")

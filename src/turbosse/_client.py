@@ -328,7 +328,7 @@ _CLIENT_DOC = """
     :param model: the default model; a call's ``model=`` overrides it.
     :param http_client: an httpx client to use (any transport, e.g.
         httpx-aiohttp's); it is not closed by :meth:`close`. By default the
-        client makes its own, with up to 1000 connections.
+        client makes its own, with up to 2048 connections.
     :param timeout: httpx timeout (seconds or ``httpx.Timeout``) for connect,
         write, pool and, unless ``idle_timeout`` is set, each read. Default 600.
     :param max_retries: retries before any content arrived (default 2).

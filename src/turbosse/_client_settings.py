@@ -29,7 +29,9 @@ __all__ = ["DEFAULT_LIMITS", "DEFAULT_MAX_BYTES_WITHOUT_EVENT", "DEFAULT_MAX_RET
 
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_MAX_RETRIES = 2
-DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+# Room for a thousand-stream batch and its stragglers; the turbosse transport
+# keeps as many idle, httpx at most HTTPX_MAX_KEEPALIVE (see _transport.choose).
+DEFAULT_LIMITS = httpx.Limits(max_connections=2048, max_keepalive_connections=100)
 RETRY_STATUSES = frozenset({408, 409, 429})
 # An in-band error whose type or code contains one of these is transient.
 _TRANSIENT_MARKERS = ("overload", "server_error", "rate_limit", "internal", "unavailable", "timeout", "api_error", "capacity")

@@ -61,7 +61,7 @@ def request_body(fake: dict[str, Any]) -> dict[str, Any]:
 def _limits() -> Any:
     import httpx
 
-    return httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+    return httpx.Limits(max_connections=2048, max_keepalive_connections=100)
 
 
 def _httpx(headers: bool = True) -> Any:

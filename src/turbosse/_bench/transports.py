@@ -1,5 +1,6 @@
 """The transport contenders of ``turbosse bench``: turbosse's own HTTP/1.1
-transport on both loops (through AsyncChatClient, and its sink alone), aiohttp
+transport on both loops (through AsyncChatClient iterated, through its
+``complete()`` with a handler, and its sink alone), aiohttp
 used directly with ``ChatDecoder``, and the bytes-only ``asyncio.Protocol``
 that parses nothing: the event loop and kernel floor every asyncio client
 adds to. Registered in :data:`.clients.CLIENTS` like every other contender."""
@@ -11,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from .clients import API_KEY, MODEL, Tick, async_chat_runner, client, request_body
+from .clients import API_KEY, MESSAGES, MODEL, Tick, async_chat_runner, client, request_body
 
 __all__: list[str] = []
 
@@ -34,11 +35,40 @@ async def turbosse_transport_uvloop(url: str) -> Any:
     return await _chat(url, transport="turbosse")
 
 
+async def _handler(url: str) -> Any:
+    from turbosse import AsyncChatClient
+
+    chat = AsyncChatClient(base_url=url, model=MODEL, api_key=API_KEY, max_retries=0, timeout=120, transport="turbosse")
+
+    async def one(fake: dict[str, Any], tick: Tick = None) -> tuple[int, str]:
+        n = 0
+
+        def on_deltas(deltas: list[Any]) -> None:  # called where the bytes are read
+            nonlocal n
+            for d in deltas:
+                if d.content is not None:
+                    n += 1
+                    if tick is not None:
+                        tick()
+
+        handler = type("Count", (), {"on_deltas": staticmethod(on_deltas)})()
+        result = await chat.complete(MESSAGES, handler=handler, fake=fake)
+        return n, result.content or ""
+
+    return one, chat.aclose
+
+
+@client("turbosse-handler-uvloop", "turbosse AsyncChatClient complete(), handler (turbosse transport, uvloop)",
+        needs=("httptools", "uvloop"), uvloop=True, parser="turbosse")  # fmt: skip
+async def turbosse_handler_uvloop(url: str) -> Any:
+    return await _handler(url)
+
+
 async def _sink(url: str) -> Any:
     from turbosse import ChatDecoder
     from turbosse._transport.pool import StreamTransport, Timeouts
 
-    pool = StreamTransport(max_connections=1000, max_keepalive=100)
+    pool = StreamTransport(max_connections=2048, max_keepalive=2048)
     timeouts = Timeouts(120, 120, 120)
     headers = {"content-type": "application/json", "authorization": f"Bearer {API_KEY}"}
 
@@ -76,7 +106,7 @@ async def _aiohttp(url: str) -> Any:
 
     from turbosse import ChatDecoder
 
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1000), headers={"authorization": f"Bearer {API_KEY}"})
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=2048), headers={"authorization": f"Bearer {API_KEY}"})
 
     async def one(fake: dict[str, Any], tick: Tick = None) -> tuple[int, str]:
         parts: list[str] = []

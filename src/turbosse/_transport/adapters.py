@@ -112,8 +112,20 @@ class _Streamed(httpx.Response):
     def request(self, value: httpx.Request) -> None:
         self._request = value
 
+    @property
+    def num_bytes_downloaded(self) -> int:
+        """Body bytes received so far, as sent (however the body is read)."""
+        stream = self.stream
+        return stream._response.body_bytes if isinstance(stream, _Body) else self._num_bytes_downloaded
+
 
 _DECODED_SKIP = ("content-encoding", "content-length")
+
+
+def counts_bytes(response: Any) -> bool:
+    """Whether ``response.num_bytes_downloaded`` counts the body however it
+    is read (a response of the turbosse transport)."""
+    return isinstance(response, _Streamed) and isinstance(response.stream, _Body)
 
 
 def _response(response: Response, make_request: Callable[[], httpx.Request] | None = None, decoded: bool = False) -> _Streamed:

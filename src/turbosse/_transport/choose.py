@@ -82,7 +82,7 @@ def client_for(
         # Unlike httpcore's, this pool costs the same per request however many
         # connections it keeps idle (about 5 KB each), and a batch that comes
         # back at the same concurrency reuses them all instead of reconnecting.
-        most = limits.max_connections or 1000
+        most = limits.max_connections or 2048
         pool = TurbosseTransport(max_connections=most, max_keepalive=most)
         return DirectClient(transport=pool, timeout=timeout), True
     if transport == "aiohttp":

@@ -63,7 +63,7 @@ class Response:
         "_conn", "_loop", "_head", "_waiter", "_queue", "_queued", "_sink", "error", "done",
         "status_code", "reason", "headers", "_names", "_head_bytes", "_interim",
         "_framing", "_inflate", "_flow_paused", "received", "_idle", "_idle_handle",
-        "_total_handle", "closed", "_decode",
+        "_total_handle", "closed", "_decode", "body_bytes",
     )  # fmt: skip
 
     def __init__(self, conn: Connection, idle: float | None, decode: bool = True) -> None:
@@ -88,6 +88,7 @@ class Response:
         self._inflate: Any = None
         self._flow_paused = False
         self.received = 0  # bytes of this response seen so far (head included)
+        self.body_bytes = 0  # body bytes as sent (before any decompression)
         self._idle = idle
         self._idle_handle: asyncio.TimerHandle | None = None
         self._total_handle: asyncio.TimerHandle | None = None
@@ -173,6 +174,7 @@ class Response:
     def on_body(self, body: bytes) -> None:
         if self.error is not None:
             return
+        self.body_bytes += len(body)
         inflate = self._inflate
         if inflate is None:
             self._deliver(body)

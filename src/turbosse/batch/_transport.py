@@ -67,19 +67,24 @@ def make_client(
     timeout = options.pop("timeout", 600.0)
     # The transports are built here rather than by AsyncChatClient(transport=...):
     # the pools are sized for the concurrency, reads may be coalesced, and
-    # every response body is counted (the rows' ``bytes``).
+    # every response body is counted (the rows' ``bytes``): by turbosse's own
+    # transport itself (its client decodes where it reads, with no per-chunk
+    # layer to count in), by a counting layer on the others.
     inner: httpx.AsyncBaseTransport
+    http: httpx.AsyncClient
     if transport == "turbosse":
-        from .._transport.adapters import TurbosseTransport
+        from .._transport.adapters import DirectClient, TurbosseTransport
 
-        inner = TurbosseTransport(max_connections=size, max_keepalive=size, coalesce_ms=coalesce_ms)
-    elif transport == "aiohttp":
-        from .._transport.adapters import AiohttpSessionTransport
-
-        inner = AiohttpSessionTransport(limit=size, limit_per_host=0)
+        pool = TurbosseTransport(max_connections=size, max_keepalive=size, coalesce_ms=coalesce_ms)
+        http = DirectClient(transport=pool, timeout=timeout)
     else:
-        inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=size, max_keepalive_connections=size))
-    http = httpx.AsyncClient(transport=CountingTransport(inner), timeout=timeout)
+        if transport == "aiohttp":
+            from .._transport.adapters import AiohttpSessionTransport
+
+            inner = AiohttpSessionTransport(limit=size, limit_per_host=0)
+        else:
+            inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=size, max_keepalive_connections=size))
+        http = httpx.AsyncClient(transport=CountingTransport(inner), timeout=timeout)
     client = AsyncChatClient(base_url=base_url, model=model, api_key=api_key, http_client=http, timeout=timeout, **options)
     _CLOSERS[client] = [http.aclose]
     return client
@@ -126,7 +131,12 @@ class CountingTransport(httpx.AsyncBaseTransport):
 
 
 def bytes_read(response: Any) -> int | None:
-    """Body bytes a response from a :class:`CountingTransport` has read."""
+    """Body bytes a response from a :class:`CountingTransport`, or from the
+    turbosse transport, has read."""
+    from .._transport.adapters import counts_bytes
+
+    if counts_bytes(response):
+        return int(response.num_bytes_downloaded)
     counted = getattr(response, "extensions", {}).get(_EXTENSION)
     return counted.bytes_read if isinstance(counted, _CountedBody) else None
 
