@@ -135,3 +135,20 @@ def test_report_renders(bench, results) -> None:
     line = compare.verdict(results)
     assert "times faster than httpx-sse" in line and "times faster than the openai SDK" in line
     assert not re.search(r"\b(target|met)\b", text + line, re.I)
+
+
+def test_f3dx_contender_reads_a_fake_stream() -> None:
+    """The Rust client contender of ``turbosse bench`` (f3dx, sync) reads one
+    short paced stream from the fake server and returns its exact text."""
+    pytest.importorskip("f3dx", reason="f3dx (Linux x86_64 wheels only) not installed")
+    from turbosse._bench.clients import CLIENTS
+    from turbosse.testing import FakeLLMServer, fake_text
+
+    contender = CLIENTS["f3dx"]
+    assert contender.sync and contender.needs == ("f3dx",) and contender.parser == "none"
+    with FakeLLMServer(lifetime=60) as server:
+        one, close = contender.make(server.base_url)
+        try:
+            assert one({"tokens": 12, "tokens_per_second": 200, "events_per_write": 1}) == (12, fake_text(12))
+        finally:
+            close()

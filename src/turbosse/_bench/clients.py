@@ -213,5 +213,7 @@ async def httpx_raw(url: str) -> Any:
     return one, http.aclose
 
 
-# turbosse's own transport, aiohttp used directly and the Protocol floor
+# clients written in Rust (f3dx); turbosse's own transport, aiohttp used
+# directly and the Protocol floor
+from . import rust_clients as _rust_clients  # noqa: E402,F401  (registers them)
 from . import transports as _transports  # noqa: E402,F401  (registers them)
