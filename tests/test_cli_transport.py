@@ -276,6 +276,13 @@ def test_bench_report_helpers():
     line = verdict(report)
     assert line.startswith("turbosse used 30.0 \u00b5s of CPU per token, 2.7 times less than httpx-sse + json")
     assert "openai" not in line  # not measured, not claimed
+    assert line.endswith("(AsyncChatClient on httpx; medians of per-round ratios).")
+    # with the default transport in the run, the verdict speaks of it
+    fast = {"paced": {"runs": [{**run, "cpu": run["cpu"] / 2} for run in report["results"]["turbosse-async"]["paced"]["runs"]],
+                      "ok": True}}  # fmt: skip
+    line = verdict({**report, "results": {**report["results"], "turbosse-transport": fast}})
+    assert line.startswith("turbosse used 15.0 \u00b5s of CPU per token, 5.3 times less than httpx-sse + json")
+    assert line.endswith("(AsyncChatClient on turbosse's transport; medians of per-round ratios).")
     text = format_report(report)
     assert "not installed: openai" in text
     assert "(WRONG OUTPUT)" in text  # a client that returned the wrong text is flagged

@@ -7,7 +7,8 @@
   :mod:`.decoding` (bytes to tokens, tool-call accumulation) contenders, and
   :mod:`.inprocess` (timing every row, the Markdown tables, the verdict).
 - End to end (``turbosse bench``): :mod:`.clients` (the contenders, with
-  :mod:`.transports` for the transport ones),
+  :mod:`.transports` for the transport ones, :mod:`.rust_clients` for
+  Rust-backed clients),
   :mod:`.e2e` (worker processes, rounds, the fake server in its own process),
   :mod:`.lockstep` (the clock-free scenario), :mod:`.parsing` (each client's
   parsing alone) and :mod:`.e2e_report` (tables and the verdict line).

@@ -103,17 +103,25 @@ def _times(ratio: float, label: str) -> str:
     return f"{ratio:.1f} times more than {label}"
 
 
+#: The client the verdict speaks of, first that ran: AsyncChatClient as it
+#: comes (turbosse's transport when httptools is installed), else on httpx.
+_VERDICT_CLIENTS = (("turbosse-transport", "turbosse's transport"), ("turbosse-async", "httpx"))
+
+
 def verdict(report: dict[str, Any], scenario: str = "paced", mu: str = "\u00b5s") -> str:
-    """One plain sentence: turbosse's async client's CPU per token, and how many
-    times less that is than httpx-sse + json and the openai SDK on the same
-    streams (the per-round ratio, median); empty without data."""
+    """One plain sentence: turbosse's async client's CPU per token (on its
+    default transport when that ran, else on httpx), and how many times less
+    that is than httpx-sse + json and the openai SDK on the same streams (the
+    per-round ratio, median); empty without data."""
     rows = summarize(report)
-    mine = (rows.get("turbosse-async") or {}).get(scenario)
-    if not mine:
+    ran = [(name, on) for name, on in _VERDICT_CLIENTS if (rows.get(name) or {}).get(scenario)]
+    if not ran:
         return ""
+    name, transport = ran[0]
+    mine = rows[name][scenario]
     parts = []
     for other, label in (("httpx-sse", "httpx-sse + json"), ("openai", "the openai SDK")):
-        r = round_ratio(report, "turbosse-async", other, scenario)
+        r = round_ratio(report, name, other, scenario)
         if r is not None and r["median"] > 0:
             parts.append(_times(r["median"], label))
     sc = {s["name"]: s for s in report["scenarios"]}[scenario]
@@ -121,7 +129,7 @@ def verdict(report: dict[str, Any], scenario: str = "paced", mu: str = "\u00b5s"
     line = f"turbosse used {mine['cpu']:.1f} {mu} of CPU per token"
     if parts:
         line += ", " + " and ".join(parts)
-    return line + f" on the same {streams} (AsyncChatClient on httpx; medians of per-round ratios)."
+    return line + f" on the same {streams} (AsyncChatClient on {transport}; medians of per-round ratios)."
 
 
 def _table(rows: list[list[str]]) -> list[str]:
