@@ -95,11 +95,13 @@ def sse_response(body: bytes, *, framing: str = "chunked", extra: bytes = b"") -
 class Proxy:
     """An HTTP proxy on 127.0.0.1: CONNECT tunnels and absolute-form requests,
     every upstream mapped to ``upstream`` (host, port) so nothing leaves the
-    machine. ``auth`` ("user:pass") makes it demand basic Proxy-Authorization."""
+    machine. ``auth`` ("user:pass") makes it demand basic Proxy-Authorization;
+    ``ssl_context`` makes it an https:// proxy (TLS to the proxy itself)."""
 
-    def __init__(self, upstream: tuple[str, int], auth: str | None = None) -> None:
+    def __init__(self, upstream: tuple[str, int], auth: str | None = None, ssl_context: ssl.SSLContext | None = None) -> None:
         self.upstream = upstream
         self.auth = auth
+        self.ssl = ssl_context
         self.seen: list[bytes] = []  # request lines it received
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -134,8 +136,9 @@ class Proxy:
         await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
 
     async def __aenter__(self) -> Proxy:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.ssl)
+        scheme = "https" if self.ssl else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
         return self
 
     async def __aexit__(self, *exc: object) -> None:

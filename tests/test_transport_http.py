@@ -111,6 +111,24 @@ async def test_compressed_bodies(encoding, compress):
         await t.aclose()
 
 
+@pytest.mark.parametrize(
+    ("asked", "sent"),
+    [("br, gzip", "gzip"), ("gzip, deflate, br, zstd", "gzip, deflate"), ("br", "identity"), ("*", "identity"),
+     ("gzip;q=1.0, br;q=0.9", "gzip;q=1.0")],
+)  # fmt: skip
+async def test_only_codings_it_can_undo_are_offered(asked, sent):
+    # httpx offers br and zstd when brotli or zstandard is installed; a server
+    # answering in one of them would end the stream, so they are not offered
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: 3\r\n\r\nabc"
+    async with ScriptedServer(replying([head])) as srv:
+        t = StreamTransport()
+        response = await t.request("POST", srv.url + "/v1/chat", {"accept-encoding": asked}, b"{}", T)
+        assert [c async for c in response.aiter_bytes()] == [b"abc"]
+        response.close()
+        assert srv.requests[0][1]["accept-encoding"] == sent
+        await t.aclose()
+
+
 async def test_corrupt_gzip_is_a_protocol_error():
     head = b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: 10\r\n\r\n"
     async with ScriptedServer(replying([head, b"not gzip!!"])) as srv:

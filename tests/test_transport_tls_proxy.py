@@ -138,3 +138,30 @@ def test_proxy_selection_from_the_environment(monkeypatch):
     assert proxy_for(Origin("https", "api.openai.com", 443), None, False) is None
     with pytest.raises(UnsupportedRequest, match="only http:// proxies"):
         proxy_for(Origin("https", "api.openai.com", 443), "https://proxy.test", True)
+
+
+@pytest.mark.parametrize("target", ["http", "https"])
+async def test_an_https_proxy_goes_through_httpx(ca, monkeypatch, tmp_path, target):
+    # TLS to the proxy itself is httpx's to speak: the chat client on the
+    # turbosse transport sends such a request through httpx instead (nothing
+    # was sent before the proxy was read), and the stream is the same
+    from turbosse import AsyncChatClient
+
+    async def serve_chat(ex: Exchange) -> None:
+        if await ex.request() is None:
+            return
+        body = b'data: {"choices":[{"index":0,"delta":{"content":"via"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
+        ex.writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+        await ex.writer.drain()
+
+    upstream = server_context(ca, []) if target == "https" else None
+    async with ScriptedServer(serve_chat, upstream) as srv:
+        async with Proxy(("127.0.0.1", srv.port), ssl_context=server_context(ca, [])) as proxy:
+            bundle = tmp_path / "ca.pem"
+            ca.cert_pem.write_to_path(str(bundle))
+            monkeypatch.setenv("HTTPS_PROXY" if target == "https" else "HTTP_PROXY", proxy.url)
+            monkeypatch.setenv("NO_PROXY", "")
+            monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+            async with AsyncChatClient(base_url=f"{target}://{NAME}:{srv.port}/v1", model="m", transport="turbosse") as chat:
+                assert (await chat.complete([])).content == "via"
+            assert proxy.seen and proxy.seen[0].startswith(b"CONNECT " if target == "https" else b"POST http://")

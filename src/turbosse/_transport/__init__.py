@@ -4,8 +4,10 @@ An ``asyncio.Protocol`` per connection parses responses with httptools and
 hands body bytes to a sink (the chat decoder) inside ``data_received``; a pool
 per origin reuses connections; TLS and HTTP proxies are supported. What it does
 not do: HTTP/2, redirects (a 3xx is returned as it is), cookies, proxy
-authentication other than basic, TLS to the proxy itself, content-encodings
-other than gzip and deflate. Those requests need ``transport="httpx"``.
+authentication other than basic, content-encodings other than gzip and
+deflate. Those requests need ``transport="httpx"``; a request for an
+``https://`` proxy (TLS to the proxy itself) is sent through httpx by
+:class:`.adapters.TurbosseTransport`.
 
 httptools is optional (``pip install turbosse[fast]``); :func:`available` says
 whether this transport can be used.

@@ -27,7 +27,7 @@ import httpx
 
 from .._errors import TooManyBytesWithoutEvent
 from .._http import END_GRACE
-from .errors import ConnectFailed, ConnectionLost, ConnectTimedOut, ReadTimedOut
+from .errors import ConnectFailed, ConnectionLost, ConnectTimedOut, ReadTimedOut, UnsupportedProxy
 from .pool import StreamTransport, Timeouts
 from .protocol import Response
 
@@ -153,22 +153,36 @@ def _on_asyncio() -> bool:
 class TurbosseTransport(httpx.AsyncBaseTransport):
     """An httpx transport on turbosse's own HTTP/1.1 protocol; keyword
     arguments are :class:`StreamTransport`'s. Off asyncio (trio, through
-    anyio) requests go through httpx's own transport instead."""
+    anyio), and through an ``https://`` proxy, requests go through httpx's
+    own transport instead."""
 
     def __init__(self, **options: Any) -> None:
         self.pool = StreamTransport(**options)
-        self._fallback: httpx.AsyncHTTPTransport | None = None
+        self._fallbacks: dict[str | None, httpx.AsyncHTTPTransport] = {}
+
+    def _httpx(self, proxy: str | None = None) -> httpx.AsyncHTTPTransport:
+        """httpx's own transport (through ``proxy``), for what this one does not speak."""
+        fallback = self._fallbacks.get(proxy)
+        if fallback is None:
+            if proxy is None:
+                fallback = httpx.AsyncHTTPTransport()
+            else:  # this transport's TLS settings, to the proxy and through it
+                ctx = self.pool.ssl_context()
+                fallback = httpx.AsyncHTTPTransport(proxy=httpx.Proxy(proxy, ssl_context=ctx), verify=ctx)
+            self._fallbacks[proxy] = fallback
+        return fallback
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not _on_asyncio():
-            if self._fallback is None:
-                self._fallback = httpx.AsyncHTTPTransport()
-            return await self._fallback.handle_async_request(request)
+            return await self._httpx().handle_async_request(request)
         body = await request.aread()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
-        response = await self.pool.request(
-            request.method, str(request.url), headers, body, _timeouts(request), decode=False
-        )
+        try:
+            response = await self.pool.request(
+                request.method, str(request.url), headers, body, _timeouts(request), decode=False
+            )
+        except UnsupportedProxy as exc:  # nothing was sent: httpx speaks to that proxy
+            return await self._httpx(exc.proxy).handle_async_request(request)
         return _response(response)
 
     async def post_stream(
@@ -180,6 +194,11 @@ class TurbosseTransport(httpx.AsyncBaseTransport):
         by the transport; on asyncio only."""
         try:
             response = await self.pool.request("POST", url, headers, body, timeouts)
+        except UnsupportedProxy as exc:  # nothing was sent: httpx speaks to that proxy
+            request = make_request()
+            streamed = await self._httpx(exc.proxy).handle_async_request(request)
+            streamed.request = request
+            return streamed
         except httpx.RequestError as exc:  # as httpx's send does: the error names its request
             exc.request = make_request()
             raise
@@ -192,8 +211,8 @@ class TurbosseTransport(httpx.AsyncBaseTransport):
         return self.pool.connections()
 
     async def aclose(self) -> None:
-        if self._fallback is not None:
-            await self._fallback.aclose()
+        for fallback in self._fallbacks.values():
+            await fallback.aclose()
         await self.pool.aclose()
 
 

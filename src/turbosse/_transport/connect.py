@@ -32,6 +32,7 @@ from .errors import (
     ConnectTimedOut,
     HTTPProtocolError,
     ProxyFailed,
+    UnsupportedProxy,
     UnsupportedRequest,
 )
 from .protocol import MAX_HEADER_BYTES, Connection
@@ -71,8 +72,9 @@ class Proxy(NamedTuple):
             url = "http://" + url
         parts = urllib.parse.urlsplit(url)
         if parts.scheme.lower() != "http":
-            raise UnsupportedRequest(
-                f"proxy {url!r}: only http:// proxies are supported by the turbosse transport (use transport='httpx')"
+            raise UnsupportedProxy(
+                f"proxy {url!r}: only http:// proxies are supported by the turbosse transport (use transport='httpx')",
+                url,
             )
         if not parts.hostname:
             raise UnsupportedRequest(f"no host in the proxy URL {url!r}")

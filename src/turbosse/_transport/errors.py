@@ -50,6 +50,7 @@ __all__ = [
     "ReadTimedOut",
     "TotalTimedOut",
     "UnsupportedRequest",
+    "UnsupportedProxy",
 ]
 
 
@@ -107,5 +108,17 @@ class ProxyFailed(TransportError, httpx.ProxyError):
 
 class UnsupportedRequest(TransportError, httpx.UnsupportedProtocol):
     """The request needs something this transport does not do (a scheme other
-    than http/https, an https proxy, a content-encoding other than gzip or
-    deflate, a protocol upgrade); use ``transport="httpx"`` for it."""
+    than http/https, an https proxy (see UnsupportedProxy), a content-encoding
+    other than gzip or deflate, a protocol upgrade); use ``transport="httpx"``
+    for it."""
+
+
+class UnsupportedProxy(UnsupportedRequest):
+    """The request is to go through a proxy this transport cannot speak to
+    (``https://``: TLS to the proxy itself); found before anything is sent,
+    so the httpx transport (:class:`~turbosse._transport.adapters.TurbosseTransport`)
+    sends it through httpx instead. ``proxy`` is the proxy's URL."""
+
+    def __init__(self, message: str, proxy: str) -> None:
+        super().__init__(message)
+        self.proxy = proxy

@@ -41,6 +41,17 @@ class Timeouts:
         self.connect, self.read, self.pool, self.total = connect, read, pool, total
 
 
+def _decodable(accept_encoding: str) -> str:
+    """An Accept-Encoding value without the codings this transport cannot
+    undo (httpx offers br and zstd when brotli or zstandard is installed):
+    a server never answers in one it was not offered."""
+    kept = [c for c in accept_encoding.split(",") if c.strip().split(";")[0].strip().lower() in _DECODABLE]
+    return ",".join(kept).strip() or "identity"
+
+
+_DECODABLE = frozenset({"gzip", "x-gzip", "deflate", "identity"})  # not "*": that admits br
+
+
 class _Coalescer:
     """Resumes every held connection on one timer tick."""
 
@@ -184,11 +195,20 @@ class StreamTransport:
         for name, value in pairs:
             if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
                 raise UnsupportedRequest(f"the request header {name!r} holds a line break")
-            if name.lower() not in ("host", "content-length", "transfer-encoding", "connection"):
+            lower = name.lower()
+            if lower == "accept-encoding":
+                value = _decodable(value)
+            if lower not in ("host", "content-length", "transfer-encoding", "connection"):
                 head.append(f"{name}: {value}")
         if not any(name.lower() == "accept-encoding" for name, _ in pairs):
             head.append("accept-encoding: gzip, deflate")
         return origin, proxy, ("\r\n".join(head) + "\r\n").encode("latin-1")
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """The TLS settings of this transport's https connections."""
+        if self._ssl is None:
+            self._ssl = ssl_context(self._verify, self._trust_env)
+        return self._ssl
 
     def _bind(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
@@ -245,11 +265,7 @@ class StreamTransport:
             if deadline is not None:
                 left = max(0.0, deadline - loop.time())
                 connect = left if connect is None else min(connect, left)
-            ctx = None
-            if origin.scheme == "https":
-                if self._ssl is None:
-                    self._ssl = ssl_context(self._verify, self._trust_env)
-                ctx = self._ssl
+            ctx = self.ssl_context() if origin.scheme == "https" else None
             conn = await open_connection(loop, origin, proxy, ctx, self._factory(loop, origin), connect)
         finally:
             self._opening -= 1
