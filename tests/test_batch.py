@@ -177,6 +177,25 @@ def test_a_torn_last_line_is_cut_and_redone(tmp_path, tail):
     assert out.read_bytes() == good + b'{"custom_id":"c"}\n'
 
 
+def test_retry_failed_drops_the_error_rows_and_the_torn_tail(tmp_path):
+    out = tmp_path / "out.jsonl"
+    ok_a, bad, ok_c = b'{"custom_id":"a","error":null}\n', b'{"custom_id":"b","error":{"type":"X"}}\n', b'{"custom_id":"c"}\n'
+    out.write_bytes(ok_a + bad + ok_c + b'{"custom_id":"d","er')
+    with OutputWriter(out, retry_failed=True) as w:
+        assert w.dropped == 1 and w.done == {"a", "c"}
+        w.write({"custom_id": "b", "error": None})
+    assert out.read_bytes() == ok_a + ok_c + b'{"custom_id":"b","error":null}\n'
+    assert not (tmp_path / "out.jsonl.tmp").exists()
+    before = out.read_bytes()
+    with OutputWriter(out, retry_failed=True) as w:  # nothing failed: the file is left as it is
+        assert w.dropped == 0
+    assert out.read_bytes() == before
+    out.write_bytes(bad + b"not json\n" + ok_c)
+    with pytest.raises(OutputFileError):  # a damaged file is reported before anything is rewritten
+        OutputWriter(out, retry_failed=True)
+    assert out.read_bytes() == bad + b"not json\n" + ok_c
+
+
 def test_a_bad_line_before_the_last_is_an_error(tmp_path):
     out = tmp_path / "out.jsonl"
     out.write_bytes(b'{"custom_id": "a"}\nnot json\n{"custom_id": "b"}\n')

@@ -108,6 +108,28 @@ def test_bad_input_line(tmp_path, server):
     assert "input line 2: a plain line needs messages or a prompt string" in proc.stderr
 
 
+def test_retry_failed_runs_the_failed_requests_again(tmp_path, server, request):
+    # the first attempt of c1 and c3 fails (400: no client retry); a plain rerun
+    # keeps their error rows, --retry-failed drops them and asks again
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    fault = {"fail_status": 400, "fail_times": 1}
+    write_input(inp, 5, lambda i: {"tokens": 3, **(fault | {"fail_key": f"{request.node.nodeid}-{i}"} if i in (1, 3) else {})})
+    assert batch(inp, "-o", out, "--url", server.base_url).returncode == 1
+    failed = {r["custom_id"] for r in rows_of(out) if r["error"]}
+    assert failed == {"c1", "c3"}
+    again = batch(inp, "-o", out, "--url", server.base_url)
+    assert again.returncode == 0 and "5 requests already in" in again.stderr  # errors included: nothing redone
+    assert {r["custom_id"] for r in rows_of(out) if r["error"]} == failed
+    ok_before = [r for r in rows_of(out) if not r["error"]]
+    redo = batch(inp, "-o", out, "--url", server.base_url, "--retry-failed")
+    assert redo.returncode == 0, redo.stderr
+    assert "2 failed rows were dropped" in redo.stderr and "3 requests already in" in redo.stderr
+    rows = rows_of(out)
+    assert sorted(r["custom_id"] for r in rows) == [f"c{i}" for i in range(5)]  # one row each
+    assert all(r["error"] is None for r in rows)
+    assert rows[:3] == ok_before  # the rows that had succeeded were kept as they were, in place
+
+
 def _kill_and_resume(tmp_path, server, sig, delay, *extra, group=False):
     """Run 200 requests of 0.5 s, 20 at a time (about 5 s: once the first row
     is written at least 4.5 s of paced work remain, however bursty a busy

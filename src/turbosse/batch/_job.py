@@ -57,6 +57,7 @@ class BatchJob:
     workers: int = 1
     loop: str = "auto"
     resume: bool = True
+    retry_failed: bool = False
     fsync: bool = False
     slo: dict[str, float] = field(default_factory=dict)
     progress: bool | None = None
@@ -64,7 +65,7 @@ class BatchJob:
     async def run(self) -> dict[str, Any]:
         admission = Admission(self.rate, self.arrival, self.rpm, self.tpm, self.seed)
         summary, timing = Summary(self.slo), Timing()
-        with OutputWriter(self.output, resume=self.resume, fsync=self.fsync) as writer:
+        with OutputWriter(self.output, resume=self.resume, fsync=self.fsync, retry_failed=self.retry_failed) as writer:
             skipped = len(writer.done)
             total = None if self.progress is False else max(0, count_lines(self.input) - skipped)
             progress = Progress(total, enabled=self.progress)
@@ -114,6 +115,7 @@ class BatchJob:
             cpu = time.process_time() - cpu0 + worker_cpu
         result = summary.result(duration, cpu, self.rate, timing.spans())
         result["skipped"] = skipped
+        result["failed_rows_redone"] = writer.dropped
         result["workers"] = self.workers
         result["coalesce_ms"] = self.client_options.get("coalesce_ms")
         # the loop that ran this process, as the loop reports it (not the one asked for)

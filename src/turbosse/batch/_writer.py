@@ -1,7 +1,9 @@
 """The output file: append-only JSON lines, one ``os.write`` per row (no
 user-space buffer, so a row is on disk when ``write`` returns and Ctrl-C can
 only fall between rows), and resume: the ids already written are read back,
-and a torn last line (a process killed mid-write) is cut off and redone.
+and a torn last line (a process killed mid-write) is cut off and redone;
+asked to, the failed rows are dropped first (an atomic rewrite) so that
+their requests run again.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import orjson
 
 from ._errors import OutputFileError
 
-__all__ = ["OutputWriter", "scan_output"]
+__all__ = ["OutputWriter", "drop_failed", "scan_output"]
 
 
 def scan_output(path: str | os.PathLike[str]) -> tuple[set[str], int]:
@@ -51,6 +53,27 @@ def scan_output(path: str | os.PathLike[str]) -> tuple[set[str], int]:
     return done, good
 
 
+def drop_failed(path: str | os.PathLike[str]) -> int:
+    """Rewrite an output file without its error rows (and without a torn last
+    line), atomically: the new file replaces the old one only once it is
+    complete. Returns how many rows were dropped (0: the file is untouched)."""
+    _, good = scan_output(path)  # raises on a bad line before anything changes
+    if not good:
+        return 0
+    with open(path, "rb") as fh:
+        lines = fh.read(good).splitlines(keepends=True)
+    kept = [line for line in lines if line.strip() and orjson.loads(line).get("error") is None]
+    dropped = sum(1 for line in lines if line.strip()) - len(kept)
+    if dropped:
+        tmp = os.fspath(path) + ".tmp"
+        with open(tmp, "wb") as out:
+            out.writelines(kept)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    return dropped
+
+
 class OutputWriter:
     """Append rows to ``path``.
 
@@ -59,11 +82,17 @@ class OutputWriter:
         ``resume=False`` the file is emptied first.
     :param fsync: also ``fsync`` after every row (survives a power cut, not
         just a killed process; slower).
+    :param retry_failed: when resuming, drop the error rows first
+        (:func:`drop_failed`; :attr:`dropped` says how many), so their
+        requests are not among :attr:`done` and run again.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, resume: bool = True, fsync: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, resume: bool = True, fsync: bool = False, retry_failed: bool = False
+    ) -> None:
         self.path = os.fspath(path)
         self.fsync = fsync
+        self.dropped = drop_failed(self.path) if resume and retry_failed else 0
         if resume:
             self.done, good = scan_output(self.path)
         else:

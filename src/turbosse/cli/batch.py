@@ -36,7 +36,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "plain {\"messages\": [...]} / {\"prompt\": \"...\"} lines) as a stream, and append one JSON "
             "row per request to OUTPUT as it finishes: the result or the error (with the partial "
             "result), and the metrics ttft, itl, tpot, e2el as vllm bench serve defines them. "
-            "Rerunning the same command resumes: requests already in OUTPUT are skipped. Without "
+            "Rerunning the same command resumes: requests already in OUTPUT are skipped (with "
+            "--retry-failed, those that failed run again). Without "
             "--url an embedded fake server answers. Exit status: 0 all requests succeeded, 1 some "
             "failed (their rows say why), 2 bad input or options, 130 interrupted (Ctrl-C), 143 "
             "stopped by SIGTERM; an interrupted run leaves only whole rows."
@@ -63,6 +64,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     r.add_argument("--idle-timeout", type=_positive(float), metavar="SECONDS", help="fail a stream when no byte arrives for this long")
     o = b.add_argument_group("output")
     o.add_argument("--overwrite", action="store_true", help="start OUTPUT afresh instead of resuming it")
+    o.add_argument("--retry-failed", action="store_true", help="when resuming, drop the error rows of OUTPUT and run those requests again")
     o.add_argument("--fsync", action="store_true", help="fsync after every row (survives power loss, slower)")
     o.add_argument("--summary-json", metavar="PATH", help="also write the summary as JSON here")
     o.add_argument("--slo", metavar="ttft=MS,tpot=MS,e2el=MS", help="SLOs in milliseconds for the goodput figure")
@@ -122,6 +124,7 @@ def batch_command(args: argparse.Namespace) -> int:
         rate=args.rate, arrival=args.arrival, rpm=args.rpm, tpm=args.tpm, seed=args.seed,
         retry_interrupted=args.retry_interrupted, deadline=args.deadline, client_options=client_options,
         transport=args.transport, workers=args.workers, loop=loop_name, resume=not args.overwrite,
+        retry_failed=args.retry_failed,
         fsync=args.fsync, slo=slo, progress=False if args.quiet else progress,
     )  # fmt: skip
     loop = new_event_loop(loop_name)
@@ -142,6 +145,8 @@ def batch_command(args: argparse.Namespace) -> int:
             json.dump(summary, fh, indent=2)
             fh.write("\n")
     if not args.quiet:
+        if summary["failed_rows_redone"]:
+            print(f"resumed: {summary['failed_rows_redone']} failed rows were dropped from {args.output} and run again", file=sys.stderr)
         if summary["skipped"]:
             print(f"resumed: {summary['skipped']} requests already in {args.output} were skipped", file=sys.stderr)
         print(format_summary(summary), file=sys.stderr)
