@@ -54,6 +54,18 @@ def test_predictor_in_process_on_every_batch_format():
         del p  # closes its clients and loop
 
 
+def test_rows_without_ids_get_ids_unique_across_actors():
+    import pickle
+
+    with FakeLLMServer(lifetime=60) as srv:
+        made = BatchPredictor(srv.base_url, model="m", concurrency=4)
+        actors = [pickle.loads(pickle.dumps(made)) for _ in range(2)]  # as Ray ships the class to each actor
+        rows = [{"messages": MESSAGES, "fake": {"tokens": 2}} for _ in range(3)]
+        ids = [i for a in actors for i in a({k: [r[k] for r in rows] for k in rows[0]})["custom_id"]]
+        assert len(set(ids)) == 6 and all(i.startswith("row-") for i in ids)
+        del made, actors
+
+
 # Ray Data warns about its own deprecated settings; that is Ray's business
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:ray")
 def test_map_batches_on_local_ray(local_ray):

@@ -32,8 +32,8 @@ On a cluster, ``ray.init("ray://head:10001")`` (or run the script with
 Input rows have the columns of an input line (see
 :func:`turbosse.batch.read_requests`): ``custom_id``, ``url`` and ``body``, or
 the request itself (``messages`` or ``prompt`` and its parameters). A row
-without ``custom_id`` gets ``row-<n>`` numbered per actor, so give ids if you
-need to join results back. Output columns: ``custom_id``, ``ok``,
+without ``custom_id`` gets ``row-<actor>-<n>``, unique across actors (the
+actor part is random), so give ids if you need to join results back. Output columns: ``custom_id``, ``ok``,
 ``error_type``, ``ttft``, ``tpot``, ``e2el`` (seconds; NaN when there was no
 token), ``output_tokens``, ``attempts`` and ``row`` (the whole row as JSON).
 """
@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import uuid
 from typing import Any
 
 import orjson
@@ -127,6 +128,7 @@ class BatchPredictor:
         self.client_options = client_options
         self._state: tuple[asyncio.AbstractEventLoop, ClientSet, Admission] | None = None
         self._numbers = itertools.count(1)
+        self._actor = uuid.uuid4().hex[:12]
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -137,6 +139,7 @@ class BatchPredictor:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._numbers = itertools.count(1)
+        self._actor = uuid.uuid4().hex[:12]  # each copy (each actor) numbers its own rows
 
     def _start(self) -> tuple[asyncio.AbstractEventLoop, ClientSet, Admission]:
         if self._state is None:
@@ -152,7 +155,7 @@ class BatchPredictor:
         out = []
         for row in _rows(batch):
             row = {k: v for k, v in row.items() if v is not None}
-            row.setdefault("custom_id", f"row-{next(self._numbers)}")
+            row.setdefault("custom_id", f"row-{self._actor}-{next(self._numbers)}")
             out.append(parse_line(row, 0))
         return out
 
