@@ -173,6 +173,7 @@ async def test_chat_client_request_is_built_when_asked_for(server):
     async with AsyncChatClient(base_url=server.base_url, model="m", api_key="sk-x", transport="turbosse") as chat:
         async with chat.stream([], fake={"tokens": 2}) as stream:
             assert [d async for d in stream]
+            assert stream.response.raise_for_status() is stream.response  # as on any httpx response
             request = stream.response.request
         assert str(request.url) == chat.url and request.method == "POST"
         assert request.headers["authorization"] == "Bearer sk-x" and b'"fake"' in request.content

@@ -112,6 +112,10 @@ class _Streamed(httpx.Response):
     def request(self, value: httpx.Request) -> None:
         self._request = value
 
+    def raise_for_status(self) -> httpx.Response:
+        self.request  # noqa: B018 - httpx reads _request itself here: build it first
+        return super().raise_for_status()
+
     @property
     def num_bytes_downloaded(self) -> int:
         """Body bytes received so far, as sent (however the body is read)."""
