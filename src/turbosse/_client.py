@@ -87,19 +87,19 @@ def _chained(exc: BaseException, cause: BaseException) -> BaseException:
     return exc
 
 
-def _failure(engine: Engine, error: BaseException) -> SSEError:
+def _failure(engine: Engine, error: BaseException, make: Any) -> SSEError:
     """The error to raise: a transport's failure made a StreamInterrupted (even
     one that is already an SSEError too), turbosse's own with its partial."""
     if isinstance(error, SSEError) and not isinstance(error, httpx.HTTPError):
         return engine.fail(error)
-    return engine.interrupt(error)
+    return engine.interrupt(error, make)
 
 
 class _StreamBase:
     def __init__(self, settings: Settings, body: bytes, handler: Callbacks | None) -> None:
         self._settings = settings
         self._body = body
-        self._engine = Engine(handler, hold_role_only=True, interrupted=self._interrupted)
+        self._engine = Engine(handler, hold_role_only=True)
         self._deadline_at = math.inf  # set when the first request goes out
         #: The httpx response of the current (last) attempt.
         self.response: httpx.Response | None = None
@@ -205,7 +205,7 @@ class ChatStream(_StreamBase, DeltaStream):
                 return
             delay = settings.delay(error, engine.delivered, attempt, deadline_at)
             if delay is None:
-                raise _chained(_failure(engine, error), error)
+                raise _chained(_failure(engine, error, self._interrupted), error)
             self.retry_delays.append(delay)
             time.sleep(delay)
             attempt += 1
@@ -279,7 +279,7 @@ class AsyncChatStream(_StreamBase, AsyncDeltaStream):
                 return
             delay = settings.delay(error, engine.delivered, attempt, deadline_at)
             if delay is None:
-                raise _chained(_failure(engine, error), error)
+                raise _chained(_failure(engine, error, self._interrupted), error)
             self.retry_delays.append(delay)
             await anyio.sleep(delay)
             attempt += 1

@@ -140,14 +140,12 @@ class Engine:
         that retries a failed attempt never sees a duplicate. ``delivered``
         says whether anything went out; until then each :meth:`attach` of a
         new decoder starts the result afresh.
-    :param interrupted: makes the error for a failure that is not an
-        SSEError from the decoder (default :class:`StreamInterrupted`).
 
     ``passthrough`` is true once deltas are delivered and nobody listens: a
     caller's hot loop may then fold deltas in with ``acc.add`` itself.
     """
 
-    __slots__ = ("acc", "decoder", "held", "delivered", "started", "passthrough", "interrupted",
+    __slots__ = ("acc", "decoder", "held", "delivered", "started", "passthrough",
                  "on_start", "on_deltas", "on_token", "on_reasoning", "on_tool_call", "on_complete", "on_error",
                  "wants_text", "wants_calls", "on_tool_call_delta", "on_json_content", "content_json")
 
@@ -156,7 +154,6 @@ class Engine:
         handler: Callbacks | None = None,
         *,
         hold_role_only: bool = False,
-        interrupted: Callable[[BaseException, ChatResult], SSEError] = StreamInterrupted,
     ) -> None:
         self.on_tool_call_delta = _callback(handler, "on_tool_call_delta")
         self.on_json_content = _callback(handler, "on_json_content")
@@ -166,7 +163,6 @@ class Engine:
         self.held: list[Delta] = []
         self.delivered = not hold_role_only
         self.started = False
-        self.interrupted = interrupted
         self.on_start = _callback(handler, "on_start")
         self.on_deltas = _callback(handler, "on_deltas")
         self.on_token = _callback(handler, "on_token")
@@ -304,10 +300,14 @@ class Engine:
         self.on_error(exc)
         return exc
 
-    def interrupt(self, exc: BaseException) -> SSEError:
-        """The error for a failed byte source (made by ``interrupted``), with
-        ``partial`` set, after on_error has seen it."""
-        err = self.interrupted(exc, self.result())
+    def interrupt(
+        self, exc: BaseException, make: Callable[[BaseException, ChatResult], SSEError] = StreamInterrupted
+    ) -> SSEError:
+        """The error for a failed byte source (``make(exc, partial)``, by
+        default a :class:`StreamInterrupted`), after on_error has seen it. The
+        maker is passed here, not kept: a stream's bound method kept by its
+        own engine would be a reference cycle, left for the garbage collector."""
+        err = make(exc, self.result())
         self.on_error(err)
         return err
 

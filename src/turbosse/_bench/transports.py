@@ -35,25 +35,40 @@ async def turbosse_transport_uvloop(url: str) -> Any:
     return await _chat(url, transport="turbosse")
 
 
-async def _handler(url: str) -> Any:
-    from turbosse import AsyncChatClient
+def _counter() -> Any:
+    from turbosse import StreamHandler
 
-    chat = AsyncChatClient(base_url=url, model=MODEL, api_key=API_KEY, max_retries=0, timeout=120, transport="turbosse")
+    class Count(StreamHandler):
+        """A handler counting content deltas where they are read (one class for
+        every request: a class made per request costs more than the request)."""
 
-    async def one(fake: dict[str, Any], tick: Tick = None) -> tuple[int, str]:
-        n = 0
+        __slots__ = ("n", "tick")
 
-        def on_deltas(deltas: list[Any]) -> None:  # called where the bytes are read
-            nonlocal n
+        def __init__(self, tick: Tick) -> None:
+            self.n = 0
+            self.tick = tick
+
+        def on_deltas(self, deltas: list[Any]) -> None:  # called where the bytes are read
+            tick = self.tick
             for d in deltas:
                 if d.content is not None:
-                    n += 1
+                    self.n += 1
                     if tick is not None:
                         tick()
 
-        handler = type("Count", (), {"on_deltas": staticmethod(on_deltas)})()
+    return Count
+
+
+async def _handler(url: str) -> Any:
+    from turbosse import AsyncChatClient
+
+    counter = _counter()
+    chat = AsyncChatClient(base_url=url, model=MODEL, api_key=API_KEY, max_retries=0, timeout=120, transport="turbosse")
+
+    async def one(fake: dict[str, Any], tick: Tick = None) -> tuple[int, str]:
+        handler = counter(tick)
         result = await chat.complete(MESSAGES, handler=handler, fake=fake)
-        return n, result.content or ""
+        return handler.n, result.content or ""
 
     return one, chat.aclose
 

@@ -89,7 +89,8 @@ class _Body(httpx.AsyncByteStream):
                 yield batch
         finally:
             if state[1] is not None:
-                state[1].cancel()
+                state[1].cancel()  # the timer refers to the response, the response to this sink
+                state[1] = None
 
     async def aclose(self) -> None:
         self._response.close()

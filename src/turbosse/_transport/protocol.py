@@ -355,6 +355,7 @@ class Response:
         if self.closed:
             return
         self.closed = True
+        self._sink = None  # a sink that refers back to this response would be a reference cycle
         self._stop_timers()
         if not self.done:
             if self.error is None:
@@ -434,6 +435,9 @@ class Connection(asyncio.Protocol):
                 what = "before the response head" if response.status_code == 0 else "before the response body ended"
                 detail = f": {exc}" if exc is not None else ""
                 response.fail(ConnectionLost(f"the server closed the connection {what}{detail}"))
+        # the parser refers to the response, the response to this connection:
+        # dropped here so that nothing is left in a reference cycle
+        self.response = self.parser = None
         self._release(self)
 
     # -- the pool's side ---------------------------------------------------
@@ -458,6 +462,7 @@ class Connection(asyncio.Protocol):
 
     def message_complete(self, response: Response) -> None:
         self.reusable = bool(self.parser.should_keep_alive()) and response._framing != "close"
+        self.parser = None  # it refers to the response, which refers to this connection
         self.idle_since = self.loop.time()
         if self._paused:
             self._paused = 0

@@ -1,0 +1,120 @@
+"""A chat stream on the turbosse transport leaves no reference cycle behind:
+everything it made is freed by reference counting when the stream ends, not
+left for the garbage collector. At batch scale (a thousand streams alive at
+once) cyclic garbage makes every full collection walk it all: before these
+tests, one stream left about 40 objects in cycles and a 1,024-stream run spent
+a tenth of its CPU in the collector.
+
+Each way of reading a stream runs once to warm up (the connection, lazy
+imports), then with the collector off and ``DEBUG_SAVEALL`` on; a collection
+afterwards must find none of turbosse's objects."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from turbosse import AsyncChatClient, StreamHandler
+from turbosse.testing import FakeLLMServer, fake_text
+
+pytestmark = pytest.mark.anyio
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+def _backends():
+    params = [pytest.param("asyncio", id="asyncio")]
+    try:
+        import uvloop  # noqa: F401
+
+        params.append(pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"))
+    except ImportError:  # pragma: no cover
+        pass
+    return params
+
+
+@pytest.fixture(params=_backends())
+def anyio_backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FakeLLMServer(lifetime=300) as srv:
+        yield srv
+
+
+class Counting(StreamHandler):
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+
+    def on_token(self, text: str) -> None:
+        self.tokens.append(text)
+
+
+async def iterated(chat: AsyncChatClient) -> str:
+    async with chat.stream(MESSAGES, fake={"tokens": 12}) as s:
+        parts = [d.content async for d in s if d.content]
+        assert (await s.result()).content == "".join(parts)
+        return "".join(parts)
+
+
+async def result_only(chat: AsyncChatClient) -> str:
+    async with chat.stream(MESSAGES, fake={"tokens": 12}) as s:
+        return (await s.result()).content or ""
+
+
+async def with_handler(chat: AsyncChatClient) -> str:
+    handler = Counting()
+    result = await chat.complete(MESSAGES, handler=handler, fake={"tokens": 12})
+    assert "".join(handler.tokens) == result.content
+    return result.content or ""
+
+
+async def left_early(chat: AsyncChatClient) -> str:
+    async with chat.stream(MESSAGES, fake={"tokens": 200, "tokens_per_second": 400}) as s:
+        async for d in s:
+            if d.content:
+                return fake_text(12)  # what the others read; this one stops at its first token
+    raise AssertionError("no content")
+
+
+async def garbage_of(read, chat: AsyncChatClient) -> list[object]:
+    assert await read(chat) == fake_text(12)  # warm: connection, imports, caches
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(3):
+            assert await read(chat) == fake_text(12)
+        gc.collect()
+        return list(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if enabled:
+            gc.enable()
+
+
+@pytest.mark.parametrize("read", [iterated, result_only, with_handler, left_early])
+async def test_a_stream_leaves_no_reference_cycle(server, read):
+    chat = AsyncChatClient(base_url=server.base_url, api_key="sk-test", model="gpt-fake", transport="turbosse")
+    try:
+        garbage = await garbage_of(read, chat)
+    finally:
+        await chat.aclose()
+    ours = [o for o in garbage if _ours(o)]
+    kinds = sorted({type(o).__qualname__ for o in ours})
+    assert ours == [], f"{len(ours)} objects left in reference cycles: {kinds}"
+
+
+def _ours(obj: object) -> bool:
+    """An object of turbosse's, httptools', or a function or method of
+    theirs. (asyncio's own socket transport keeps a bound method of itself:
+    a cycle per closed connection on asyncio's loop, not on uvloop, that is
+    not this package's to break.)"""
+    target = getattr(obj, "__self__", None) if type(obj).__name__ in ("method", "builtin_function_or_method") else obj
+    module = getattr(obj, "__module__", None) if callable(obj) and target is obj else type(target).__module__
+    return isinstance(module, str) and module.split(".")[0] in ("turbosse", "httptools")
