@@ -208,13 +208,20 @@ cdef object tool_calls_of(dict d):
     return None
 
 
+#: with one event per feed, the decoder learns the key objects again from
+#: one event in this many (see KeySet)
+cdef enum:
+    LEARN_EVERY = 32
+
+
 cdef class KeySet:
     """The hot dict keys, as the very str objects orjson puts in its dicts.
 
     orjson caches key strings, so every chunk's "choices" is the same object;
     looking a key up with that object hits on pointer equality instead of
     comparing characters. The decoder refreshes these from the first chunk of
-    every feed() (the cache may drop an entry); a key not learned is the
+    a feed() (the cache may drop an entry): in the first events, then in one
+    event of every LEARN_EVERY; a key not learned is the
     module's own equal str, so lookups are always correct, only slower.
     """
 
@@ -634,7 +641,10 @@ cdef class ChatDecoder:
                 if not self._meta_done:
                     st.meta(dget(<dict>obj, K_MODEL), dget(<dict>obj, K_ID))
                     self._meta_done = st.model is not None and st.id is not None
-                if learn:
+                # learn from the first chunk of a feed, but not on every feed:
+                # a stream read one event per feed would pay it per event;
+                # the first events, then one in LEARN_EVERY, keep it fresh
+                if learn and (self._events <= 4 or self._events % LEARN_EVERY == 0):
                     ks.learn(<dict>obj)
                     learn = False
                 has_choices = openai_chunk(<dict>obj, out, ks, self._choices)
