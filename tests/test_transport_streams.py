@@ -9,6 +9,7 @@ import asyncio
 import os
 import random
 
+import httpx
 import orjson
 import pytest
 
@@ -180,6 +181,27 @@ async def test_chat_client_request_is_built_when_asked_for(server):
         with pytest.raises(APIStatusError) as info:
             await chat.complete([], fake={"status": 400})
         assert info.value.url == chat.url and info.value.status_code == 400
+
+
+@pytest.mark.parametrize("gzip", [False, True])
+async def test_chat_client_response_headers_are_httpx_headers_built_when_asked_for(server, gzip):
+    # the client reads the content type from the transport's own dict; the
+    # httpx.Headers a user sees are built on first use, with the same values
+    # (without content-encoding and content-length: the transport decompressed)
+    from turbosse import AsyncChatClient
+
+    async with AsyncChatClient(base_url=server.base_url, model="m", transport="turbosse") as chat:
+        async with chat.stream([], fake={"tokens": 3, "gzip": gzip}) as stream:
+            assert (await stream.result()).content == fake_text(3)
+            response = stream.response
+            assert response._headers is None  # nothing asked for them yet
+            headers = response.headers
+            assert isinstance(headers, httpx.Headers) and response.headers is headers
+            assert headers["Content-Type"] == "text/event-stream; charset=utf-8"
+            assert headers["x-request-id"] == "req_fake"
+            assert "content-encoding" not in headers and "content-length" not in headers
+            response.headers = httpx.Headers({"x": "1"})  # a user may replace them, as on any httpx response
+            assert dict(response.headers) == {"x": "1"}
 
 
 async def test_chat_client_reuses_every_connection_at_its_concurrency(server):

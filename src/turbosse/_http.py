@@ -23,10 +23,18 @@ BODY_SNIPPET_CHARS = 500
 _SNIPPET_BYTES = 4 * BODY_SNIPPET_CHARS  # enough bytes for 500 UTF-8 characters
 
 
+def header(response: httpx.Response, name: str) -> str | None:
+    """A response header by its lower-case name: from the transport's own
+    dict where the response has one (the turbosse transport's, which builds
+    httpx.Headers only when asked for them), else from ``headers``."""
+    own: dict[str, str] | None = getattr(response, "own_headers", None)
+    return own.get(name) if own is not None else response.headers.get(name)
+
+
 def is_event_stream(response: httpx.Response) -> bool:
     """httpx-sse's test: the media type contains ``text/event-stream``
     (compared case-insensitively: RFC 9110 8.3.1)."""
-    return "text/event-stream" in response.headers.get("content-type", "").partition(";")[0].lower()
+    return "text/event-stream" in (header(response, "content-type") or "").partition(";")[0].lower()
 
 
 def body_snippet(data: bytes) -> str:
@@ -39,7 +47,7 @@ def body_snippet(data: bytes) -> str:
 
 def can_read_raw(response: httpx.Response) -> bool:
     """True when the body can be read raw: no Content-Encoding to undo."""
-    encoding = response.headers.get("content-encoding")
+    encoding = header(response, "content-encoding")
     return (encoding is None or encoding.strip().lower() in ("", "identity")) and not response.is_stream_consumed
 
 

@@ -102,6 +102,21 @@ class _Streamed(httpx.Response):
     CPU than the turbosse transport's whole request."""
 
     _make_request: Callable[[], httpx.Request] | None = None
+    #: the transport's own header dict (lower-case names); httpx.Headers are
+    #: built from it only if something asks for ``headers``
+    own_headers: dict[str, str] | None = None
+    _headers: httpx.Headers | None = None
+
+    @property
+    def headers(self) -> httpx.Headers:
+        if self._headers is None:
+            self._headers = httpx.Headers(self.own_headers)
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: httpx.Headers) -> None:  # replaced: the dict no longer says
+        self._headers = value
+        self.own_headers = None
 
     @property
     def request(self) -> httpx.Request:
@@ -136,13 +151,16 @@ def counts_bytes(response: Any) -> bool:
 def _response(response: Response, make_request: Callable[[], httpx.Request] | None = None, decoded: bool = False) -> _Streamed:
     """The httpx.Response for ``response``; ``decoded``: the transport undoes
     the content-encoding itself (so the headers no longer name it)."""
-    headers = response.headers.items()
+    headers = response.headers
+    if decoded and ("content-encoding" in headers or "content-length" in headers):
+        headers = {k: v for k, v in headers.items() if k not in _DECODED_SKIP}
     streamed = _Streamed(
         response.status_code,
-        headers=[kv for kv in headers if kv[0] not in _DECODED_SKIP] if decoded else list(headers),
         stream=_Body(response),
         extensions={"http_version": b"HTTP/1.1", "reason_phrase": response.reason.encode("latin-1")},
     )
+    streamed._headers = None  # built from own_headers if asked for
+    streamed.own_headers = headers
     streamed._make_request = make_request
     return streamed
 
