@@ -11,6 +11,7 @@ import json
 import aiohttp
 import httpx
 import pytest
+from _loops import anyio_backend  # noqa: F401 - every test on asyncio and uvloop
 from _transport_helpers import chat_body
 
 import turbosse.aiohttp as tsa
@@ -21,22 +22,6 @@ from turbosse.testing import FakeLLMServer, fake_text
 pytestmark = pytest.mark.anyio
 
 CHAT = "/chat/completions"
-
-
-def _backends():
-    params = [pytest.param("asyncio", id="asyncio")]
-    try:
-        import uvloop  # noqa: F401
-
-        params.append(pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"))
-    except ImportError:  # pragma: no cover
-        pass
-    return params
-
-
-@pytest.fixture(params=_backends())
-def anyio_backend(request):
-    return request.param
 
 
 @pytest.fixture(scope="module")

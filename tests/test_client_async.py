@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from _loops import anyio_backend  # noqa: F401 - every test on asyncio and uvloop
 from _transport_helpers import async_assert_no_leak
 
 from turbosse import APIStatusError, AsyncChatClient, IdleTimeout
@@ -20,22 +21,6 @@ from turbosse.testing import FakeLLMServer, fake_text, fake_token
 pytestmark = pytest.mark.anyio
 
 MESSAGES = [{"role": "user", "content": "hi"}]
-
-
-def _backends():
-    params = [pytest.param("asyncio", id="asyncio")]
-    try:
-        import uvloop  # noqa: F401
-
-        params.append(pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"))
-    except ImportError:  # pragma: no cover
-        pass
-    return params
-
-
-@pytest.fixture(params=_backends())
-def anyio_backend(request):
-    return request.param
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +128,7 @@ async def test_status_not_retried_and_exhausted(client):
     assert stream.attempts == 3
 
 
-async def test_connection_refused(anyio_backend):
+async def test_connection_refused():
     dead = FakeLLMServer(lifetime=30).start()
     url = dead.base_url
     dead.stop()

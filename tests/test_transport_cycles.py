@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 
 import pytest
+from _loops import anyio_backend  # noqa: F401 - every test on asyncio and uvloop
 
 from turbosse import AsyncChatClient, StreamHandler
 from turbosse.testing import FakeLLMServer, fake_text
@@ -21,22 +22,6 @@ from turbosse.testing import FakeLLMServer, fake_text
 pytestmark = pytest.mark.anyio
 
 MESSAGES = [{"role": "user", "content": "hi"}]
-
-
-def _backends():
-    params = [pytest.param("asyncio", id="asyncio")]
-    try:
-        import uvloop  # noqa: F401
-
-        params.append(pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"))
-    except ImportError:  # pragma: no cover
-        pass
-    return params
-
-
-@pytest.fixture(params=_backends())
-def anyio_backend(request):
-    return request.param
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import gzip
 import zlib
 
 import pytest
+from _loops import anyio_backend  # noqa: F401 - every test on asyncio and uvloop
 from _scripted_server import Exchange, ScriptedServer, sse_response
 
 from turbosse import SSEError
@@ -29,22 +30,6 @@ pytestmark = pytest.mark.anyio
 
 T = Timeouts(connect=5, read=5, pool=5)
 BODY = b"".join(b'data: {"n": %d}\n\n' % i for i in range(40))
-
-
-def _backends():
-    params = [pytest.param("asyncio", id="asyncio")]
-    try:
-        import uvloop  # noqa: F401
-
-        params.append(pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"))
-    except ImportError:  # pragma: no cover
-        pass
-    return params
-
-
-@pytest.fixture(params=_backends())
-def anyio_backend(request):
-    return request.param
 
 
 async def read_all(transport: StreamTransport, url: str, timeouts: Timeouts = T, **kw) -> tuple[int, bytes]:

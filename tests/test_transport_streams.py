@@ -12,6 +12,7 @@ import random
 import httpx
 import orjson
 import pytest
+from _loops import anyio_backend  # noqa: F401 - every test on asyncio and uvloop
 
 from turbosse._transport.pool import StreamTransport, Timeouts
 from turbosse.testing import FakeLLMServer, fake_text
@@ -19,22 +20,6 @@ from turbosse.testing import FakeLLMServer, fake_text
 pytestmark = pytest.mark.anyio
 
 T = Timeouts(connect=10, read=10, pool=30)
-
-
-def _backends():
-    params = [pytest.param("asyncio", id="asyncio")]
-    try:
-        import uvloop  # noqa: F401
-
-        params.append(pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"))
-    except ImportError:  # pragma: no cover
-        pass
-    return params
-
-
-@pytest.fixture(params=_backends())
-def anyio_backend(request):
-    return request.param
 
 
 @pytest.fixture(scope="module")
