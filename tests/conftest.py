@@ -12,10 +12,13 @@ from __future__ import annotations
 import importlib
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from turbosse.testing import FakeLLMServer
 
 # A byte-identical copy of the team's recorded corpus (shared/corpus), kept in
 # the repository so the suite runs wherever the repo or its sdist goes (GitHub
@@ -75,3 +78,10 @@ def corpus_files() -> list[Path]:
     files = sorted(CORPUS_DIR.glob("*.sse"))
     assert files, f"no corpus files found in {CORPUS_DIR}"
     return files
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeLLMServer]:
+    """One fake LLM server per test module (a module may define its own)."""
+    with FakeLLMServer(lifetime=300) as srv:
+        yield srv

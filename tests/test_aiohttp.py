@@ -11,7 +11,7 @@ import json
 import aiohttp
 import httpx
 import pytest
-from _loops import anyio_backend  # noqa: F401 - every test on asyncio and uvloop
+from _async_fixtures import anyio_backend  # noqa: F401 - every test on asyncio and uvloop
 from _transport_helpers import chat_body
 
 import turbosse.aiohttp as tsa
@@ -22,12 +22,6 @@ from turbosse.testing import FakeLLMServer, fake_text
 pytestmark = pytest.mark.anyio
 
 CHAT = "/chat/completions"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeLLMServer(lifetime=300) as srv:
-        yield srv
 
 
 @pytest.fixture

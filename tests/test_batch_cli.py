@@ -188,8 +188,6 @@ def test_ctrl_c_with_workers_leaves_no_error_rows(tmp_path, server):
     assert all("error" not in row or row["error"] is None for row in rows_of(tmp_path / "out.jsonl"))
 
 
-
-
 def _normalized(path):
     out = {}
     for r in rows_of(path):
@@ -225,7 +223,6 @@ def test_coalesce_ms(tmp_path, server):
     assert all(r["error"] is None for r in rows_of(out))
     refused = batch(inp, "-o", out, "--url", server.base_url, "--coalesce-ms", 5, "--transport", "httpx")
     assert refused.returncode == 2 and "--coalesce-ms needs --transport turbosse" in refused.stderr
-
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])

@@ -23,12 +23,6 @@ def anyio_backend():
     return "asyncio"
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeLLMServer(lifetime=300) as srv:
-        yield srv
-
-
 def req(i, **fake):
     return {"custom_id": f"r{i}", "messages": MESSAGES, "fake": fake}
 

@@ -19,12 +19,6 @@ from turbosse.testing import FakeLLMServer, fake_text, fake_token, tool_argument
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeLLMServer(lifetime=300) as srv:
-        yield srv
-
-
 @pytest.fixture
 def client(server):
     """A client with fast backoff; after each test nothing may be left open."""

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from _loops import anyio_backend  # noqa: F401 - every test on asyncio and uvloop
+from _async_fixtures import anyio_backend  # noqa: F401 - every test on asyncio and uvloop
 from _transport_helpers import async_assert_no_leak
 
 from turbosse import APIStatusError, AsyncChatClient, IdleTimeout
@@ -21,12 +21,6 @@ from turbosse.testing import FakeLLMServer, fake_text, fake_token
 pytestmark = pytest.mark.anyio
 
 MESSAGES = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeLLMServer(lifetime=300) as srv:
-        yield srv
 
 
 def _transports():

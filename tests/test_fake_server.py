@@ -25,12 +25,6 @@ from turbosse.testing._options import merge_options
 from turbosse.testing._render import render_stream
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeLLMServer(lifetime=300) as srv:
-        yield srv
-
-
 @pytest.fixture
 def client(server):
     with httpx.Client(base_url=server.base_url, timeout=10) as c:

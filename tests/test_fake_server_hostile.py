@@ -18,12 +18,6 @@ from turbosse.testing import FakeLLMServer, fake_text
 from turbosse.testing._http1 import decode_chunked
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeLLMServer(lifetime=300) as srv:
-        yield srv
-
-
 @pytest.fixture
 def client(server):
     with httpx.Client(base_url=server.base_url, timeout=10) as c:

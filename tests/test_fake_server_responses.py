@@ -10,13 +10,7 @@ import pytest
 
 import turbosse
 from turbosse import SSEParser
-from turbosse.testing import FakeLLMServer, fake_text, tool_arguments
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeLLMServer(lifetime=300) as srv:
-        yield srv
+from turbosse.testing import fake_text, tool_arguments
 
 
 @pytest.fixture

@@ -23,12 +23,6 @@ pytestmark = pytest.mark.anyio
 CHAT = "/chat/completions"
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeLLMServer(lifetime=300) as srv:
-        yield srv
-
-
 @pytest.fixture
 def anyio_backend():
     return "asyncio"

@@ -21,7 +21,7 @@ from turbosse import (
     ToolCallDelta,
     accumulate,
 )
-from turbosse.testing import FakeLLMServer, tool_arguments
+from turbosse.testing import tool_arguments
 
 
 class Recorder(StreamHandler):
@@ -126,12 +126,6 @@ def test_tool_call_partial() -> None:
     }
     assert ToolCall("c", "f", "").partial() == {}
     assert ToolCall("c", "f", '{"n": [1, 2]}').partial() == {"n": [1, 2]}
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeLLMServer(lifetime=300) as srv:
-        yield srv
 
 
 def test_through_the_chat_client(server: Any) -> None:

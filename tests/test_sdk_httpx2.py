@@ -28,12 +28,6 @@ CHAT = "/chat/completions"
 LIBS = pytest.mark.parametrize("lib", [httpx, httpx2], ids=["httpx", "httpx2"])
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeLLMServer(lifetime=300) as srv:
-        yield srv
-
-
 def content(events: list[tuple[str, str, str, int | None]]) -> str:
     return "".join(c["delta"].get("content") or "" for _, d, _, _ in events if d != "[DONE]"
                    for c in json.loads(d)["choices"])

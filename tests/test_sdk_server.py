@@ -23,12 +23,6 @@ KINDS = ["chat", "responses", "messages"]
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeLLMServer(lifetime=300) as srv:
-        yield srv
-
-
 def make(kind: str, server: FakeLLMServer, *, is_async: bool = False, accel: bool = False) -> Any:
     if kind == "messages":
         cls = anthropic.AsyncAnthropic if is_async else anthropic.Anthropic

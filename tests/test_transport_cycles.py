@@ -14,20 +14,14 @@ from __future__ import annotations
 import gc
 
 import pytest
-from _loops import anyio_backend  # noqa: F401 - every test on asyncio and uvloop
+from _async_fixtures import anyio_backend  # noqa: F401 - every test on asyncio and uvloop
 
 from turbosse import AsyncChatClient, StreamHandler
-from turbosse.testing import FakeLLMServer, fake_text
+from turbosse.testing import fake_text
 
 pytestmark = pytest.mark.anyio
 
 MESSAGES = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeLLMServer(lifetime=300) as srv:
-        yield srv
 
 
 class Counting(StreamHandler):

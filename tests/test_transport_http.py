@@ -10,7 +10,7 @@ import gzip
 import zlib
 
 import pytest
-from _loops import anyio_backend  # noqa: F401 - every test on asyncio and uvloop
+from _async_fixtures import anyio_backend  # noqa: F401 - every test on asyncio and uvloop
 from _scripted_server import Exchange, ScriptedServer, sse_response
 
 from turbosse import SSEError

@@ -12,7 +12,7 @@ import random
 import httpx
 import orjson
 import pytest
-from _loops import anyio_backend  # noqa: F401 - every test on asyncio and uvloop
+from _async_fixtures import anyio_backend  # noqa: F401 - every test on asyncio and uvloop
 
 from turbosse._transport.pool import StreamTransport, Timeouts
 from turbosse.testing import FakeLLMServer, fake_text
@@ -20,12 +20,6 @@ from turbosse.testing import FakeLLMServer, fake_text
 pytestmark = pytest.mark.anyio
 
 T = Timeouts(connect=10, read=10, pool=30)
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeLLMServer(lifetime=300) as srv:
-        yield srv
 
 
 def body(**fake) -> bytes:

@@ -21,3 +21,4 @@ def _backends() -> list[object]:
 @pytest.fixture(params=_backends())
 def anyio_backend(request: pytest.FixtureRequest) -> object:
     return request.param
+
