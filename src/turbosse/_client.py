@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -87,9 +87,10 @@ def _chained(exc: BaseException, cause: BaseException) -> BaseException:
     return exc
 
 
-def _failure(engine: Engine, error: BaseException, make: Any) -> SSEError:
-    """The error to raise: a transport's failure made a StreamInterrupted (even
-    one that is already an SSEError too), turbosse's own with its partial."""
+def _failure(engine: Engine, error: BaseException, make: Callable[[BaseException, ChatResult], SSEError]) -> SSEError:
+    """The error to raise: a transport's failure made by ``make`` (a
+    StreamInterrupted, even for one that is already an SSEError too),
+    turbosse's own with its partial."""
     if isinstance(error, SSEError) and not isinstance(error, httpx.HTTPError):
         return engine.fail(error)
     return engine.interrupt(error, make)

@@ -89,8 +89,7 @@ class _Body(httpx.AsyncByteStream):
                 yield batch
         finally:
             if state[1] is not None:
-                state[1].cancel()  # the timer refers to the response, the response to this sink
-                state[1] = None
+                state[1].cancel()
 
     async def aclose(self) -> None:
         self._response.close()
