@@ -45,7 +45,8 @@ def _install(client: Any, builder: ModelBuilder, event_types: Iterable[Any]) -> 
             return original(data=data, cast_to=cast_to, response=response)
         return conv(data)
 
-    def make_sse_decoder() -> SSEDecoder:
+    def make_sse_decoder(*options: Any, **named: Any) -> SSEDecoder:
+        # anthropic 2.16 passes the request options (its own default ignores them)
         return SSEDecoder()
 
     setattr(process_response_data, _MARK, True)
