@@ -117,7 +117,7 @@ def rows(kind: str, chunks: list[bytes]) -> dict[str, Callable[[], Any]]:
         return lambda: list(resource.create(stream=True, **p))
 
     swapped = client(kind, chunks)
-    swapped._make_sse_decoder = module.SSEDecoder
+    swapped._make_sse_decoder = lambda *options: module.SSEDecoder()  # anthropic 2.16 passes the request options
     accelerated = client(kind, chunks)
     module.accelerate(accelerated)
     direct = client(kind, chunks)
