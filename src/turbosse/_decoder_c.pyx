@@ -26,6 +26,7 @@ from cpython.tuple cimport PyTuple_GET_ITEM
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
 from turbosse._parser_c cimport SSEParser
+from turbosse._shape_c cimport Shapes
 
 from orjson import JSONDecodeError, loads as _orjson_loads
 
@@ -429,6 +430,35 @@ cdef int openai_chunk(dict obj, list out, KeySet ks, Choices cs) except -1:
     return pchoices != NULL
 
 
+cdef inline object shaped_delta(object base, int field, object text):
+    """The learned delta ``base`` with ``text`` in its field ``field`` (2
+    content, 3 reasoning)."""
+    return new_delta(
+        <object>PyTuple_GET_ITEM(base, 0), <object>PyTuple_GET_ITEM(base, 1),
+        text if field == 2 else <object>PyTuple_GET_ITEM(base, 2),
+        text if field == 3 else <object>PyTuple_GET_ITEM(base, 3),
+        <object>PyTuple_GET_ITEM(base, 4), <object>PyTuple_GET_ITEM(base, 5),
+        <object>PyTuple_GET_ITEM(base, 6), <object>PyTuple_GET_ITEM(base, 7))
+
+
+def _probe(event_type, payload):
+    """The full path's deltas for an OpenAI payload, with no effect on any
+    decoder (None for an invalid chunk or an in-band error): what a learned
+    chunk shape is checked against (see _shape_common)."""
+    try:
+        obj = LOADS(payload)
+    except JSONDecodeError:
+        return None
+    if type(obj) is not dict or chat_error(event_type, obj):
+        return None
+    cdef list out = []
+    openai_chunk(<dict>obj, out, KeySet(), Choices())
+    return out
+
+
+cdef object PROBE = _probe
+
+
 cdef class ChatDecoder:
     """Incremental decoder: raw ``text/event-stream`` bytes of an LLM
     response in, :class:`Delta` tuples out. Sans-IO.
@@ -453,6 +483,7 @@ cdef class ChatDecoder:
     """
 
     cdef SSEParser _parser
+    cdef Shapes _shapes         # OpenAI chunks that differ only in their text skip orjson
     cdef object _state          # _formats.FormatState
     cdef KeySet _keys           # orjson's key objects, refreshed once per feed()
     cdef Choices _choices       # OpenAI format: which choices started/finished
@@ -469,6 +500,7 @@ cdef class ChatDecoder:
         self._skip = on_malformed == "skip"
         self._parser = SSEParser(max_event_bytes=max_event_bytes, sentinel=b"[DONE]")
         self._state = FormatState()
+        self._shapes = Shapes()
         self._keys = KeySet()
         self._choices = Choices()
         self._failed = False
@@ -489,6 +521,11 @@ cdef class ChatDecoder:
         response.completed, ...). Some servers send none (llama.cpp without
         --send-done, TGI, Writer, Gemini): then it stays false."""
         return self._state.done or self._parser.done
+
+    @property
+    def _shape_hits(self):
+        # payloads decoded by the learned chunk shape, with no JSON parse (for tests)
+        return self._shapes.hits
 
     @property
     def skipped(self):
@@ -608,6 +645,8 @@ cdef class ChatDecoder:
         cdef int fmt
         cdef object st = self._state
         cdef KeySet ks = self._keys
+        cdef Shapes shapes = self._shapes
+        cdef object text
         cdef bint learn = True
         cdef int has_choices
         for i in range(pos, PyList_GET_SIZE(events)):
@@ -617,7 +656,12 @@ cdef class ChatDecoder:
             self._events += 1
             self._mark = PyList_GET_SIZE(out)
             fmt = self._format
-            if fmt != OPENAI and (fmt == REPLICATE or (fmt == AUTO and event_type == "output")):
+            if fmt == OPENAI:
+                text = shapes.match(event_type, payload)
+                if text is not None:  # the learned chunk with another text: its delta, no parse
+                    out.append(shaped_delta(shapes.base, shapes.field, text))
+                    continue
+            elif fmt == REPLICATE or (fmt == AUTO and event_type == "output"):
                 # Replicate's output events are plain text, not JSON
                 self._format = REPLICATE
                 try:
@@ -657,6 +701,8 @@ cdef class ChatDecoder:
                     e = PyDict_GetItem(<dict>obj, K_TYPE)
                     if e != NULL and <object>e == S_ERROR:
                         self._fail_with(obj, out)
+                if PyList_GET_SIZE(out) == self._mark + 1:
+                    shapes.observe(event_type, payload, <object>PyList_GET_ITEM(out, self._mark), PROBE)
                 continue
             if fmt == AUTO:
                 fmt = detect(event_type, obj)
@@ -673,6 +719,8 @@ cdef class ChatDecoder:
                     openai_chunk(<dict>obj, out, ks, self._choices)
                     if chat_error(event_type, obj):
                         self._fail_with(obj, out)
+                    if PyList_GET_SIZE(out) == self._mark + 1:
+                        shapes.observe(event_type, payload, <object>PyList_GET_ITEM(out, self._mark), PROBE)
                     continue
             try:
                 st.decode(fmt, event_type, obj, out)

@@ -36,6 +36,7 @@ from ._formats import (
 )
 from ._parser_common import DEFAULT_MAX_EVENT_BYTES
 from ._parser_py import SSEParser
+from ._shape_py import Shapes
 
 __all__ = ["ChatDecoder"]
 
@@ -140,6 +141,21 @@ def openai_chunk(obj: dict[str, Any], out: list[Any], st: FormatState) -> None:
                 out.append(tuple.__new__(Delta, (0, None, None, None, None, None, None, usage)))
 
 
+def _probe(event_type: str, payload: bytes) -> list[Any] | None:
+    """The full path's deltas for an OpenAI payload, with no effect on any
+    decoder (None for an invalid chunk or an in-band error): what a learned
+    chunk shape is checked against (see _shape_common)."""
+    try:
+        obj = loads(payload)
+    except JSONDecodeError:
+        return None
+    if type(obj) is not dict or chat_error(event_type, obj):
+        return None
+    out: list[Any] = []
+    openai_chunk(obj, out, FormatState())
+    return out
+
+
 class ChatDecoder:
     """Incremental decoder: raw ``text/event-stream`` bytes of an LLM
     response in, :class:`Delta` tuples out. Sans-IO.
@@ -174,6 +190,7 @@ class ChatDecoder:
         self._skip = on_malformed == "skip"
         self._parser = SSEParser(max_event_bytes=max_event_bytes, sentinel=b"[DONE]")
         self._state = FormatState()
+        self._shapes = Shapes()  # OpenAI chunks that differ only in their text skip orjson
         self._events = 0
         self._mark = 0  # len(out) when the event being decoded began
         self._skipped = 0
@@ -191,6 +208,11 @@ class ChatDecoder:
         response.completed, ...). Some servers send none (llama.cpp without
         --send-done, TGI, Writer, Gemini): then it stays false."""
         return self._state.done or self._parser.done
+
+    @property
+    def _shape_hits(self) -> int:
+        # payloads decoded by the learned chunk shape, with no JSON parse (for tests)
+        return self._shapes.hits
 
     @property
     def skipped(self) -> int:
@@ -300,9 +322,17 @@ class ChatDecoder:
 
     def _decode(self, events: list[tuple[str, bytes]], out: list[Any]) -> None:
         st = self._state
+        shapes = self._shapes
         for event_type, payload in events:
             self._events += 1
             self._mark = len(out)
+            if self._format == OPENAI:
+                text = shapes.match(event_type, payload)
+                if text is not None:  # the learned chunk with another text: its delta, no parse
+                    d = list(shapes.base)
+                    d[shapes.field] = text
+                    out.append(tuple.__new__(Delta, d))
+                    continue
             if self._format == REPLICATE or (self._format == AUTO and event_type == "output"):
                 # Replicate's output events are plain text, not JSON
                 self._format = REPLICATE
@@ -335,6 +365,8 @@ class ChatDecoder:
                 openai_chunk(obj, out, st)
                 if chat_error(event_type, obj):
                     self._fail_with(obj, out)
+                if len(out) == self._mark + 1:
+                    shapes.observe(event_type, payload, out[-1], _probe)
                 continue
             try:
                 st.decode(fmt, event_type, obj, out)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 __all__ = ["COMPILED_MODULES", "IMPLEMENTATION", "NO_EXTENSIONS", "PIECES", "TWIN_MODULES"]
 
 #: Every accelerated piece of the package, in import order.
-PIECES = ("parser", "decoder", "jsonstream")
+PIECES = ("parser", "shape", "decoder", "jsonstream")
 
 NO_EXTENSIONS = bool(os.environ.get("TURBOSSE_NO_EXTENSIONS"))
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from ._jsonstream_py import JSONStream as JSONStream
     from ._parser_py import ServerSentEvent as ServerSentEvent
     from ._parser_py import SSEParser as SSEParser
+    from ._shape_py import Shapes as Shapes
 
     IMPLEMENTATION = "python"
     TWIN_MODULES: tuple[ModuleType, ...] = ()
