@@ -3,7 +3,8 @@
 :class:`Connection` parses the response with httptools (llhttp) inside
 ``data_received``: status line, headers, 1xx interim responses (skipped),
 ``Content-Length``, chunked and close-delimited bodies, gzip and deflate. The
-body goes to the :class:`Response`'s *sink* in the same call, so for a chat
+body goes to the :class:`Response`'s *sink* in the same call (what one read
+brought as one piece, however many HTTP chunks it held), so for a chat
 stream bytes travel socket -> llhttp -> SSE -> JSON -> deltas with no
 coroutine in between. What the sink returns is queued, and the one coroutine
 waiting on the response is woken at most once per event-loop iteration with
@@ -63,7 +64,7 @@ class Response:
         "_conn", "_loop", "_head", "_waiter", "_queue", "_queued", "_sink", "error", "done",
         "status_code", "reason", "headers", "_names", "_head_bytes", "_interim",
         "_framing", "_inflate", "_flow_paused", "received", "_idle", "_idle_handle",
-        "_total_handle", "closed", "_decode", "body_bytes",
+        "_total_handle", "closed", "_decode", "body_bytes", "_pending",
     )  # fmt: skip
 
     def __init__(self, conn: Connection, idle: float | None, decode: bool = True) -> None:
@@ -74,6 +75,7 @@ class Response:
         self._waiter: asyncio.Future[None] | None = None
         self._queue: list[Any] | None = None
         self._queued = 0
+        self._pending: list[bytes] = []  # body pieces of the read being parsed, not yet delivered
         self._sink: Sink | None = None
         self.error: BaseException | None = None
         self.done = False
@@ -177,8 +179,12 @@ class Response:
         self.body_bytes += len(body)
         inflate = self._inflate
         if inflate is None:
-            self._deliver(body)
+            # llhttp calls this once per HTTP chunk, and servers send one event
+            # per chunk: the pieces of one read go on as one, after parsing
+            # (flush), so the sink and decoder run once per read, not per event
+            self._pending.append(body)
             return
+        self.flush()
         try:
             data = inflate.decompress(body, _INFLATE_STEP)
             while True:
@@ -195,12 +201,20 @@ class Response:
         if self._interim:
             self._interim = False
             return
+        self.flush()
         self.done = True
         self._stop_timers()
         self._conn.message_complete(self)
         self._wake()
 
     # -- delivery ----------------------------------------------------------
+
+    def flush(self) -> None:
+        """Deliver the body pieces parsed since the last flush, joined."""
+        pending = self._pending
+        if pending:
+            self._pending = []
+            self._deliver(pending[0] if len(pending) == 1 else b"".join(pending))
 
     def _deliver(self, data: bytes) -> None:
         if self.error is not None:  # ended (by the sink, say): nothing more goes on
@@ -404,11 +418,14 @@ class Connection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
+            response.flush()  # the body that came before the error still counts
             cause = exc.__context__
             response.fail(cause if isinstance(cause, Exception) else HTTPProtocolError(str(exc)), abort=True)
         except httptools.HttpParserError as exc:
+            response.flush()
             response.fail(HTTPProtocolError(f"invalid HTTP response: {exc}"), abort=True)
         else:
+            response.flush()
             if response.status_code == 0 and response._head_bytes > MAX_HEADER_BYTES:
                 response.fail(
                     HTTPProtocolError(f"the response head exceeds {MAX_HEADER_BYTES} bytes", MAX_HEADER_BYTES),
