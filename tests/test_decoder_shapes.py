@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import CORPUS_DIR
+from conftest import CORPUS_DIR, twin_module
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -168,6 +168,29 @@ def test_chunks_that_keep_changing_are_decoded_right(decoder_mod: ModuleType) ->
     deltas = dec.feed(encode(payloads, False))
     assert [d.content for d in deltas] == [f"t{i}" for i in range(300)]
     assert dec._shape_hits == 0
+
+
+def test_learning_backs_off_when_shapes_never_match(twin: str, decoder_mod: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    shape_mod = twin_module(twin, "shape")
+    calls: list[bytes] = []
+    learn = shape_mod.learn
+
+    def counting(event_type: str, payload: bytes, delta: Any, probe: Any) -> Any:
+        calls.append(payload)
+        return learn(event_type, payload, delta, probe)
+
+    monkeypatch.setattr(shape_mod, "learn", counting)
+    payloads = [b'{"id":"c-%d","choices":[{"index":0,"delta":{"content":"t%d"}}]}' % (i, i) for i in range(2000)]
+    dec = decoder_mod.ChatDecoder()
+    assert [d.content for d in dec.feed(encode(payloads, False))] == [f"t{i}" for i in range(2000)]
+    # each shape learned is useless (the next chunk has another id): the
+    # attempts come after waits of 2, 4, 8 ... events, at most 1,024 apart
+    assert 8 <= len(calls) <= 12
+    # a stream of one shape learns once
+    calls.clear()
+    dec = decoder_mod.ChatDecoder()
+    dec.feed(encode([payload(ENVELOPES[0], b'"t%d"' % i) for i in range(2000)], False))
+    assert len(calls) == 1 and dec._shape_hits == 1999
 
 
 def test_after_another_chunk_the_shape_still_holds(decoder_mod: ModuleType) -> None:

@@ -10,7 +10,7 @@ from libc.string cimport memcmp
 
 from orjson import JSONDecodeError, loads as _orjson_loads
 
-from turbosse._shape_common import LEARN_BACKOFF_MAX, learn, text_field
+from turbosse._shape_common import backoff, learn, text_field
 
 __all__ = ["Shapes"]
 
@@ -98,11 +98,8 @@ cdef class Shapes:
         if not text_field(delta):
             return
         learned = learn(event_type, payload, delta, probe)
-        if learned is None or self._learned_at == self.hits:  # nothing learned, or the last shape never matched
-            self._fails += 1
-            self._wait = min(1 << min(self._fails, 62), LEARN_BACKOFF_MAX)
-        else:
-            self._fails = 0
+        # useless too: a shape learned while the last one never matched
+        self._fails, self._wait = backoff(self._fails, learned is not None and self._learned_at != self.hits)
         if learned is not None:
             self.event_type, self._head, self._mid, self._tail, self.field, self.base = learned
             self._fixed = len(self._head) + len(self._mid) + (len(self._tail) if self._tail is not None else 0)

@@ -33,7 +33,7 @@ from typing import Any
 
 from orjson import JSONDecodeError, loads
 
-__all__ = ["LEARN_BACKOFF_MAX", "Learned", "learn", "text_field"]
+__all__ = ["LEARN_BACKOFF_MAX", "Learned", "backoff", "learn", "text_field"]
 
 #: The longest wait, in events, between two attempts to learn a shape on a
 #: stream where they keep failing (the wait doubles after each failure).
@@ -63,6 +63,18 @@ def text_field(delta: Any) -> int:
     if reasoning is not None and content is None:
         return 3
     return 0
+
+
+def backoff(fails: int, useful: bool) -> tuple[int, int]:
+    """``(fails, wait)`` after an attempt to learn a shape: both 0 when it
+    was ``useful`` (a shape learned, and the one before it had matched), else
+    one more failure and a wait that doubles with each, in events, up to
+    LEARN_BACKOFF_MAX: a stream whose chunks never share a shape costs a few
+    attempts, not one per chunk."""
+    if useful:
+        return 0, 0
+    fails += 1
+    return fails, min(1 << min(fails, 62), LEARN_BACKOFF_MAX)
 
 
 def _value_quote(payload: bytes, pos: int) -> int:
