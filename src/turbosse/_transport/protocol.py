@@ -184,8 +184,7 @@ class Response:
             # (flush), so the sink and decoder run once per read, not per event
             self._pending.append(body)
             return
-        self.flush()
-        try:
+        try:  # a compressed body is never pending: it goes on a step at a time
             data = inflate.decompress(body, _INFLATE_STEP)
             while True:
                 if data:
