@@ -29,6 +29,8 @@ from typing import Any
 
 import httptools
 
+from .._chunked_common import ChunkedError
+from .._impl import Dechunker
 from .errors import (
     ConnectionLost,
     HTTPProtocolError,
@@ -64,7 +66,7 @@ class Response:
         "_conn", "_loop", "_head", "_waiter", "_queue", "_queued", "_sink", "error", "done",
         "status_code", "reason", "headers", "_names", "_head_bytes", "_interim",
         "_framing", "_inflate", "_flow_paused", "received", "_idle", "_idle_handle",
-        "_total_handle", "closed", "_decode", "body_bytes", "_pending",
+        "_total_handle", "closed", "_decode", "body_bytes", "_pending", "_chunks", "_heads", "_head_tail",
     )  # fmt: skip
 
     def __init__(self, conn: Connection, idle: float | None, decode: bool = True) -> None:
@@ -76,6 +78,9 @@ class Response:
         self._queue: list[Any] | None = None
         self._queued = 0
         self._pending: list[bytes] = []  # body pieces of the read being parsed, not yet delivered
+        self._chunks: Any = None  # the Dechunker reading a chunked body (llhttp read the head)
+        self._heads = 0  # heads llhttp has parsed (1xx included)
+        self._head_tail = b""  # the last bytes of a head that has not ended yet
         self._sink: Sink | None = None
         self.error: BaseException | None = None
         self.done = False
@@ -138,6 +143,7 @@ class Response:
         self._names.append((name, value))
 
     def on_headers_complete(self) -> None:
+        self._heads += 1
         if self.done:  # another response after the one asked for: the connection is not trusted
             self._conn.abort()
             return
@@ -157,7 +163,12 @@ class Response:
         self.headers = headers
         self.status_code = status
         te = headers.get("transfer-encoding", "").lower()
-        self._framing = "chunked" if "chunked" in te else "length" if "content-length" in headers else "close"
+        if "chunked" in te:
+            self._framing = "chunked"
+        elif "content-length" in headers:
+            self._framing = "length"
+        else:  # 204 and 304 have no body; any other ends with the connection
+            self._framing = "none" if status in (204, 304) else "close"
         encoding = headers.get("content-encoding", "").strip().lower() if self._decode else ""
         if encoding in ("gzip", "x-gzip"):
             self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -215,9 +226,10 @@ class Response:
             self._pending = []
             self._deliver(pending[0] if len(pending) == 1 else b"".join(pending))
 
-    def _deliver(self, data: bytes) -> None:
-        if self.error is not None:  # ended (by the sink, say): nothing more goes on
-            return
+    def _deliver(self, data: bytes, replay: bool = False) -> bool:
+        """Hand ``data`` to the sink (or queue it); False if the sink failed."""
+        if self.error is not None and not replay:  # ended (by the sink, say): nothing more goes on
+            return True
         sink = self._sink
         if sink is None:  # raw bytes: queued as they are, counted in bytes
             items: Any = None
@@ -229,11 +241,11 @@ class Response:
                 if self.done:  # a body that had all arrived before set_sink replayed it
                     if self.error is None:
                         self.error = exc
-                    return
+                    return False
                 self.fail(exc, abort=True)
-                return
+                return False
             if not items:
-                return
+                return True
             size = len(items)
         queue = self._queue
         if queue is None:
@@ -242,7 +254,7 @@ class Response:
             waiter = self._waiter
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
-            return
+            return True
         if items is None:
             queue.append(data)
         else:
@@ -251,6 +263,7 @@ class Response:
         if self._queued > MAX_QUEUED and not self._flow_paused:
             self._flow_paused = True  # the consumer is behind: stop reading until it catches up
             self._conn.pause()
+        return True
 
     def end_early(self) -> None:
         """The reader has all it needs (the format's end marker came) but the
@@ -295,9 +308,10 @@ class Response:
         if self._flow_paused:  # what held reading back is handed on now
             self._flow_paused = False
             self._conn.resume()
-        if queue and sink is not None:
+        if queue and sink is not None:  # also when an error followed them: they came before it
             for chunk in queue:
-                self._deliver(chunk)
+                if not self._deliver(chunk, True):
+                    break
 
     async def next_batch(self) -> list[Any]:
         """Everything queued since the last call; waits for more when nothing is
@@ -411,27 +425,103 @@ class Connection(asyncio.Protocol):
                 self._early = True
             self.abort()
             return
-        if response.status_code == 0:  # still in the head: its limit is checked after parsing
-            response._head_bytes += len(data)
         response.received += len(data)
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserCallbackError as exc:
-            response.flush()  # the body that came before the error still counts
-            cause = exc.__context__
-            response.fail(cause if isinstance(cause, Exception) else HTTPProtocolError(str(exc)), abort=True)
-        except httptools.HttpParserError as exc:
-            response.flush()
-            response.fail(HTTPProtocolError(f"invalid HTTP response: {exc}"), abort=True)
+        chunks = response._chunks
+        if chunks is not None:
+            self._feed_chunks(response, chunks, data)
         else:
+            in_head = response.status_code == 0
+            if in_head:  # its limit is checked after parsing
+                response._head_bytes += len(data)
+            try:
+                if in_head:
+                    self._feed_head(response, data)
+                else:
+                    self.parser.feed_data(data)
+            except httptools.HttpParserCallbackError as exc:
+                response.flush()  # the body that came before the error still counts
+                cause = exc.__context__
+                response.fail(cause if isinstance(cause, Exception) else HTTPProtocolError(str(exc)), abort=True)
+                return
+            except httptools.HttpParserError as exc:
+                response.flush()
+                response.fail(HTTPProtocolError(f"invalid HTTP response: {exc}"), abort=True)
+                return
             response.flush()
             if response.status_code == 0 and response._head_bytes > MAX_HEADER_BYTES:
                 response.fail(
                     HTTPProtocolError(f"the response head exceeds {MAX_HEADER_BYTES} bytes", MAX_HEADER_BYTES),
                     abort=True,
                 )
-            elif self.coalescer is not None and not response.done:
-                self.coalescer.hold(self)
+                return
+        if self.coalescer is not None and not response.done and response.error is None:
+            self.coalescer.hold(self)
+
+    def _feed_head(self, response: Response, data: bytes) -> None:
+        """Parse ``data``, which starts inside a response head, with llhttp.
+        A chunked body is then undone by a Dechunker instead, in one pass per
+        read rather than a callback per chunk: the head is fed up to its last
+        byte, then that byte, so that llhttp is seen to end the head exactly
+        where its empty line is (else llhttp reads on, as for every other
+        body)."""
+        parser = self.parser
+        while True:
+            end = _head_end(response, data)
+            if end < 0:
+                parser.feed_data(data)
+                return
+            heads = response._heads
+            if end > 1:
+                parser.feed_data(data[: end - 1])
+            if response._heads != heads:  # llhttp ended the head earlier: it reads on
+                parser.feed_data(data[end - 1 :])
+                return
+            parser.feed_data(data[end - 1 : end])
+            rest = data[end:]
+            if response._heads == heads or response.done or response.error is not None:
+                if rest:
+                    parser.feed_data(rest)
+                return
+            if response.status_code == 0:  # a 1xx response: the real head follows
+                if not rest:
+                    return
+                data = rest
+                continue
+            if response._framing == "chunked" and not response._pending:
+                response._chunks = chunks = Dechunker()
+                if rest:
+                    self._feed_chunks(response, chunks, rest)
+            elif rest:
+                parser.feed_data(rest)
+            return
+
+    def _feed_chunks(self, response: Response, chunks: Any, data: bytes) -> None:
+        """Hand the body bytes of one read of a chunked body on, joined."""
+        try:
+            body = chunks.feed(data)
+        except ChunkedError as exc:
+            try:
+                if exc.body:  # the body before the error still counts
+                    response.on_body(exc.body)
+                response.flush()
+            except HTTPProtocolError:
+                pass
+            response.fail(HTTPProtocolError(f"invalid HTTP response: {exc}", exc.limit), abort=True)
+            return
+        if body:
+            if response._inflate is None:
+                response.body_bytes += len(body)
+                response._deliver(body)
+            else:
+                try:
+                    response.on_body(body)
+                except HTTPProtocolError as exc:  # a corrupt compressed body
+                    response.fail(exc, abort=True)
+                    return
+        if chunks.done and not response.done and response.error is None:
+            response.on_message_complete()
+            if chunks.extra:
+                self.abort()  # bytes after the response: the connection is not trusted
 
     def eof_received(self) -> bool | None:
         return None  # let the transport close; connection_lost decides what it meant
@@ -506,6 +596,24 @@ class Connection(asyncio.Protocol):
             if self.transport is not None:
                 self.transport.abort()
             self._release(self)
+
+
+def _head_end(response: Response, data: bytes) -> int:
+    """Where in ``data`` the head being read ends (the index after its empty
+    line), or -1 if it goes on; the head may have begun in an earlier read."""
+    raw = data if type(data) is bytes else bytes(data)
+    tail = response._head_tail
+    if tail:
+        pos = (tail + raw[:3]).find(b"\r\n\r\n")
+        if pos != -1:
+            response._head_tail = b""
+            return pos + 4 - len(tail)
+    pos = raw.find(b"\r\n\r\n")
+    if pos != -1:
+        response._head_tail = b""
+        return pos + 4
+    response._head_tail = (tail + raw)[-3:]
+    return -1
 
 
 def read_buffer() -> memoryview:
