@@ -3,6 +3,8 @@
 # (see _chunked_common for the rules both twins share).
 # cython: boundscheck=False, wraparound=False, cdivision=True
 
+cimport cython
+
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdlib cimport free, realloc
@@ -30,6 +32,7 @@ for _i in range(6):
 cdef bytes _EMPTY = b""
 
 
+@cython.no_gc  # ints and str fields only: no reference cycle possible
 cdef class Dechunker:
     """Undoes ``Transfer-Encoding: chunked`` as the bytes arrive: :meth:`feed`
     returns the body bytes among those it is given, joined; chunk extensions
@@ -44,7 +47,8 @@ cdef class Dechunker:
     cdef int _state
     cdef unsigned long long _size
     cdef Py_ssize_t _line, _trailers, _max_line, _max_trailers
-    cdef object _error
+    cdef str _message  # the error that ended the body (it is raised again), else None
+    cdef object _limit
     # the body spans of one feed: (offset, length) pairs, reused across calls
     cdef Py_ssize_t *_spans
     cdef Py_ssize_t _cap
@@ -62,7 +66,8 @@ cdef class Dechunker:
         self._trailers = 0
         self._max_line = max_line
         self._max_trailers = max_trailers
-        self._error = None
+        self._message = None
+        self._limit = None
 
     def __dealloc__(self):
         free(self._spans)
@@ -77,8 +82,8 @@ cdef class Dechunker:
 
     def feed(self, data) -> bytes:
         """The body bytes in ``data`` (any bytes-like object), joined."""
-        if self._error is not None:
-            raise self._error
+        if self._message is not None:
+            raise ChunkedError(self._message, self._limit)
         cdef Py_buffer buf
         PyObject_GetBuffer(data, &buf, PyBUF_SIMPLE)
         cdef const unsigned char *p = <const unsigned char *> buf.buf
@@ -191,8 +196,8 @@ cdef class Dechunker:
             PyBuffer_Release(&buf)
         if message is not None:
             self._state = S_FAILED
-            self._error = ChunkedError(message, limit, body)
-            raise self._error
+            self._message, self._limit = message, limit
+            raise ChunkedError(message, limit, body)
         self._state, self._size = state, size
         return body
 

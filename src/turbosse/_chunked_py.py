@@ -22,7 +22,7 @@ class Dechunker:
     over its limit, raises :class:`ChunkedError` (and again on any later
     call)."""
 
-    __slots__ = ("done", "extra", "_state", "_size", "_line", "_trailers", "_max_line", "_max_trailers", "_error")
+    __slots__ = ("done", "extra", "_state", "_size", "_line", "_trailers", "_max_line", "_max_trailers", "_failed")
 
     def __init__(self, max_line: int = MAX_LINE, max_trailers: int = MAX_TRAILERS) -> None:
         self.done = False
@@ -33,12 +33,12 @@ class Dechunker:
         self._trailers = 0  # bytes of the trailer section so far
         self._max_line = max_line
         self._max_trailers = max_trailers
-        self._error: ChunkedError | None = None
+        self._failed: tuple[str, int | None] | None = None  # the error's message and limit
 
     def feed(self, data: bytes) -> bytes:
         """The body bytes in ``data`` (any bytes-like object), joined."""
-        if self._error is not None:
-            raise self._error
+        if self._failed is not None:
+            raise ChunkedError(*self._failed)
         view = memoryview(data).cast("B")
         n = len(view)
         out: list[bytes] = []
@@ -113,7 +113,7 @@ class Dechunker:
         except ChunkedError as exc:
             self._state = _FAILED
             exc.body = b"".join(out)
-            self._error = exc
+            self._failed = (str(exc), exc.limit)
             raise
         self._state, self._size = state, size
         return out[0] if len(out) == 1 else b"".join(out)

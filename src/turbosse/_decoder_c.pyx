@@ -17,6 +17,8 @@
 # on them. Behaviour must match the Python twin exactly; the same tests run on
 # both.
 
+cimport cython
+
 from cpython.dict cimport PyDict_Next, PyDict_Size
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.long cimport PyLong_AsLongAndOverflow
@@ -215,6 +217,7 @@ cdef enum:
     LEARN_EVERY = 32
 
 
+@cython.no_gc  # str fields only: no reference cycle possible
 cdef class KeySet:
     """The hot dict keys, as the very str objects orjson puts in its dicts.
 
@@ -295,6 +298,7 @@ cdef class KeySet:
                 return
 
 
+@cython.no_gc  # sets of JSON scalars only: no reference cycle possible
 cdef class Choices:
     """The choice indices that started and those that got a finish reason,
     for ChatDecoder.complete: the Python twin keeps the same two sets in
@@ -459,6 +463,7 @@ def _probe(event_type, payload):
 cdef object PROBE = _probe
 
 
+@cython.no_gc  # refers only to objects that cannot refer back: untracked, as the GC need not scan it
 cdef class ChatDecoder:
     """Incremental decoder: raw ``text/event-stream`` bytes of an LLM
     response in, :class:`Delta` tuples out. Sans-IO.

@@ -184,6 +184,7 @@ cdef class ServerSentEvent:
 # Signatures are written by hand: Cython's embedsignature misplaces the "*" of
 # this keyword-only __init__.
 @cython.embedsignature(False)
+@cython.no_gc  # bytes, str and int fields only: no reference cycle possible
 cdef class SSEParser:
     """SSEParser(*, max_event_bytes=DEFAULT_MAX_EVENT_BYTES, sentinel=None, default_event='message')
 
@@ -224,7 +225,8 @@ cdef class SSEParser:
         self._limit, self._sentinel, self._default_event = check_options(
             max_event_bytes, sentinel, default_event
         )
-        self._max_event_bytes = max_event_bytes
+        # as given, but an exact int: an untracked parser must not hold an object that could refer back
+        self._max_event_bytes = None if max_event_bytes is None else int(max_event_bytes)
 
     def __dealloc__(self):
         buf_free(&self._line)

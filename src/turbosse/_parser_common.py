@@ -79,11 +79,11 @@ def check_options(
         limit = min(max_event_bytes, sys.maxsize)
     else:
         raise TypeError(f"max_event_bytes must be an int or None, not {type(max_event_bytes).__name__}")
-    if sentinel is None or isinstance(sentinel, bytes):
+    if sentinel is None or type(sentinel) is bytes:
         return limit, sentinel, default_event
     if isinstance(sentinel, str):
         return limit, sentinel.encode("utf-8"), default_event
-    if isinstance(sentinel, (bytearray, memoryview)):
+    if isinstance(sentinel, (bytes, bytearray, memoryview)):  # a subclass too: an exact copy is kept
         return limit, bytes(sentinel), default_event
     raise TypeError(f"sentinel must be bytes, str or None, not {type(sentinel).__name__}")
 

@@ -4,6 +4,8 @@
 # decodes exactly as the full path would). Behaviour must match the Python
 # twin exactly.
 
+cimport cython
+
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memcmp
@@ -17,6 +19,7 @@ __all__ = ["Shapes"]
 cdef object LOADS = _orjson_loads
 
 
+@cython.no_gc  # bytes, str and Delta (atomic items) fields only: no reference cycle possible
 cdef class Shapes:
     """The chunk shape one decoder learned (see _shape_common.learn):
     ``head`` + a JSON string + ``mid`` (+ an ignored string + ``tail``).
