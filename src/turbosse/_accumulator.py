@@ -176,8 +176,8 @@ class _Choice:
         self.index = index
         self.role: str | None = None
         self.content: list[str] = []
-        self.reasoning: list[str] = []
-        self.refusal: list[str] = []
+        self.reasoning: list[str] | None = None  # made on first use (most streams have none)
+        self.refusal: list[str] | None = None
         self.calls: list[_Call] = []  # in order of first appearance
         self.by_index: dict[int, _Call] = {}
         self.finish_reason: str | None = None
@@ -226,10 +226,12 @@ class ChatAccumulator:
         self.stop_reasons: dict[int, str] = {}
         self._follow = follow_arguments
         # followed calls' growth since the last drain: (choice, call, value, events)
-        self._grown: list[tuple[int, _Call, Any, list[Any]]] = []
+        # made on first use, as most streams have no tool call: every object a
+        # stream keeps is one more for the collector to scan at scale
+        self._grown: list[tuple[int, _Call, Any, list[Any]]] | None = None
         self.usage: Usage | None = None
         self._choices: dict[int, _Choice] = {}
-        self._closed: list[tuple[int, _Call]] = []  # calls finished since last drain
+        self._closed: list[tuple[int, _Call]] | None = None  # calls finished since last drain
 
     def add(self, delta: Delta) -> None:
         """Fold one delta in."""
@@ -247,9 +249,15 @@ class ChatAccumulator:
         if content is not None:
             ch.content.append(content)
         if reasoning is not None:
-            ch.reasoning.append(reasoning)
+            if ch.reasoning is None:
+                ch.reasoning = [reasoning]
+            else:
+                ch.reasoning.append(reasoning)
         if refusal is not None:
-            ch.refusal.append(refusal)
+            if ch.refusal is None:
+                ch.refusal = [refusal]
+            else:
+                ch.refusal.append(refusal)
         if tool_calls is not None:
             for tc in tool_calls:
                 self._tool(ch, tc)
@@ -293,6 +301,8 @@ class ChatAccumulator:
                 except JSONStreamError:
                     call.stream = None  # not JSON: stop following
                 else:
+                    if self._grown is None:
+                        self._grown = []
                     self._grown.append((ch.index, call, call.stream.value(), events))
 
     def _new_call(self, ch: _Choice, id_: str | None, name: str | None) -> _Call:
@@ -305,12 +315,14 @@ class ChatAccumulator:
     def _drain_grown(self) -> list[tuple[int, _Call, Any, list[Any]]]:
         """Followed calls whose arguments grew since the last drain: one
         entry per fragment, with the value after it and its JSONStream events."""
-        grown, self._grown = self._grown, []
-        return grown
+        grown, self._grown = self._grown, None
+        return grown or []
 
     def _close(self, index: int, call: _Call) -> None:
         if not call.closed:
             call.closed = True
+            if self._closed is None:
+                self._closed = []
             self._closed.append((index, call))
 
     def _drain_completed(self, final: bool = False) -> list[tuple[int, ToolCall]]:
@@ -323,7 +335,7 @@ class ChatAccumulator:
         if not self._closed:
             return []
         done = [(i, c.result()) for i, c in self._closed]
-        self._closed.clear()
+        self._closed = None
         return done
 
     def result(self) -> ChatResult:

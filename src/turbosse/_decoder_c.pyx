@@ -306,11 +306,7 @@ cdef class Choices:
     set (the hot path marks one or two choices per chunk)."""
 
     cdef unsigned long long started_bits, finished_bits
-    cdef set started, finished
-
-    def __cinit__(self):
-        self.started = set()
-        self.finished = set()
+    cdef set started, finished  # made when an index beyond the bits comes (rare)
 
     cdef inline void mark(self, object index, bint finish) noexcept:
         cdef int overflow = 0
@@ -321,6 +317,8 @@ cdef class Choices:
                 self.finished_bits |= 1ULL << i
             return
         try:
+            if self.started is None:
+                self.started, self.finished = set(), set()
             self.started.add(index)
             if finish:
                 self.finished.add(index)
@@ -328,6 +326,8 @@ cdef class Choices:
             pass
 
     cdef bint all_finished(self):
+        if self.started is None:
+            return self.started_bits != 0 and (self.started_bits & ~self.finished_bits) == 0
         if self.started_bits == 0 and not self.started:
             return False
         return (self.started_bits & ~self.finished_bits) == 0 and self.started <= self.finished

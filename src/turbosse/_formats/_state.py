@@ -23,29 +23,73 @@ class FormatState:
     """Per-stream state of the decoder: metadata and what the typed-event
     formats need to remember between events."""
 
-    __slots__ = ("model", "id", "done", "start_usage", "blocks", "empty_tools", "saw_tool",
-                 "gemini_calls", "steps", "started", "finished", "stop_reasons")
+    __slots__ = ("model", "id", "done", "start_usage", "saw_tool", "gemini_calls",
+                 "_blocks", "_empty_tools", "_steps", "_started", "_finished", "_stop_reasons")
 
     def __init__(self) -> None:
         self.model: str | None = None
         self.id: str | None = None
         self.done = False  # the format's own end marker was seen
         self.start_usage: tuple[int | None, int | None] = (None, None)
-        self.blocks: dict[int | None, str] = {}  # Anthropic content block index -> type
-        self.empty_tools: set[int | None] = set()  # Anthropic tool_use blocks with no input yet
         self.saw_tool = False  # Responses: a function call was streamed
         self.gemini_calls = 0  # Gemini: function calls seen, to number them
-        self.steps: dict[Any, Any] = {}  # Gemini Interactions: step index -> step type
-        # choice indices that produced a delta, and those that got a finish
-        # reason: the stream is complete when every started choice finished
-        self.started: set[Any] = set()
-        self.finished: set[Any] = set()
-        # choice index -> the provider's own finish word, before normalising
-        self.stop_reasons: dict[int, str] = {}
+        # The containers below are made on first use: most streams need few
+        # of them, and every object a stream keeps is one more for the garbage
+        # collector to scan while thousands of streams are in flight.
+        self._blocks: dict[int | None, str] | None = None
+        self._empty_tools: set[int | None] | None = None
+        self._steps: dict[Any, Any] | None = None
+        self._started: set[Any] | None = None
+        self._finished: set[Any] | None = None
+        self._stop_reasons: dict[int, str] | None = None
+
+    @property
+    def blocks(self) -> dict[int | None, str]:
+        """Anthropic: content block index -> block type."""
+        if self._blocks is None:
+            self._blocks = {}
+        return self._blocks
+
+    @property
+    def empty_tools(self) -> set[int | None]:
+        """Anthropic: the tool_use blocks with no input yet."""
+        if self._empty_tools is None:
+            self._empty_tools = set()
+        return self._empty_tools
+
+    @property
+    def steps(self) -> dict[Any, Any]:
+        """Gemini Interactions: step index -> step type."""
+        if self._steps is None:
+            self._steps = {}
+        return self._steps
+
+    @property
+    def started(self) -> set[Any]:
+        """The choice indices that produced a delta (the stream is complete
+        when every started choice finished)."""
+        if self._started is None:
+            self._started = set()
+        return self._started
+
+    @property
+    def finished(self) -> set[Any]:
+        """The choice indices that got a finish reason."""
+        if self._finished is None:
+            self._finished = set()
+        return self._finished
+
+    @property
+    def stop_reasons(self) -> dict[int, str]:
+        """Choice index -> the provider's own finish word, before normalising."""
+        if self._stop_reasons is None:
+            self._stop_reasons = {}
+        return self._stop_reasons
 
     def all_finished(self) -> bool:
         """Some choice started, and every one that did has a finish reason."""
-        return bool(self.started) and self.started <= self.finished
+        started = self._started
+        return bool(started) and started <= self.finished
 
     def track(self, out: list[Any], start: int) -> None:
         """Note the choices the deltas ``out[start:]`` start or finish (a

@@ -55,27 +55,8 @@ class _Body(httpx.AsyncByteStream):
         body is awaited for END_GRACE seconds, then the connection is closed."""
         response = self._response
         decoder = engine.decoder
-        feed = decoder.feed
-        deliver = engine.deliver if quiet else None
-        loop = asyncio.get_running_loop()
-        state: list[Any] = [0, None]  # bytes without a delta; the end-grace timer
-
-        def sink(data: bytes) -> Any:
-            deltas = feed(data)  # a decoder error ends the response: the reader raises it
-            if deltas:
-                state[0] = 0
-                if deliver is not None:
-                    deliver(deltas)
-                    deltas = None
-            else:
-                state[0] += len(data)
-                if state[0] > max_quiet:
-                    raise TooManyBytesWithoutEvent(max_quiet)
-            if decoder.done and state[1] is None:
-                state[1] = loop.call_later(END_GRACE, response.end_early)
-            return deltas
-
-        response.set_sink(sink)
+        sink = _DecodingSink(response, engine, max_quiet, quiet)
+        response.set_sink(sink.take)
         try:
             while True:
                 try:
@@ -88,11 +69,44 @@ class _Body(httpx.AsyncByteStream):
                     return
                 yield batch
         finally:
-            if state[1] is not None:
-                state[1].cancel()
+            if sink.grace is not None:
+                sink.grace.cancel()
 
     async def aclose(self) -> None:
         self._response.close()
+
+
+class _DecodingSink:
+    """The sink of a body decoded where it is read (:meth:`_Body.decoded`):
+    one object and its bound method per stream, where a closure would hold
+    a cell per variable (objects the collector scans while streams are in
+    flight)."""
+
+    __slots__ = ("response", "feed", "decoder", "deliver", "max_quiet", "quiet_bytes", "grace")
+
+    def __init__(self, response: Response, engine: Any, max_quiet: int, quiet: bool) -> None:
+        self.response = response
+        self.decoder = engine.decoder
+        self.feed = self.decoder.feed
+        self.deliver = engine.deliver if quiet else None
+        self.max_quiet = max_quiet
+        self.quiet_bytes = 0  # body bytes since the last delta
+        self.grace: asyncio.TimerHandle | None = None  # the end-grace timer
+
+    def take(self, data: bytes) -> Any:
+        deltas = self.feed(data)  # a decoder error ends the response: the reader raises it
+        if deltas:
+            self.quiet_bytes = 0
+            if self.deliver is not None:
+                self.deliver(deltas)
+                deltas = None
+        else:
+            self.quiet_bytes += len(data)
+            if self.quiet_bytes > self.max_quiet:
+                raise TooManyBytesWithoutEvent(self.max_quiet)
+        if self.grace is None and self.decoder.done:
+            self.grace = asyncio.get_running_loop().call_later(END_GRACE, self.response.end_early)
+        return deltas
 
 
 class _Streamed(httpx.Response):

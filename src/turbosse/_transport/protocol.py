@@ -77,7 +77,7 @@ class Response:
         self._waiter: asyncio.Future[None] | None = None
         self._queue: list[Any] | None = None
         self._queued = 0
-        self._pending: list[bytes] = []  # body pieces of the read being parsed, not yet delivered
+        self._pending: list[bytes] | None = None  # body pieces of the read being parsed, not yet delivered
         self._chunks: Any = None  # the Dechunker reading a chunked body (llhttp read the head)
         self._heads = 0  # heads llhttp has parsed (1xx included)
         self._head_tail = b""  # the last bytes of a head that has not ended yet
@@ -193,7 +193,11 @@ class Response:
             # llhttp calls this once per HTTP chunk, and servers send one event
             # per chunk: the pieces of one read go on as one, after parsing
             # (flush), so the sink and decoder run once per read, not per event
-            self._pending.append(body)
+            pending = self._pending
+            if pending is None:
+                self._pending = [body]
+            else:
+                pending.append(body)
             return
         try:  # a compressed body is never pending: it goes on a step at a time
             data = inflate.decompress(body, _INFLATE_STEP)
@@ -223,7 +227,7 @@ class Response:
         """Deliver the body pieces parsed since the last flush, joined."""
         pending = self._pending
         if pending:
-            self._pending = []
+            self._pending = None
             self._deliver(pending[0] if len(pending) == 1 else b"".join(pending))
 
     def _deliver(self, data: bytes, replay: bool = False) -> bool:
@@ -397,7 +401,8 @@ class Connection(asyncio.Protocol):
         self.loop = loop
         self._release = release
         self.transport: asyncio.Transport | None = None
-        self.parser: Any = None
+        self.parser: Any = None  # llhttp, while it reads the response
+        self.keep_alive = False  # the head's verdict, once the parser is dropped
         self.response: Response | None = None
         self.closed = False
         self.reusable = False
@@ -489,6 +494,10 @@ class Connection(asyncio.Protocol):
                 continue
             if response._framing == "chunked" and not response._pending:
                 response._chunks = chunks = Dechunker()
+                # llhttp's part is done (keep-alive is decided by the head):
+                # the parser and its bound callbacks need not live on
+                self.keep_alive = bool(parser.should_keep_alive())
+                self.parser = None
                 if rest:
                     self._feed_chunks(response, chunks, rest)
             elif rest:
@@ -567,7 +576,8 @@ class Connection(asyncio.Protocol):
         return response
 
     def message_complete(self, response: Response) -> None:
-        self.reusable = bool(self.parser.should_keep_alive()) and response._framing != "close"
+        alive = self.keep_alive if self.parser is None else bool(self.parser.should_keep_alive())
+        self.reusable = alive and response._framing != "close"
         self.parser = None  # it refers to the response, which refers to this connection
         self.idle_since = self.loop.time()
         if self._paused:
