@@ -89,7 +89,7 @@ class FormatState:
     def all_finished(self) -> bool:
         """Some choice started, and every one that did has a finish reason."""
         started = self._started
-        return bool(started) and started <= self.finished
+        return started is not None and bool(started) and started <= self.finished
 
     def track(self, out: list[Any], start: int) -> None:
         """Note the choices the deltas ``out[start:]`` start or finish (a
