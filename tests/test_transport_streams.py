@@ -117,13 +117,13 @@ async def test_chat_client_complete_wakes_nobody_per_read(server, monkeypatch, d
 
     monkeypatch.setattr(turbosse._client_settings, "ChatDecoder", decoder_mod.ChatDecoder)
     waits = []
-    next_batch = Response.next_batch
+    anext_batch = Response.anext_batch  # what a reader awaits (next_batch too)
 
-    async def counted(self):
+    async def counted(self, *args):
         waits.append(1)
-        return await next_batch(self)
+        return await anext_batch(self, *args)
 
-    monkeypatch.setattr(Response, "next_batch", counted)
+    monkeypatch.setattr(Response, "anext_batch", counted)
 
     class Tokens(StreamHandler):
         def __init__(self):
@@ -195,3 +195,27 @@ async def test_chat_client_reuses_every_connection_at_its_concurrency(server):
         before = server.stats()["connections_total"]
         await wave()
         assert server.stats()["connections_total"] == before
+
+
+@pytest.mark.parametrize("after", [b"zz\r\n", b"5\r\nhelloX"], ids=["bad-chunk-size", "bad-chunk-end"])
+async def test_a_broken_body_after_the_end_marker_still_completes(after):
+    # the server's framing breaks after data: [DONE]: the stream was whole
+    from _scripted_server import Exchange, ScriptedServer
+
+    from turbosse import AsyncChatClient
+
+    chunks = [{"choices": [{"index": 0, "delta": {"content": t}}]} for t in ("Hel", "lo")]
+    events = [b"data: %s\n\n" % orjson.dumps(c) for c in chunks] + [b"data: [DONE]\n\n"]
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+
+    async def handler(ex: Exchange) -> None:
+        await ex.request()
+        await ex.send(head, *(b"%x\r\n%s\r\n" % (len(e), e) for e in events), after, pause=0.01)
+        await ex.reader.read()
+
+    async with ScriptedServer(handler) as srv:
+        async with AsyncChatClient(base_url=srv.url, model="m", transport="turbosse", max_retries=0) as chat:
+            async with chat.stream([]) as stream:
+                got = [d.content async for d in stream if d.content]
+            assert "".join(got) == "Hello"
+            assert (await stream.result()).content == "Hello"

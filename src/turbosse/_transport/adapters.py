@@ -20,7 +20,7 @@ transport's stream, never through httpx's per-chunk machinery:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -46,41 +46,29 @@ class _Body(httpx.AsyncByteStream):
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._response.aiter_bytes()
 
-    async def decoded(self, engine: Any, max_quiet: int, quiet: bool) -> AsyncIterator[list[Any]]:
+    def decoded(self, engine: Any, max_quiet: int, quiet: bool) -> _DecodingSink:
         """The body decoded inside ``data_received`` by ``engine.decoder``
-        (see :func:`turbosse._http.adecoded_body`): each wake-up of the reader
-        brings every delta since the last one. With ``quiet`` the engine
-        delivers them there too (accumulator and handler) and the reader is
-        woken only at the end. After the format's end marker the rest of the
-        body is awaited for END_GRACE seconds, then the connection is closed."""
-        response = self._response
-        decoder = engine.decoder
-        sink = _DecodingSink(response, engine, max_quiet, quiet)
-        response.set_sink(sink.take)
-        try:
-            while True:
-                try:
-                    batch = await response.next_batch()
-                except httpx.HTTPError:
-                    if decoder.done:  # the server failed after the end: the stream is complete regardless
-                        return
-                    raise
-                if not batch:
-                    return
-                yield batch
-        finally:
-            if sink.grace is not None:
-                sink.grace.cancel()
+        (see :func:`turbosse._http.adecoded_body`), as an async iterator of
+        lists of deltas: each wake-up of the reader brings every delta since
+        the last one. With ``quiet`` the engine delivers them there too
+        (accumulator and handler) and the reader is woken only at the end.
+        After the format's end marker the rest of the body is awaited for
+        END_GRACE seconds, then the connection is closed."""
+        sink = _DecodingSink(self._response, engine, max_quiet, quiet)
+        self._response.set_sink(sink.take)
+        return sink
 
     async def aclose(self) -> None:
         self._response.close()
 
 
 class _DecodingSink:
-    """The sink of a body decoded where it is read (:meth:`_Body.decoded`):
-    one object and its bound method per stream, where a closure would hold
-    a cell per variable (objects the collector scans while streams are in
-    flight)."""
+    """A body decoded where it is read (:meth:`_Body.decoded`): the sink the
+    response calls with each read (:meth:`take`), and the async iterator of
+    the batches of deltas it queues, whose ``__anext__`` is the response's
+    own (no generator in between: one frame less per wake-up). One object
+    per stream, where a closure would hold a cell per variable (objects the
+    collector scans while streams are in flight)."""
 
     __slots__ = ("response", "feed", "decoder", "deliver", "max_quiet", "quiet_bytes", "grace")
 
@@ -107,6 +95,17 @@ class _DecodingSink:
         if self.grace is None and self.decoder.done:
             self.grace = asyncio.get_running_loop().call_later(END_GRACE, self.response.end_early)
         return deltas
+
+    def __aiter__(self) -> _DecodingSink:
+        return self
+
+    def __anext__(self) -> Awaitable[list[Any]]:
+        return self.response.anext_batch(self.decoder)
+
+    async def aclose(self) -> None:
+        if self.grace is not None:
+            self.grace.cancel()
+            self.grace = None
 
 
 class _Streamed(httpx.Response):

@@ -36,6 +36,7 @@ from .errors import (
     HTTPProtocolError,
     ReadTimedOut,
     TotalTimedOut,
+    TransportError,
     UnsupportedRequest,
 )
 
@@ -321,6 +322,16 @@ class Response:
         """Everything queued since the last call; waits for more when nothing is
         queued. Returns ``[]`` at the end of the body; raises the error that
         ended it early."""
+        try:
+            return await self.anext_batch()
+        except StopAsyncIteration:
+            return []
+
+    async def anext_batch(self, decoder: Any = None) -> list[Any]:
+        """:meth:`next_batch` as an async iterator's ``__anext__``: raises
+        StopAsyncIteration at the end of the body, and also when a transport
+        error comes after ``decoder`` (if given) is done: the stream was
+        complete regardless."""
         while True:
             queue = self._queue
             if queue is not None:
@@ -330,10 +341,13 @@ class Response:
                     self._flow_paused = False
                     self._conn.resume()
                 return queue
-            if self.error is not None:
-                raise self.error
+            error = self.error
+            if error is not None:
+                if decoder is not None and decoder.done and isinstance(error, TransportError):
+                    raise StopAsyncIteration
+                raise error
             if self.done:
-                return []
+                raise StopAsyncIteration
             self._waiter = waiter = self._loop.create_future()
             try:
                 await waiter
