@@ -175,9 +175,9 @@ def test_learning_backs_off_when_shapes_never_match(twin: str, decoder_mod: Modu
     calls: list[bytes] = []
     learn = shape_mod.learn
 
-    def counting(event_type: str, payload: bytes, delta: Any, probe: Any) -> Any:
+    def counting(event_type: str, payload: bytes, delta: Any) -> Any:
         calls.append(payload)
-        return learn(event_type, payload, delta, probe)
+        return learn(event_type, payload, delta)
 
     monkeypatch.setattr(shape_mod, "learn", counting)
     payloads = [b'{"id":"c-%d","choices":[{"index":0,"delta":{"content":"t%d"}}]}' % (i, i) for i in range(2000)]
@@ -191,6 +191,46 @@ def test_learning_backs_off_when_shapes_never_match(twin: str, decoder_mod: Modu
     dec = decoder_mod.ChatDecoder()
     dec.feed(encode([payload(ENVELOPES[0], b'"t%d"' % i) for i in range(2000)], False))
     assert len(calls) == 1 and dec._shape_hits == 1999
+
+
+def test_a_shape_is_confirmed_by_the_probes_only_when_a_payload_matches_it(
+    twin: str, decoder_mod: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shape_mod = twin_module(twin, "shape")
+    confirmed: list[bytes] = []
+    confirm = shape_mod.confirm
+
+    def counting(learned: Any, payload: bytes, probe: Any) -> Any:
+        confirmed.append(payload)
+        return confirm(learned, payload, probe)
+
+    monkeypatch.setattr(shape_mod, "confirm", counting)
+    finish = b'{"id":"chatcmpl-1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}'
+    # one text chunk, then the finish: the shape learned never matches, so no probe runs
+    dec = decoder_mod.ChatDecoder()
+    deltas = dec.feed(encode([payload(ENVELOPES[0], b'"only"'), finish], False))
+    assert [d.content for d in deltas] == ["only", None] and deltas[1].finish_reason == "stop"
+    assert confirmed == [] and dec._shape_hits == 0
+    # a second text chunk matches: confirmed once, before its text is used
+    dec = decoder_mod.ChatDecoder()
+    texts = [b'"a"', b'"b"', b'"c\\n"']
+    deltas = dec.feed(encode([payload(ENVELOPES[0], t) for t in texts] + [finish], False))
+    assert [d.content for d in deltas] == ["a", "b", "c\n", None]
+    assert confirmed == [payload(ENVELOPES[0], b'"a"')] and dec._shape_hits == 2
+
+
+def test_a_split_the_probes_reject_is_never_used(twin: str, decoder_mod: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the first split learn() finds is wrong (a duplicate "content" key: JSON's
+    # last one wins): at the first match the probes reject it and confirm the
+    # other split of the same payload, which then reads that payload
+    trap = b'{"choices":[{"index":0,"delta":{"content":%s,"content":%s}}]}'
+    payloads = [trap % (b'"x"', b'"x"'), trap % (b'"x"', b'"x"'), trap % (b'"x"', b'"z"'), trap % (b'"q"', b'"w"')]
+    dec = decoder_mod.ChatDecoder()
+    assert [d.content for d in dec.feed(encode(payloads, False))] == ["x", "x", "z", "w"]
+    assert dec._shape_hits == 2  # the second and the third, by the split confirmed at the second
+    # a payload that only the wrong split matches: its text would be the ignored value
+    dec = decoder_mod.ChatDecoder()
+    assert [d.content for d in dec.feed(encode([trap % (b'"x"', b'"x"'), trap % (b'"y"', b'"x"')], False))] == ["x", "x"]
 
 
 def test_after_another_chunk_the_shape_still_holds(decoder_mod: ModuleType) -> None:

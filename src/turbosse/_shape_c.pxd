@@ -9,6 +9,9 @@ cdef class Shapes:
     cdef bytes _head, _mid
     cdef object _tail
     cdef Py_ssize_t _fixed, _wait, _fails, _learned_at
+    cdef object _source, _probe  # until the first match confirms the shape (see _shape_py)
 
     cpdef object match(self, str event_type, bytes payload)
     cpdef observe(self, str event_type, bytes payload, object delta, object probe)
+    cdef int _confirm(self) except -1
+    cdef _take(self, object learned)

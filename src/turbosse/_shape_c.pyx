@@ -12,14 +12,14 @@ from libc.string cimport memcmp
 
 from orjson import JSONDecodeError, loads as _orjson_loads
 
-from turbosse._shape_common import backoff, learn, text_field
+from turbosse._shape_common import backoff, confirm, learn, text_field
 
 __all__ = ["Shapes"]
 
 cdef object LOADS = _orjson_loads
 
 
-@cython.no_gc  # bytes, str and Delta (atomic items) fields only: no reference cycle possible
+@cython.no_gc  # bytes, str, a Delta (atomic items) and the decoder module's probe function: no cycle possible
 cdef class Shapes:
     """The chunk shape one decoder learned (see _shape_common.learn):
     ``head`` + a JSON string + ``mid`` (+ an ignored string + ``tail``).
@@ -37,6 +37,8 @@ cdef class Shapes:
         self._wait = 0  # events to let pass before the next attempt to learn
         self._fails = 0  # attempts in a row that learned nothing useful
         self._learned_at = -1  # hits when the shape was learned (-1: none yet)
+        self._source = None  # the payload learned from, until a match confirms the shape
+        self._probe = None
 
     cpdef object match(self, str event_type, bytes payload):
         """The text in the shape's slot of ``payload``, or None when the
@@ -88,8 +90,30 @@ cdef class Shapes:
                 text = PyUnicode_DecodeUTF8(<const char*>(p + start), i - start, NULL)
         except (JSONDecodeError, UnicodeDecodeError):
             return None
+        if self._source is not None:  # the first match: the probes decide first
+            confirmed = self._confirm()
+            if confirmed != 1:  # rejected; or another split of the same payload holds
+                return self.match(event_type, payload) if confirmed == 2 else None
         self.hits += 1
         return text
+
+    cdef int _confirm(self) except -1:
+        """See _shape_py.Shapes._confirm."""
+        learned = (self.event_type, self._head, self._mid, self._tail, self.field, self.base)
+        confirmed = confirm(learned, self._source, self._probe)
+        self._source = self._probe = None
+        if confirmed is None:
+            self.event_type = None  # nothing matches until a shape is learned again
+            self._fails, self._wait = backoff(self._fails, False)
+            return 0
+        if confirmed != learned:
+            self._take(confirmed)
+            return 2
+        return 1
+
+    cdef _take(self, object learned):
+        self.event_type, self._head, self._mid, self._tail, self.field, self.base = learned
+        self._fixed = len(self._head) + len(self._mid) + (len(self._tail) if self._tail is not None else 0)
 
     cpdef observe(self, str event_type, bytes payload, object delta, object probe):
         """The full path decoded ``payload`` to exactly ``delta``: learn its
@@ -100,10 +124,10 @@ cdef class Shapes:
             return
         if not text_field(delta):
             return
-        learned = learn(event_type, payload, delta, probe)
+        learned = learn(event_type, payload, delta)
         # useless too: a shape learned while the last one never matched
         self._fails, self._wait = backoff(self._fails, learned is not None and self._learned_at != self.hits)
         if learned is not None:
-            self.event_type, self._head, self._mid, self._tail, self.field, self.base = learned
-            self._fixed = len(self._head) + len(self._mid) + (len(self._tail) if self._tail is not None else 0)
+            self._take(learned)
             self._learned_at = self.hits
+            self._source, self._probe = payload, probe

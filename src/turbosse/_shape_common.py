@@ -15,10 +15,12 @@ One more string may vary: OpenAI's ``"obfuscation"`` padding, whose value
 the decoder ignores; then ``mid`` ends with that string's opening quote and
 ``tail`` starts with its closing quote.
 
-Nothing is taken on trust. A split is kept only if two probe payloads (the
-learned bytes with other strings in the slots, escapes and a non-ASCII
+Nothing is taken on trust. A split is used only once two probe payloads
+(the learned bytes with other strings in the slots, escapes and a non-ASCII
 character among them) decode, on the full path, to the learned delta with
-the probe's text and nothing else: the slot then is that field, whatever the
+the probe's text and nothing else (checked when a payload first matches
+the split, before its text is used, so a stream that never repeats its
+shape never pays for the probes): the slot then is that field, whatever the
 JSON around it (duplicate keys, a nested "content", odd whitespace), because
 JSON's grammar maps one string token to one value. A payload the match is
 unsure of (an invalid escape, invalid UTF-8, a control character, an empty
@@ -28,12 +30,12 @@ did; so the deltas, and every error, are the full path's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from orjson import JSONDecodeError, loads
 
-__all__ = ["LEARN_BACKOFF_MAX", "Learned", "backoff", "learn", "text_field"]
+__all__ = ["LEARN_BACKOFF_MAX", "Learned", "backoff", "confirm", "learn", "text_field"]
 
 #: The longest wait, in events, between two attempts to learn a shape on a
 #: stream where they keep failing (the wait doubles after each failure).
@@ -135,15 +137,12 @@ def _verified(learned: Learned, probe: Callable[[str, bytes], Any]) -> bool:
     return True
 
 
-def learn(event_type: str, payload: bytes, delta: Any, probe: Callable[[str, bytes], Any]) -> Learned | None:
-    """The shape of ``payload``, which the full path decoded to exactly
-    ``delta``; None if it has none that :func:`_verified` confirms.
-    ``probe(event_type, payload)`` decodes a payload on the full path,
-    without side effects, to its list of deltas (None for an error or an
-    invalid chunk)."""
+def _splits(event_type: str, payload: bytes, delta: Any) -> Iterator[Learned]:
+    """Every split of ``payload`` (decoded on the full path to exactly
+    ``delta``) whose slot holds the delta's text, in order."""
     field = text_field(delta)
     if not field:
-        return None
+        return
     text = delta[field]
     for key in _KEYS[field]:
         pos = payload.find(key)
@@ -153,11 +152,31 @@ def learn(event_type: str, payload: bytes, delta: Any, probe: Callable[[str, byt
             if close != -1 and _string(payload[open_ : close + 1]) == text:
                 slot = _ignored_slot(payload, close + 1)
                 if slot is None:
-                    learned: Learned = (event_type, payload[: open_ + 1], payload[close:], None, field, delta)
+                    yield (event_type, payload[: open_ + 1], payload[close:], None, field, delta)
                 else:
                     o_open, o_close = slot
-                    learned = (event_type, payload[: open_ + 1], payload[close : o_open + 1], payload[o_close:], field, delta)
-                if _verified(learned, probe):
-                    return learned
+                    yield (event_type, payload[: open_ + 1], payload[close : o_open + 1], payload[o_close:], field, delta)
             pos = payload.find(key, pos + 1)
+
+
+def learn(event_type: str, payload: bytes, delta: Any) -> Learned | None:
+    """A shape of ``payload``, which the full path decoded to exactly
+    ``delta``: its first split whose slot holds the text; None if it has
+    none. Not yet trusted: :func:`confirm` checks it when a later payload
+    first matches it (so a stream that never repeats its shape, a short one
+    say, never pays for the probes)."""
+    return next(_splits(event_type, payload, delta), None)
+
+
+def confirm(learned: Learned, payload: bytes, probe: Callable[[str, bytes], Any]) -> Learned | None:
+    """``learned`` (from ``payload``) if :func:`_verified` confirms it, else
+    the first other split of ``payload`` that it confirms, else None.
+    ``probe(event_type, payload)`` decodes a payload on the full path,
+    without side effects, to its list of deltas (None for an error or an
+    invalid chunk)."""
+    if _verified(learned, probe):
+        return learned
+    for other in _splits(learned[0], payload, learned[5]):
+        if other != learned and _verified(other, probe):
+            return other
     return None
