@@ -170,16 +170,22 @@ def test_chunks_that_keep_changing_are_decoded_right(decoder_mod: ModuleType) ->
     assert dec._shape_hits == 0
 
 
-def test_learning_backs_off_when_shapes_never_match(twin: str, decoder_mod: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    shape_mod = twin_module(twin, "shape")
+def _payloads_passed(monkeypatch: pytest.MonkeyPatch, module: ModuleType, name: str, arg: int) -> list[bytes]:
+    """Wrap ``module.name``: the list it returns fills with the argument at
+    position ``arg`` (the payload) of every call."""
     calls: list[bytes] = []
-    learn = shape_mod.learn
+    original = getattr(module, name)
 
-    def counting(event_type: str, payload: bytes, delta: Any) -> Any:
-        calls.append(payload)
-        return learn(event_type, payload, delta)
+    def recording(*args: Any) -> Any:
+        calls.append(args[arg])
+        return original(*args)
 
-    monkeypatch.setattr(shape_mod, "learn", counting)
+    monkeypatch.setattr(module, name, recording)
+    return calls
+
+
+def test_learning_backs_off_when_shapes_never_match(twin: str, decoder_mod: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _payloads_passed(monkeypatch, twin_module(twin, "shape"), "learn", 1)
     payloads = [b'{"id":"c-%d","choices":[{"index":0,"delta":{"content":"t%d"}}]}' % (i, i) for i in range(2000)]
     dec = decoder_mod.ChatDecoder()
     assert [d.content for d in dec.feed(encode(payloads, False))] == [f"t{i}" for i in range(2000)]
@@ -196,15 +202,7 @@ def test_learning_backs_off_when_shapes_never_match(twin: str, decoder_mod: Modu
 def test_a_shape_is_confirmed_by_the_probes_only_when_a_payload_matches_it(
     twin: str, decoder_mod: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shape_mod = twin_module(twin, "shape")
-    confirmed: list[bytes] = []
-    confirm = shape_mod.confirm
-
-    def counting(learned: Any, payload: bytes, probe: Any) -> Any:
-        confirmed.append(payload)
-        return confirm(learned, payload, probe)
-
-    monkeypatch.setattr(shape_mod, "confirm", counting)
+    confirmed = _payloads_passed(monkeypatch, twin_module(twin, "shape"), "confirm", 1)
     finish = b'{"id":"chatcmpl-1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}'
     # one text chunk, then the finish: the shape learned never matches, so no probe runs
     dec = decoder_mod.ChatDecoder()
