@@ -767,6 +767,8 @@ def test_large_event_in_small_pieces_is_linear(parser_mod: Any, shape: Any) -> N
         small = _feed_time(parser_mod, shape(mib))
         large = _feed_time(parser_mod, shape(4 * mib))
         ratios.append(f"{large / small:.1f} ({small * 1000:.2f} ms -> {large * 1000:.2f} ms)")
-        if large / small < 6:
+        # linear is about 4 (5-5.5 measured here: 4 MiB outgrows the caches
+        # that hold 1 MiB); quadratic rescanning or re-copying would be 16
+        if large / small < 8:
             return
     pytest.fail(f"1 MiB -> 4 MiB time ratios: {ratios}; linear would be about 4")
