@@ -122,7 +122,7 @@ class Stub:
     constants: set[str]  # top-level annotated or assigned names
     functions: dict[str, Member]
     classes: dict[str, dict[str, Member]]
-    docs: dict[str, str | None]  # "Class" and "Class.member" -> docstring
+    docs: dict[str, str | None]  # "function", "Class" and "Class.member" -> docstring
 
 
 def read_stub(path: Path) -> Stub:
@@ -144,6 +144,7 @@ def read_stub(path: Path) -> Stub:
             stub.names.add(node.name)
         elif isinstance(node, ast.FunctionDef):
             stub.functions[node.name] = _stub_function(node)
+            stub.docs[node.name] = ast.get_docstring(node)
             stub.names.add(node.name)
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             stub.constants.add(node.target.id)
@@ -397,9 +398,12 @@ def _doc(obj: object) -> str | None:
 
 
 def _public_docs(module: ModuleType, stub: Stub) -> dict[str, str | None]:
-    """Docstrings of every class the stub declares and of its public members,
-    from the given module."""
+    """Docstrings of every function and class the stub declares and of the
+    classes' public members, from the given module."""
     docs: dict[str, str | None] = {}
+    for fn_name in stub.functions:
+        if not fn_name.startswith("_"):
+            docs[fn_name] = _doc(getattr(module, fn_name))
     for cls_name in stub.classes:
         cls = getattr(module, cls_name)
         docs[cls_name] = _doc(cls)
@@ -411,7 +415,7 @@ def _public_docs(module: ModuleType, stub: Stub) -> dict[str, str | None]:
 
 def test_stub_docstrings_match_python_twin(piece: str, stub: Stub, twin_py: ModuleType) -> None:
     source = _public_docs(twin_py, stub)
-    assert source, f"_{piece}_py has no documented classes"
+    assert source, f"_{piece}_py documents no function or class"
     problems = [
         f"{where}: the stub says {stub.docs.get(where)!r}, _{piece}_py says {doc!r}"
         for where, doc in source.items()

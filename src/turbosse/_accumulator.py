@@ -27,7 +27,7 @@ import orjson
 
 from ._delta import Delta, Usage
 from ._errors import JSONStreamError
-from ._impl import JSONStream
+from ._impl import JSONStream, fold_deltas
 
 __all__ = ["ChatAccumulator", "ChatResult", "ChoiceResult", "ToolCall"]
 
@@ -269,6 +269,9 @@ class ChatAccumulator:
 
     def extend(self, deltas: Any) -> None:
         """Fold in an iterable of deltas (e.g. what ``ChatDecoder.feed`` returned)."""
+        if type(deltas) is list:  # the decoder's lists: content-only deltas skip add (compiled)
+            fold_deltas(self._choices, deltas, self.add)
+            return
         add = self.add
         for d in deltas:
             add(d)

@@ -171,13 +171,13 @@ class ChatStream(_StreamBase, DeltaStream):
                     if not (200 <= response.status_code < 300 and is_event_stream(response)):
                         raise status_error(response, read_snippet(response))
                     # The hot loop: once content was delivered and no handler
-                    # listens, a delta costs one accumulator call and one yield.
-                    add, deliver = engine.acc.add, engine.deliver
+                    # listens, a batch costs one accumulator call, a delta one yield.
+                    extend, deliver = engine.acc.extend, engine.deliver
                     batches = decoded_body(response, engine, settings.max_bytes_without_event, quiet)
                     for deltas in batches:
                         if engine.passthrough:
+                            extend(deltas)  # what arrived is in the result, also if the caller stops mid-batch
                             for d in deltas:
-                                add(d)
                                 yield d
                         else:
                             for d in deliver(deltas):
@@ -245,13 +245,13 @@ class AsyncChatStream(_StreamBase, AsyncDeltaStream):
                     if not (200 <= response.status_code < 300 and is_event_stream(response)):
                         raise status_error(response, await aread_snippet(response))
                     # The hot loop: once content was delivered and no handler
-                    # listens, a delta costs one accumulator call and one yield.
-                    add, deliver = engine.acc.add, engine.deliver
+                    # listens, a batch costs one accumulator call, a delta one yield.
+                    extend, deliver = engine.acc.extend, engine.deliver
                     batches = adecoded_body(response, engine, settings.max_bytes_without_event, quiet)
                     async for deltas in batches:
                         if engine.passthrough:
+                            extend(deltas)  # what arrived is in the result, also if the caller stops mid-batch
                             for d in deltas:
-                                add(d)
                                 yield d
                         else:
                             for d in deliver(deltas):

@@ -36,7 +36,9 @@ class _Surface:
 
     @property
     def partial(self) -> ChatResult:
-        """The result accumulated so far (the whole result once finished)."""
+        """The result accumulated so far (the whole result once finished):
+        every delta that arrived, also those of the last read that the
+        iteration had not reached when it stopped."""
         return self._result if self._result is not None else self._engine.result()
 
     def _finished(self) -> ChatResult:

@@ -40,15 +40,13 @@ class _Base:
 
     def _feed(self, chunk: bytes) -> list[Delta]:
         engine = self._engine
-        if engine.passthrough:  # nobody listens: one decoder call, one accumulator call per delta
+        if engine.passthrough:  # nobody listens: one decoder call, one accumulator call
             try:
                 deltas: list[Delta] = engine.decoder.feed(chunk)
             except SSEError as exc:
                 engine.deliver(getattr(exc, "deltas", None) or [])
                 raise engine.fail(exc) from None
-            add = engine.acc.add
-            for d in deltas:
-                add(d)
+            engine.acc.extend(deltas)
             return deltas
         try:
             return engine.feed(chunk)
