@@ -103,12 +103,10 @@ FAKE = {"tokens": 40, "events_per_write": 5, "tokens_per_second": 400}  # a read
 def test_stopping_mid_batch_keeps_what_arrived_in_partial(server) -> None:
     with ChatClient(base_url=server.base_url, model="m", api_key="k") as client:
         with client.stream([{"role": "user", "content": "hi"}], fake=FAKE) as stream:
-            seen = []
+            seen: list[str] = []
             for d in stream:
-                if d.content:
-                    seen.append(d.content)
-                    if len(seen) == STOP_AT:
-                        break
+                if _took_enough(seen, d):
+                    break
             partial = stream.partial.content or ""
     _check(seen, partial)
 
@@ -117,14 +115,19 @@ def test_stopping_mid_batch_keeps_what_arrived_in_partial(server) -> None:
 async def test_stopping_mid_batch_keeps_what_arrived_in_partial_async(server) -> None:
     async with AsyncChatClient(base_url=server.base_url, model="m", api_key="k") as client:
         async with client.stream([{"role": "user", "content": "hi"}], fake=FAKE) as stream:
-            seen = []
+            seen: list[str] = []
             async for d in stream:
-                if d.content:
-                    seen.append(d.content)
-                    if len(seen) == STOP_AT:
-                        break
+                if _took_enough(seen, d):
+                    break
             partial = stream.partial.content or ""
     _check(seen, partial)
+
+
+def _took_enough(seen: list[str], d: Delta) -> bool:
+    """Note ``d``'s text; True once STOP_AT texts were seen."""
+    if d.content:
+        seen.append(d.content)
+    return len(seen) == STOP_AT
 
 
 def _check(seen: list[str], partial: str) -> None:

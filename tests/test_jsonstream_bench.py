@@ -3,26 +3,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
-from pathlib import Path
 
 import pytest
-
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "jsonstream.py"
+from _bench_scripts import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    if not BENCH.is_file():
-        pytest.skip("benchmarks/ is not shipped in the sdist")
-    spec = importlib.util.spec_from_file_location("jsonstream_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("jsonstream.py")
 
 
 def test_workload_looks_like_tool_arguments(bench) -> None:

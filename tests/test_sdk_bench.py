@@ -4,24 +4,17 @@ route), and the table printed with a ratio per row."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
+from _bench_scripts import load_benchmark
 
 pytest.importorskip("openai")
 pytest.importorskip("anthropic")
 pytest.importorskip("httpx2")
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "sdk.py"
-
-
 def test_quick_run_all_rows_equal(capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location("bench_sdk", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_benchmark("sdk.py")
     assert module.main(["--quick", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| ") and "x |" in line]

@@ -4,25 +4,13 @@ every row."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "wake.py"
+from _bench_scripts import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    if not BENCH.is_file():
-        pytest.skip("benchmarks/ is not shipped in the sdist")
-    spec = importlib.util.spec_from_file_location("wake_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("wake.py")
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
