@@ -93,7 +93,7 @@ class _DecodingSink:
             if self.quiet_bytes > self.max_quiet:
                 raise TooManyBytesWithoutEvent(self.max_quiet)
         if self.grace is None and self.decoder.done:
-            self.grace = asyncio.get_running_loop().call_later(END_GRACE, self.response.end_early)
+            self.grace = self.response._loop.call_later(END_GRACE, self.response.end_early)  # the loop it reads on
         return deltas
 
     def __aiter__(self) -> _DecodingSink:
