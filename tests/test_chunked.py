@@ -84,6 +84,14 @@ def test_leading_zeros_and_upper_case_hex(mod):
     assert run(mod, [b"000A\r\n0123456789\r\n00\r\n\r\n"]) == (b"0123456789", True, 0, None)
 
 
+def test_whitespace_after_a_chunk_size_is_tolerated(mod):
+    # RFC 9112 allows whitespace before a chunk extension; it is accepted with
+    # no extension after it too (llhttp's strict mode rejects that)
+    data = b"5 \r\nhello\r\n3\t\t\r\nabc\r\n0 \r\n\r\n"
+    for pieces in ([data], [data[i : i + 1] for i in range(len(data))]):
+        assert run(mod, pieces) == (b"helloabc", True, 0, None)
+
+
 @pytest.mark.parametrize(
     "data, message, body",
     [
