@@ -163,7 +163,7 @@ def both(request: pytest.FixtureRequest) -> tuple[ModuleType, ModuleType]:
     return twin_module("cython", "chunked"), twin_module("python", "chunked")
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400)
 @given(data=st.one_of(hostile, st.binary(max_size=80)), points=st.lists(st.integers(0, 200), max_size=6))
 def test_twins_agree_on_any_input_and_any_cut(both, data, points):
     c_mod, py_mod = both
@@ -174,7 +174,7 @@ def test_twins_agree_on_any_input_and_any_cut(both, data, points):
     assert run(c_mod, pieces, max_line=8, max_trailers=40) == whole
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     chunks=st.lists(st.binary(max_size=40), max_size=8),
     ext=st.sampled_from([b"", b";a=1", b" ;q"]),

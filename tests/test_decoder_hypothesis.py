@@ -127,7 +127,7 @@ def decode(decoder: Any, body: bytes, cuts: list[int]) -> list[Any]:
     return out + decoder.close()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(chunks=streams(), ascii_=st.booleans(), compact=st.booleans(), crlf=st.booleans(), done=st.booleans(),
        cuts=st.lists(st.integers(0, 10**6), max_size=20))
 def test_twins_agree_and_match_reference(decoder_mod: ModuleType, chunks: list[dict[str, Any]], ascii_: bool,
@@ -151,7 +151,7 @@ def test_twins_agree_and_match_reference(decoder_mod: ModuleType, chunks: list[d
     assert not dec.unterminated  # decode() closed it; the body ended cleanly
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(data=st.binary(max_size=300), cuts=st.lists(st.integers(0, 400), max_size=8))
 def test_arbitrary_bytes_same_outcome_in_both_twins(decoder_mod: ModuleType, data: bytes, cuts: list[int]) -> None:
     """Garbage in: both twins give the same deltas or the same error."""
@@ -205,7 +205,7 @@ def mutate(obj: Any, path: list[int], value: Any) -> Any:
     return obj
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(picks=st.lists(st.tuples(st.integers(0, len(SAMPLES) - 1), st.lists(st.integers(0, 50), max_size=6),
                                 json_values), min_size=1, max_size=4),
        fmt=st.sampled_from(["auto", "openai-chat", "openai-responses", "anthropic", "gemini", "cohere",

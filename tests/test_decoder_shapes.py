@@ -99,7 +99,7 @@ pads = st.one_of(st.text("abcXYZ019", max_size=12).map(lambda t: json.dumps(t).e
 trailers = st.sampled_from([b"", b"", b"", b"", b" ", b"x", b"}", b'"'])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(envelope=st.sampled_from(ENVELOPES), others=st.lists(st.sampled_from(ENVELOPES), max_size=2),
        items=st.lists(st.tuples(st.integers(0, 9), texts, pads, st.sampled_from([0, 0, 0, 1]), trailers), max_size=24), crlf=st.booleans(),
        cuts=st.lists(st.integers(0, 10**6), max_size=12))

@@ -56,7 +56,7 @@ def folded(mod: ModuleType, items: list[Any], cuts: list[int]) -> Any:
     return acc.result()
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400)
 @given(deltas, st.lists(st.integers(0, 40), max_size=6))
 def test_folding_batches_equals_adding_each_delta(mod: ModuleType, items: list[Any], cuts: list[int]) -> None:
     assert folded(mod, items, cuts) == by_add(items)

@@ -100,7 +100,7 @@ def chunked(draw: st.DrawFn, streams: st.SearchStrategy[bytes] = streams) -> tup
     return data, split_at(data, cuts)
 
 
-COMMON = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+COMMON = settings(suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.fixture(scope="module")

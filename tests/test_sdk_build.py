@@ -123,7 +123,7 @@ _choice = _shaped(_CHOICE_KEYS, _json | _delta)
 _chunk = _shaped(_CHUNK_KEYS, _json | st.lists(_choice, max_size=2) | _shaped(["prompt_tokens", "total_tokens"], _json))
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=120)
 @given(value=_chunk)
 def test_any_chat_chunk_shape(value: dict[str, Any]) -> None:
     check(OPENAI, ChatCompletionChunk, value)
@@ -141,7 +141,7 @@ _event = st.fixed_dictionaries({"type": st.sampled_from(_EVENT_TYPES)}, optional
 })
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=120)
 @given(value=_event)
 def test_any_union_event_shape(value: dict[str, Any]) -> None:
     check(OPENAI, ResponseStreamEvent, value)

@@ -167,7 +167,7 @@ def _render(blocks: list[tuple[str | None, list[str], bool]], newline: bytes) ->
 
 
 @pytest.mark.usefixtures("twin_sdk")
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(blocks=st.lists(_block, max_size=8), newline=st.sampled_from([b"\n", b"\r\n", b"\r"]),
        cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=10))
 def test_agrees_with_the_sdk_decoder(blocks: Any, newline: bytes, cuts: list[int]) -> None:
@@ -177,7 +177,7 @@ def test_agrees_with_the_sdk_decoder(blocks: Any, newline: bytes, cuts: list[int
     assert ours(chunks) == stock([body]) == stock(chunks, AnthropicStockDecoder) == ours([body])
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(body=st.binary(max_size=300), cut=st.integers(min_value=0, max_value=300))
 def test_twins_agree_on_any_bytes(body: bytes, cut: int) -> None:
     """Whatever the bytes, the compiled and the Python parser give the same
