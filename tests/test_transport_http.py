@@ -291,6 +291,59 @@ async def test_read_timeout_while_waiting_and_between_reads():
         await t.aclose()
 
 
+async def _answer_then_stall(ex: Exchange, answered: int) -> None:
+    """Answer ``answered`` requests on this connection, then stall the next."""
+    for _ in range(answered):
+        await ex.request()
+        await ex.send(*sse_response(BODY))
+    await ex.request()
+    await asyncio.sleep(5)
+
+
+async def test_read_timeout_of_a_request_on_a_kept_alive_connection():
+    # the read timer belongs to the connection: a later request with a
+    # shorter read timeout than the last one's is not left to the longer one
+    async with ScriptedServer(lambda ex: _answer_then_stall(ex, 1)) as srv:
+        t = StreamTransport()
+        assert await read_all(t, srv.url, Timeouts(5, 30, 5)) == (200, BODY)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(ReadTimedOut, match=r"no bytes received for 0\.2 s"):
+            await read_all(t, srv.url, Timeouts(5, 0.2, 5))
+        assert 0.15 < loop.time() - start < 2 and srv.connections == 1
+        await t.aclose()
+
+
+async def test_read_timer_that_fired_between_requests_is_armed_again():
+    async with ScriptedServer(lambda ex: _answer_then_stall(ex, 1)) as srv:
+        t = StreamTransport()
+        assert await read_all(t, srv.url, Timeouts(5, 0.2, 5)) == (200, BODY)
+        await asyncio.sleep(0.4)  # the timer fires with no response on the connection
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(ReadTimedOut):
+            await read_all(t, srv.url, Timeouts(5, 0.2, 5))
+        assert 0.15 < loop.time() - start < 2 and srv.connections == 1
+        await t.aclose()
+
+
+async def test_read_timer_of_an_earlier_request_does_not_fail_a_later_one():
+    # each request takes longer than the read timeout in all, with no gap as
+    # long as it: a timer armed for the first must not end the second
+    body = b"".join(b'data: {"n": %d}\n\n' % i for i in range(10))
+
+    async def slow(ex: Exchange) -> None:
+        while await ex.request() is not None:
+            await ex.send(*sse_response(body), pause=0.05)  # 0.6 s in all
+
+    async with ScriptedServer(slow) as srv:
+        t = StreamTransport()
+        for _ in range(3):
+            assert await read_all(t, srv.url, Timeouts(5, 0.3, 5)) == (200, body)
+        assert srv.connections == 1
+        await t.aclose()
+
+
 async def test_total_timeout_while_bytes_keep_coming():
     async def trickle(ex: Exchange) -> None:
         await ex.request()

@@ -53,7 +53,8 @@ class _Body(httpx.AsyncByteStream):
         the last one. With ``quiet`` the engine delivers them there too
         (accumulator and handler) and the reader is woken only at the end.
         After the format's end marker the rest of the body is awaited for
-        END_GRACE seconds, then the connection is closed."""
+        END_GRACE seconds (:meth:`Response.end_within`), then the connection
+        is closed."""
         sink = _DecodingSink(self._response, engine, max_quiet, quiet)
         self._response.set_sink(sink.take)
         return sink
@@ -70,7 +71,7 @@ class _DecodingSink:
     per stream, where a closure would hold a cell per variable (objects the
     collector scans while streams are in flight)."""
 
-    __slots__ = ("response", "feed", "decoder", "deliver", "max_quiet", "quiet_bytes", "grace")
+    __slots__ = ("response", "feed", "decoder", "deliver", "max_quiet", "quiet_bytes", "ended")
 
     def __init__(self, response: Response, engine: Any, max_quiet: int, quiet: bool) -> None:
         self.response = response
@@ -79,7 +80,7 @@ class _DecodingSink:
         self.deliver = engine.deliver if quiet else None
         self.max_quiet = max_quiet
         self.quiet_bytes = 0  # body bytes since the last delta
-        self.grace: asyncio.TimerHandle | None = None  # the end-grace timer
+        self.ended = False  # the decoder saw the end marker
 
     def take(self, data: bytes) -> Any:
         deltas = self.feed(data)  # a decoder error ends the response: the reader raises it
@@ -92,8 +93,9 @@ class _DecodingSink:
             self.quiet_bytes += len(data)
             if self.quiet_bytes > self.max_quiet:
                 raise TooManyBytesWithoutEvent(self.max_quiet)
-        if self.grace is None and self.decoder.done:
-            self.grace = self.response._loop.call_later(END_GRACE, self.response.end_early)  # the loop it reads on
+        if not self.ended and self.decoder.done:
+            self.ended = True
+            self.response.end_within(END_GRACE)
         return deltas
 
     def __aiter__(self) -> _DecodingSink:
@@ -101,11 +103,6 @@ class _DecodingSink:
 
     def __anext__(self) -> Awaitable[list[Any]]:
         return self.response.anext_batch(self.decoder)
-
-    async def aclose(self) -> None:
-        if self.grace is not None:
-            self.grace.cancel()
-            self.grace = None
 
 
 class _Streamed(httpx.Response):

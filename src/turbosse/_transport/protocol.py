@@ -13,8 +13,13 @@ only extend the queue). A sink that returns nothing wakes nobody until the end.
 
 Flow control: when more than ``MAX_QUEUED`` items (or bytes) wait for the
 consumer, reading pauses until it takes them. Timeouts are loop timers, not a
-``wait_for`` per read: the read (idle) timer checks the time of the last read
-when it fires and re-arms itself, so a read costs one ``loop.time()`` call.
+``wait_for`` per read: the read (idle) timer belongs to the connection, not to
+one response; it checks the time of the last read when it fires and re-arms
+itself while a response is being read, so a read costs one ``loop.time()``
+call and a request on a kept-alive connection usually no timer at all. The
+timer that ends a body going on after the reader has all it needs
+(:meth:`Response.end_within`) is armed only if the body does go on after
+the read that brought the end.
 
 Where the loop allocates a buffer per ``recv`` (asyncio's default loop),
 :class:`BufferedConnection` reads into one buffer per loop instead.
@@ -66,8 +71,8 @@ class Response:
     __slots__ = (
         "_conn", "_loop", "_head", "_waiter", "_queue", "_queued", "_sink", "error", "done",
         "status_code", "reason", "headers", "_names", "_head_bytes", "_interim",
-        "_framing", "_inflate", "_flow_paused", "received", "_idle", "_idle_handle",
-        "_total_handle", "closed", "_decode", "body_bytes", "_pending", "_chunks", "_heads", "_head_tail",
+        "_framing", "_inflate", "_flow_paused", "received", "_idle", "_grace",
+        "_grace_handle", "_total_handle", "closed", "_decode", "body_bytes", "_pending", "_chunks", "_heads", "_head_tail",
     )  # fmt: skip
 
     def __init__(self, conn: Connection, idle: float | None, decode: bool = True) -> None:
@@ -97,27 +102,18 @@ class Response:
         self._flow_paused = False
         self.received = 0  # bytes of this response seen so far (head included)
         self.body_bytes = 0  # body bytes as sent (before any decompression)
-        self._idle = idle
-        self._idle_handle: asyncio.TimerHandle | None = None
+        self._idle = idle  # the read timeout, watched by the connection's timer
+        self._grace: float | None = None  # see end_within
+        self._grace_handle: asyncio.TimerHandle | None = None
         self._total_handle: asyncio.TimerHandle | None = None
 
     # -- timers ------------------------------------------------------------
 
     def start_timers(self, total_deadline: float | None, total: float | None) -> None:
         if self._idle is not None:
-            self._idle_handle = self._loop.call_at(self._conn.last_read + self._idle, self._check_idle)
+            self._conn.watch_idle(self._conn.last_read + self._idle)
         if total_deadline is not None:
             self._total_handle = self._loop.call_at(total_deadline, self._total_expired, total)
-
-    def _check_idle(self) -> None:
-        idle = self._idle
-        assert idle is not None
-        due = self._conn.last_read + idle
-        if self._loop.time() >= due - 1e-4:
-            self._idle_handle = None
-            self.fail(ReadTimedOut(f"no bytes received for {idle:g} s (read timeout)", idle), abort=True)
-        else:
-            self._idle_handle = self._loop.call_at(due, self._check_idle)
 
     def _total_expired(self, total: float | None) -> None:
         self._total_handle = None
@@ -125,9 +121,9 @@ class Response:
         self.fail(TotalTimedOut(f"the request took longer than its total timeout of {total:g} s", total), abort=True)
 
     def _stop_timers(self) -> None:
-        if self._idle_handle is not None:
-            self._idle_handle.cancel()
-            self._idle_handle = None
+        if self._grace_handle is not None:
+            self._grace_handle.cancel()
+            self._grace_handle = None
         if self._total_handle is not None:
             self._total_handle.cancel()
             self._total_handle = None
@@ -270,10 +266,23 @@ class Response:
             self._conn.pause()
         return True
 
+    def end_within(self, seconds: float) -> None:
+        """The reader has all it needs (the format's end marker came): if the
+        body has not ended by the end of the current read, it gets ``seconds``
+        more, then :meth:`end_early`. Called by a sink (idempotent)."""
+        if self._grace is None:
+            self._grace = seconds
+
+    def _arm_grace(self) -> None:
+        """After a read: start end_within's timer if the body goes on."""
+        if self._grace_handle is None and not self.done and self.error is None and self._grace is not None:
+            self._grace_handle = self._loop.call_later(self._grace, self.end_early)
+
     def end_early(self) -> None:
         """The reader has all it needs (the format's end marker came) but the
         body goes on: end the response as if complete, and close the
         connection (it cannot be reused mid-body)."""
+        self._grace_handle = None
         if self.done or self.error is not None:
             return
         self.done = True
@@ -317,6 +326,8 @@ class Response:
             for chunk in queue:
                 if not self._deliver(chunk, True):
                     break
+            if self._grace is not None:
+                self._arm_grace()
 
     async def next_batch(self) -> list[Any]:
         """Everything queued since the last call; waits for more when nothing is
@@ -423,6 +434,8 @@ class Connection(asyncio.Protocol):
         self.used = 0  # requests sent on this connection
         self.last_read = loop.time()
         self.idle_since = self.last_read
+        self._idle_handle: asyncio.TimerHandle | None = None  # the read timeout's timer
+        self._idle_due = 0.0  # when it fires
         self._paused = 0  # reasons reading is paused (flow control, coalescing)
         self.coalescer: Any = None
         self.origin: Any = None
@@ -473,8 +486,42 @@ class Connection(asyncio.Protocol):
                     abort=True,
                 )
                 return
+        if response._grace is not None:
+            response._arm_grace()
         if self.coalescer is not None and not response.done and response.error is None:
             self.coalescer.hold(self)
+
+    # -- the read timeout --------------------------------------------------
+
+    def watch_idle(self, due: float) -> None:
+        """Fail the response being read if no byte arrives by ``due``, or
+        within its read timeout of the last byte after that. The timer
+        outlives the response: a kept-alive connection's next request finds
+        it armed and usually keeps it."""
+        handle = self._idle_handle
+        if handle is None or self._idle_due > due:
+            if handle is not None:
+                handle.cancel()
+            self._idle_due = due
+            self._idle_handle = self.loop.call_at(due, self._check_idle)
+
+    def _check_idle(self) -> None:
+        self._idle_handle = None
+        response = self.response
+        if response is None or response.done or response.error is not None or response._idle is None:
+            return  # between responses: the next request arms it again
+        idle = response._idle
+        due = self.last_read + idle
+        if self.loop.time() >= due - 1e-4:
+            response.fail(ReadTimedOut(f"no bytes received for {idle:g} s (read timeout)", idle), abort=True)
+        else:
+            self._idle_due = due
+            self._idle_handle = self.loop.call_at(due, self._check_idle)
+
+    def _stop_idle(self) -> None:
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
 
     def _feed_head(self, response: Response, data: bytes) -> None:
         """Parse ``data``, which starts inside a response head, with llhttp.
@@ -552,6 +599,7 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.reusable = False
+        self._stop_idle()
         if not self.lost.done():
             self.lost.set_result(None)
         response = self.response
@@ -615,6 +663,7 @@ class Connection(asyncio.Protocol):
     def abort(self) -> None:
         """Close now; the pool forgets the connection at once."""
         self.reusable = False
+        self._stop_idle()
         if not self.closed:
             self.closed = True
             if self.transport is not None:
