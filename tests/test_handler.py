@@ -141,6 +141,71 @@ def test_no_handler_and_partial_handlers() -> None:
     assert h.text == "Hello"
 
 
+class Tokens(StreamHandler):
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def on_token(self, text: str) -> None:
+        self.seen.append(text)
+
+
+def test_callbacks_set_on_the_object_itself() -> None:
+    # which callbacks a class defines is found once per class; one set on an
+    # object is still that object's, and does not leak to its class's others
+    plain = Tokens()
+    accumulate(STREAM, plain)
+    own = Tokens()
+    reasoning: list[str] = []
+    own.on_reasoning = reasoning.append  # type: ignore[method-assign]
+    accumulate(STREAM, own)
+    again = Tokens()
+    accumulate(STREAM, again)
+    assert plain.seen == own.seen == again.seen == ["Hel", "lo"]
+    assert reasoning == ["think"]
+
+    module = ModuleType("handler_module")  # any object, a module too
+    tokens: list[str] = []
+    module.on_token = tokens.append  # type: ignore[attr-defined]
+    accumulate(STREAM, module)
+    assert tokens == ["Hel", "lo"]
+
+
+def test_callbacks_of_objects_that_answer_for_themselves() -> None:
+    class Slotted:
+        __slots__ = ("on_token", "on_reasoning")
+
+    tokens: list[str] = []
+    slotted = Slotted()
+    slotted.on_token = tokens.append  # on_reasoning left unset: absent
+    accumulate(STREAM, slotted)
+    assert tokens == ["Hel", "lo"]
+
+    class Dynamic:
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+        def __getattr__(self, name: str) -> Any:
+            if name in ("on_token", "on_complete"):
+                return lambda *args: self.calls.append((name, args))
+            raise AttributeError(name)
+
+    dynamic = Dynamic()
+    result = accumulate(STREAM, dynamic)
+    assert dynamic.calls == [("on_token", ("Hel",)), ("on_token", ("lo",)), ("on_complete", (result,))]
+
+    class Properties:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        @property
+        def on_token(self) -> Any:
+            return self.seen.append
+
+    props = Properties()
+    accumulate(STREAM, props)
+    assert props.seen == ["Hel", "lo"]
+
+
 def test_tool_call_completed_at_end_of_stream() -> None:
     # no finish_reason and no later call: the call completes when the stream ends
     rec = Recorder()

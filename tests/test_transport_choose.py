@@ -120,3 +120,22 @@ def test_httpx_limits_never_raise_the_keepalive_asked_for():
     assert httpx_limits(httpx.Limits(max_connections=5, max_keepalive_connections=3)).max_keepalive_connections == 3
     got = httpx_limits(httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=7))
     assert (got.max_connections, got.max_keepalive_connections, got.keepalive_expiry) == (None, 20, 7)
+
+
+async def test_the_turbosse_transports_response_is_a_whole_httpx_response(server):
+    # built without httpx.Response.__init__ (and its Headers): nothing that
+    # initialiser sets may be missing, whatever httpx version is installed
+    made = vars(httpx.Response(200, stream=httpx.ByteStream(b"")))
+    async with AsyncChatClient(base_url=server.base_url, model="m", transport="turbosse") as c:
+        async with c.stream(MESSAGES, fake={"tokens": 3}) as stream:
+            assert (await stream.result()).content == fake_text(3)
+            response = stream.response
+            assert type(response).__mro__[1] is httpx.Response
+            assert set(made) - {"headers"} <= set(vars(response))
+            assert response.status_code == 200 and response.http_version == "HTTP/1.1"
+            assert response.reason_phrase == "OK"
+            assert response.headers["content-type"].startswith("text/event-stream")
+            assert response.request.url == server.base_url + "/chat/completions"
+            assert response.raise_for_status() is response
+            assert response.num_bytes_downloaded > 0 and response.is_closed
+            await response.aclose()  # again: nothing happens

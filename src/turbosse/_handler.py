@@ -24,6 +24,7 @@ propagates unchanged, as cancellation must.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Iterable
+from types import FunctionType
 from typing import Any, Protocol
 
 from ._accumulator import ChatAccumulator, ChatResult, ToolCall
@@ -116,7 +117,48 @@ def _noop(*args: Any) -> None:
     pass
 
 
-def _callback(handler: Callbacks | None, name: str) -> Callable[..., None]:
+_CALLBACKS = ("on_start", "on_deltas", "on_token", "on_reasoning", "on_tool_call", "on_tool_call_delta",
+              "on_json_content", "on_complete", "on_error")
+#: handler class -> the callbacks its instances have other than StreamHandler's
+#: no-ops, or None where an instance alone can say (see _class_defined)
+_DEFINED: dict[type, tuple[str, ...] | None] = {}
+
+
+def _class_defined(cls: type) -> tuple[str, ...] | None:
+    """The callbacks ``cls`` defines as plain functions (not StreamHandler's);
+    None if its instances may answer otherwise than their class (a
+    ``__getattr__``, a slot, a property or any other descriptor)."""
+    if hasattr(cls, "__getattr__"):
+        return None
+    names = []
+    for name in _CALLBACKS:
+        attr = getattr(cls, name, None)
+        if attr is None or attr is getattr(StreamHandler, name):
+            continue
+        if not isinstance(attr, FunctionType):
+            return None
+        names.append(name)
+    return tuple(names)
+
+
+def _defined(handler: Any) -> tuple[str, ...]:
+    """The callbacks ``handler`` has, StreamHandler's no-ops left out: found
+    once per class, and per object only where the object may hold its own."""
+    cls = type(handler)
+    try:
+        names = _DEFINED[cls]
+    except KeyError:
+        names = _class_defined(cls)
+        if len(_DEFINED) < 1024:
+            _DEFINED[cls] = names
+    if names is not None:
+        own = getattr(handler, "__dict__", None)
+        if not own or own.keys().isdisjoint(_CALLBACKS):
+            return names
+    return tuple(name for name in _CALLBACKS if _callback(handler, name) is not _noop)
+
+
+def _callback(handler: Any, name: str) -> Callable[..., None]:
     fn = getattr(handler, name, None)
     if fn is None or getattr(fn, "__func__", None) is getattr(StreamHandler, name):
         return _noop  # absent, or StreamHandler's own no-op
@@ -134,7 +176,8 @@ class Engine:
     hand on out, the handler's methods called on the way.
 
     :param handler: a :class:`Callbacks` object (or None); its methods are
-        looked up once, absent ones skipped.
+        looked up once (which ones a class defines, once per class), absent
+        ones skipped.
     :param hold_role_only: hold back leading deltas that carry only a role
         until a delta with content follows (or the stream ends), so a caller
         that retries a failed attempt never sees a duplicate. ``delivered``
@@ -155,21 +198,18 @@ class Engine:
         *,
         hold_role_only: bool = False,
     ) -> None:
-        self.on_tool_call_delta = _callback(handler, "on_tool_call_delta")
-        self.on_json_content = _callback(handler, "on_json_content")
+        self.on_start = self.on_deltas = self.on_token = self.on_reasoning = _noop
+        self.on_tool_call = self.on_tool_call_delta = self.on_json_content = _noop
+        self.on_complete = self.on_error = _noop
+        if handler is not None:
+            for name in _defined(handler):
+                setattr(self, name, getattr(handler, name))
         self.acc = self._accumulator()
         self.content_json: Any = None
         self.decoder: Any = None
         self.held: list[Delta] = []
         self.delivered = not hold_role_only
         self.started = False
-        self.on_start = _callback(handler, "on_start")
-        self.on_deltas = _callback(handler, "on_deltas")
-        self.on_token = _callback(handler, "on_token")
-        self.on_reasoning = _callback(handler, "on_reasoning")
-        self.on_tool_call = _callback(handler, "on_tool_call")
-        self.on_complete = _callback(handler, "on_complete")
-        self.on_error = _callback(handler, "on_error")
         # skip the per-delta work nobody listens to
         self.wants_text = (self.on_token is not _noop or self.on_reasoning is not _noop
                            or self.on_json_content is not _noop)
@@ -181,8 +221,9 @@ class Engine:
     def attach(self, decoder: Any) -> None:
         """Decode with ``decoder`` from now on (a new attempt); while nothing
         was delivered, the result starts afresh."""
+        again = self.decoder is not None  # the first attempt finds everything fresh
         self.decoder = decoder
-        if not self.delivered:
+        if again and not self.delivered:
             self.acc = self._accumulator()
             self.held = []
             if self.content_json is not None:

@@ -108,13 +108,42 @@ class _DecodingSink:
 class _Streamed(httpx.Response):
     """An httpx.Response whose ``request`` is built only if something asks
     for it (an error message, a user): building an httpx.Request costs more
-    CPU than the turbosse transport's whole request."""
+    CPU than the turbosse transport's whole request. Likewise its
+    ``headers``, from the transport's own dict."""
 
     _make_request: Callable[[], httpx.Request] | None = None
     #: the transport's own header dict (lower-case names); httpx.Headers are
     #: built from it only if something asks for ``headers``
     own_headers: dict[str, str] | None = None
     _headers: httpx.Headers | None = None
+
+    def __init__(
+        self, status_code: int, stream: httpx.AsyncByteStream, headers: dict[str, str], reason: bytes,
+        make_request: Callable[[], httpx.Request] | None,
+    ) -> None:  # fmt: skip
+        # what httpx.Response.__init__ sets for a streamed response
+        # (tests/test_transport_choose.py checks that nothing is missing)
+        self.status_code = status_code
+        self.own_headers = headers
+        self._request = None
+        self.next_request = None
+        self.extensions = {"http_version": b"HTTP/1.1", "reason_phrase": reason}
+        self.history = []
+        self.is_closed = False
+        self.is_stream_consumed = False
+        self.default_encoding = "utf-8"
+        self.stream = stream
+        self._num_bytes_downloaded = 0
+        self._make_request = make_request
+
+    async def aclose(self) -> None:
+        """httpx's ``aclose`` less its error mapping: closing the turbosse
+        transport's stream raises nothing to map."""
+        if not self.is_closed:
+            self.is_closed = True
+            stream = self.stream
+            assert isinstance(stream, httpx.AsyncByteStream)
+            await stream.aclose()
 
     @property
     def headers(self) -> httpx.Headers:
@@ -163,15 +192,7 @@ def _response(response: Response, make_request: Callable[[], httpx.Request] | No
     headers = response.headers
     if decoded and ("content-encoding" in headers or "content-length" in headers):
         headers = {k: v for k, v in headers.items() if k not in _DECODED_SKIP}
-    streamed = _Streamed(
-        response.status_code,
-        stream=_Body(response),
-        extensions={"http_version": b"HTTP/1.1", "reason_phrase": response.reason.encode("latin-1")},
-    )
-    streamed._headers = None  # built from own_headers if asked for
-    streamed.own_headers = headers
-    streamed._make_request = make_request
-    return streamed
+    return _Streamed(response.status_code, _Body(response), headers, response.reason.encode("latin-1"), make_request)
 
 
 def _on_asyncio() -> bool:
