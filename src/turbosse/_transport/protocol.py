@@ -422,7 +422,13 @@ class Response:
 class Connection(asyncio.Protocol):
     """One connection to an origin; one request at a time."""
 
+    __slots__ = (
+        "loop", "_release", "transport", "parser", "keep_alive", "response", "closed", "reusable", "used",
+        "last_read", "idle_since", "_idle_handle", "_idle_due", "_paused", "coalescer", "origin", "lost", "_early",
+    )  # fmt: skip
+
     def __init__(self, loop: asyncio.AbstractEventLoop, release: Callable[[Connection], None]) -> None:
+        self._early = False
         self.loop = loop
         self._release = release
         self.transport: asyncio.Transport | None = None
@@ -619,8 +625,6 @@ class Connection(asyncio.Protocol):
 
     # -- the pool's side ---------------------------------------------------
 
-    _early = False
-
     def start(self, request: bytes, idle: float | None, decode: bool = True) -> Response:
         """Send one request; the Response fills in as bytes arrive. With
         ``decode`` false the body is handed on still content-encoded."""
@@ -700,6 +704,8 @@ def read_buffer() -> memoryview:
 
 class BufferedConnection(Connection, asyncio.BufferedProtocol):
     """A Connection that reads into a reused buffer (no buffer per recv)."""
+
+    __slots__ = ("_view",)
 
     def __init__(self, loop: asyncio.AbstractEventLoop, release: Callable[[Connection], None], view: memoryview) -> None:
         super().__init__(loop, release)
