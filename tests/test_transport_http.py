@@ -407,6 +407,32 @@ async def test_flow_control_pauses_reading_for_a_slow_consumer():
         await t.aclose()
 
 
+async def test_a_reader_behind_is_not_a_read_timeout():
+    # reading pauses for a reader that falls behind: the bytes wait in the
+    # socket, so the server is not silent, and the read timeout waits too
+    big = b"data: " + b"x" * 1000 + b"\n\n"
+    n = 2000  # about 2 MB, more than the socket buffers hold
+
+    async def flood(ex: Exchange) -> None:
+        await ex.request()
+        await ex.send(*sse_response(big * n, framing="length"))
+        await ex.reader.read()
+
+    async with ScriptedServer(flood) as srv:
+        t = StreamTransport()
+        response = await t.request("POST", srv.url, {}, b"", Timeouts(5, 0.2, 5))
+        total = paused = 0
+        try:
+            async for chunk in response.aiter_bytes():
+                total += len(chunk)
+                await asyncio.sleep(0.3)  # longer than the read timeout, reading paused
+                paused += response._flow_paused
+        finally:
+            response.close()
+        assert total == len(big) * n and paused > 0
+        await t.aclose()
+
+
 async def test_coalescing_delivers_everything():
     async with ScriptedServer(replying(sse_response(BODY), pause=0.001, requests=2)) as srv:
         t = StreamTransport(coalesce_ms=20)

@@ -12,7 +12,8 @@ everything queued (a future resolved once; later reads in the same iteration
 only extend the queue). A sink that returns nothing wakes nobody until the end.
 
 Flow control: when more than ``MAX_QUEUED`` items (or bytes) wait for the
-consumer, reading pauses until it takes them. Timeouts are loop timers, not a
+consumer, reading pauses until it takes them (the read timeout does not run
+meanwhile: a reader that falls behind is not a silent server). Timeouts are loop timers, not a
 ``wait_for`` per read: the read (idle) timer belongs to the connection, not to
 one response; it checks the time of the last read when it fires and re-arms
 itself while a response is being read, so a read costs one ``loop.time()``
@@ -501,7 +502,8 @@ class Connection(asyncio.Protocol):
 
     def watch_idle(self, due: float) -> None:
         """Fail the response being read if no byte arrives by ``due``, or
-        within its read timeout of the last byte after that. The timer
+        within its read timeout of the last byte after that; time spent
+        with reading paused (flow control, coalescing) is not counted. The timer
         outlives the response: a kept-alive connection's next request finds
         it armed and usually keeps it."""
         handle = self._idle_handle
@@ -517,8 +519,11 @@ class Connection(asyncio.Protocol):
         if response is None or response.done or response.error is not None or response._idle is None:
             return  # between responses: the next request arms it again
         idle = response._idle
-        due = self.last_read + idle
-        if self.loop.time() >= due - 1e-4:
+        now = self.loop.time()
+        # not reading by our own choice (a reader behind, coalescing) is not
+        # the server's silence: the clock restarts when reading resumes
+        due = now + idle if self._paused else self.last_read + idle
+        if now >= due - 1e-4:
             response.fail(ReadTimedOut(f"no bytes received for {idle:g} s (read timeout)", idle), abort=True)
         else:
             self._idle_due = due
@@ -663,6 +668,7 @@ class Connection(asyncio.Protocol):
             self._paused -= 1
             if self._paused == 0 and self.transport is not None and not self.closed:
                 self.transport.resume_reading()
+                self.last_read = self.loop.time()  # the read timeout counts from here (see _check_idle)
 
     def abort(self) -> None:
         """Close now; the pool forgets the connection at once."""
