@@ -16,6 +16,7 @@ import anyio
 import httpx
 import orjson
 
+from ._deadlines import call_later
 from ._errors import APIStatusError, TooManyBytesWithoutEvent
 
 #: The most characters of a body an error message quotes.
@@ -116,9 +117,7 @@ def finish_body(response: httpx.Response, chunks: Iterator[bytes]) -> None:
                 except OSError:
                     pass
 
-    timer = threading.Timer(END_GRACE, cut)
-    timer.daemon = True
-    timer.start()
+    timer = call_later(END_GRACE, cut)  # one thread serves every stream's deadline
     try:
         for _ in chunks:
             pass
