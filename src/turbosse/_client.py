@@ -115,7 +115,7 @@ class _StreamBase:
     def _request(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         s = self._settings
         timeout = s.request_timeout(self._deadline_at)
-        request = client.build_request("POST", s.url, content=self._body, headers=s.headers, timeout=timeout)
+        request = client.build_request("POST", s.http_url, content=self._body, headers=s.headers, timeout=timeout)
         total = self._total()
         if total is not None:  # read by the turbosse transport, ignored by others
             request.extensions["timeout"]["total"] = total

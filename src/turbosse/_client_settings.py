@@ -74,6 +74,7 @@ class Settings:
             raise ValueError(f"max_bytes_without_event must be > 0 or None, not {max_bytes_without_event}")
         self.api = api_for(format)
         self.url = self.api.url(base_url)
+        self._http_url: httpx.URL | None = None
         self.model = model
         self.max_retries = max_retries
         self.idle_timeout = idle_timeout
@@ -97,6 +98,15 @@ class Settings:
         hdrs.update(self.api.auth_headers(api_key))
         hdrs.update({k.lower(): v for k, v in (headers or {}).items()})
         self.headers = hdrs
+
+    @property
+    def http_url(self) -> httpx.URL:
+        """``url`` parsed once: httpx parses a ``str`` URL again for every
+        request (half of building one)."""
+        url = self._http_url
+        if url is None:
+            url = self._http_url = httpx.URL(self.url)
+        return url
 
     def body(self, messages: Any, model: str | None, params: dict[str, Any]) -> bytes:
         model = model or self.model
