@@ -77,6 +77,23 @@ def test_one_thread_serves_every_deadline() -> None:
     assert [t.name for t in threading.enumerate()].count("turbosse-deadlines") == 1
 
 
+def test_the_thread_ends_when_idle_and_starts_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from turbosse import _deadlines
+
+    monkeypatch.setattr(_deadlines, "IDLE_EXIT", 0.05)
+
+    def ours() -> int:
+        return [t.name for t in threading.enumerate()].count("turbosse-deadlines")
+
+    ran = threading.Event()
+    call_later(0.01, ran.set)
+    assert ran.wait(5) and ours() == 1
+    _wait_for(lambda: ours() == 0)  # nothing left to wait for: gone
+    again = threading.Event()
+    call_later(0.01, again.set)
+    assert again.wait(5) and ours() == 1
+
+
 _FORKED = """
 import os, threading
 from turbosse._deadlines import call_later

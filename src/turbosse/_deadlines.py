@@ -5,7 +5,9 @@ short grace period, then cuts the socket if the server keeps the body open
 (see ``_http.finish_body``). A ``threading.Timer`` per stream would start and
 stop a thread for every request, about 140 µs of CPU each; here every
 deadline of the process waits in one heap, served by one thread started on
-first use (and again in a child after ``fork``). Cancelling is a flag: a
+first use, gone after a second with nothing to wait for (a process that
+stops streaming, or forks, is left no thread of ours), and started again
+when needed (also in a child after ``fork``). Cancelling is a flag: a
 cancelled deadline is dropped when its time comes, unrun.
 """
 
@@ -19,6 +21,9 @@ import time
 from collections.abc import Callable
 
 __all__ = ["Deadline", "call_later"]
+
+#: Seconds the thread waits with no deadline before it ends.
+IDLE_EXIT = 1.0
 
 
 class Deadline:
@@ -59,7 +64,9 @@ class _Deadlines:
         with cond:
             while True:
                 if not heap:
-                    cond.wait()
+                    if not cond.wait(IDLE_EXIT) and not heap:
+                        self._thread = None  # decided under the lock: call_later starts another
+                        return
                     continue
                 when, _, deadline = heap[0]
                 wait = when - time.monotonic()
