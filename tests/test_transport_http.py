@@ -132,6 +132,30 @@ async def test_unsupported_content_encoding_is_named():
         await t.aclose()
 
 
+def _te_response(te: bytes, body: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: %s\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (
+        te, len(body), body,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("te", [b"Chunked", b"identity, chunked", b"chunked ,  identity"])
+async def test_transfer_encoding_chunked_in_any_spelling(te: bytes):
+    async with ScriptedServer(replying([_te_response(te, BODY)])) as srv:
+        t = StreamTransport()
+        assert await read_all(t, srv.url) == (200, BODY)
+        await t.aclose()
+
+
+@pytest.mark.parametrize("te", [b"gzip, chunked", b"chunked, gzip", b"chunked, chunked", b"deflate"])
+async def test_unsupported_transfer_encoding_is_named(te: bytes):
+    # any coding but chunked would hand the reader the body still encoded
+    async with ScriptedServer(replying([_te_response(te, gzip.compress(BODY))])) as srv:
+        t = StreamTransport()
+        with pytest.raises(UnsupportedRequest, match=f"transfer-encoding '{te.decode()}' is not supported"):
+            await read_all(t, srv.url)
+        await t.aclose()
+
+
 async def test_interim_responses_are_skipped():
     writes = [b"HTTP/1.1 100 Continue\r\n\r\n", b"HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n"] + sse_response(BODY)
     async with ScriptedServer(replying(writes, pause=0.001)) as srv:

@@ -160,8 +160,17 @@ class Response:
         self._names = []
         self.headers = headers
         self.status_code = status
-        te = headers.get("transfer-encoding", "").lower()
-        if "chunked" in te:
+        te = headers.get("transfer-encoding")
+        if te is not None and te != "chunked":
+            # "identity" is no coding (RFC 7230 removed it); any other one
+            # would reach the reader still encoded, as would a second chunked
+            codings = [c for c in (part.strip().lower() for part in te.split(",")) if c and c != "identity"]
+            if codings and codings != ["chunked"]:
+                raise UnsupportedRequest(
+                    f"transfer-encoding {te!r} is not supported by the turbosse transport (chunked is)"
+                )
+            te = "chunked" if codings else None
+        if te is not None:
             self._framing = "chunked"
         elif "content-length" in headers:
             self._framing = "length"
