@@ -238,6 +238,31 @@ async def test_hostile_responses_raise_typed_errors(writes, match):
         await t.aclose()
 
 
+_B = b'data: {"n": 1}\n\n'
+
+
+@pytest.mark.parametrize(
+    "head, match",
+    [
+        (b"HTTP/1.1 200 OK\ncontent-length: 16\n\n", "Missing expected CR"),
+        (b"HTTP/1.1 200 OK\r\nx-a: 1\r\n  folded\r\ncontent-length: 16\r\n\r\n", "whitespace after header value"),
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 16\r\ncontent-length: 16\r\n\r\n", "Duplicate Content-Length"),
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 16, 16\r\n\r\n", "Invalid character in Content-Length"),
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 16\r\ntransfer-encoding: chunked\r\n\r\n", "can't be present with"),
+        (b"HTTP/1.1 200 OK\r\nx-a: a\x01b\r\ncontent-length: 16\r\n\r\n", "Invalid header value char"),
+    ],
+    ids=["bare-lf", "obs-fold", "content-length-twice", "content-length-list", "length-and-chunked", "control-char"],
+)
+async def test_heads_llhttp_reads_strictly(head, match):
+    # where httpx's h11 is lenient (see the README's limits of this transport)
+    async with ScriptedServer(replying([head + _B])) as srv:
+        t = StreamTransport()
+        with pytest.raises(HTTPProtocolError, match=match):
+            await read_all(t, srv.url)
+        assert t.connections() == (0, 0)
+        await t.aclose()
+
+
 async def test_endless_headers_hit_the_head_limit():
     async def handler(ex: Exchange) -> None:
         await ex.request()
