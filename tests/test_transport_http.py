@@ -250,8 +250,10 @@ _B = b'data: {"n": 1}\n\n'
         (b"HTTP/1.1 200 OK\r\ncontent-length: 16, 16\r\n\r\n", "Invalid character in Content-Length"),
         (b"HTTP/1.1 200 OK\r\ncontent-length: 16\r\ntransfer-encoding: chunked\r\n\r\n", "can't be present with"),
         (b"HTTP/1.1 200 OK\r\nx-a: a\x01b\r\ncontent-length: 16\r\n\r\n", "Invalid header value char"),
+        (b"HTTP/1.1 200 OK\r\ncontent-length : 16\r\n\r\n", "Invalid header field char"),
     ],
-    ids=["bare-lf", "obs-fold", "content-length-twice", "content-length-list", "length-and-chunked", "control-char"],
+    ids=["bare-lf", "obs-fold", "content-length-twice", "content-length-list", "length-and-chunked", "control-char",
+         "space-before-colon"],
 )
 async def test_heads_llhttp_reads_strictly(head, match):
     # where httpx's h11 is lenient (see the README's limits of this transport)
