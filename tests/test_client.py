@@ -11,7 +11,7 @@ import httpx
 import pytest
 from _transport_helpers import assert_no_leak
 
-from turbosse import APIStatusError, ChatClient, IdleTimeout, SSEError
+from turbosse import APIStatusError, AsyncChatClient, ChatClient, IdleTimeout, SSEError
 from turbosse._delta import Delta
 from turbosse._errors import MalformedChunk, StreamError, StreamInterrupted
 from turbosse.testing import FakeLLMServer, fake_text, fake_token, tool_arguments
@@ -121,6 +121,24 @@ def test_constructor_validation():
         ChatClient(base_url="http://127.0.0.1:9", max_retries=-1)
     with pytest.raises(ValueError):
         ChatClient(base_url="http://127.0.0.1:9", idle_timeout=0)
+
+
+@pytest.mark.parametrize("client", [ChatClient, AsyncChatClient])
+def test_header_text_an_http_header_cannot_carry(client, monkeypatch):
+    # said at once, naming the character, instead of a bare UnicodeEncodeError
+    # from inside the transport at the first request
+    url = "http://127.0.0.1:9"
+    with pytest.raises(ValueError, match="api_key \\(or \\$OPENAI_API_KEY\\) holds '\u201c' at position 0"):
+        client(base_url=url, api_key="\u201csk-abc\u201d")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant\xa0")
+    with pytest.raises(ValueError, match=r"\$ANTHROPIC_API_KEY\) holds '\\xa0' at position 6"):
+        client(base_url=url, format="anthropic")
+    with pytest.raises(ValueError, match="header 'x-user' holds '\u65e5'"):
+        client(base_url=url, headers={"X-User": "\u65e5\u672c"})
+    with pytest.raises(ValueError, match="header 'x-trace' holds a line break"):
+        client(base_url=url, headers={"x-trace": "1\r\nx-evil: 1"})
+    with pytest.raises(TypeError, match="header 'x-n' must be a str, not int"):
+        client(base_url=url, headers={"x-n": 5})
 
 
 class Recorder:

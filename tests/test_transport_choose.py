@@ -6,6 +6,7 @@ from __future__ import annotations
 import aiohttp
 import httpx
 import pytest
+from _scripted_server import ScriptedServer
 
 from turbosse import AsyncChatClient, ChatClient
 from turbosse._transport.adapters import AiohttpSessionTransport, TurbosseTransport
@@ -139,3 +140,31 @@ async def test_the_turbosse_transports_response_is_a_whole_httpx_response(server
             assert response.raise_for_status() is response
             assert response.num_bytes_downloaded > 0 and response.is_closed
             await response.aclose()  # again: nothing happens
+
+
+async def test_header_octets_beyond_ascii_read_as_httpx_reads_them():
+    # a value or reason phrase may hold any octets (UTF-8, latin-1): every
+    # transport hands them to httpx as bytes, which decides the text, so all
+    # three agree with httpx's own transport (and nothing raises)
+    chunk = b'data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\n'
+    body = chunk + b"data: [DONE]\n\n"
+    raw = (b"HTTP/1.1 200 OK \xe2\x9c\x93\r\ncontent-type: text/event-stream\r\nx-utf8: \xc3\xa9t\xc3\xa9\r\n"
+           b"x-id: req-1\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
+
+    async def answer(ex):
+        while await ex.request() is not None:
+            await ex.send(raw)
+
+    seen = {}
+    async with ScriptedServer(answer) as srv:
+        for transport in ("turbosse", "aiohttp", "httpx"):
+            async with AsyncChatClient(base_url=srv.url, model="m", transport=transport, max_retries=0) as c:
+                async with c.stream(MESSAGES) as stream:
+                    assert (await stream.result()).content == "hi"
+                    response = stream.response
+                    seen[transport] = (dict(response.headers), response.reason_phrase)
+    assert seen["httpx"][0]["x-utf8"] == "été" and seen["httpx"][0]["x-id"] == "req-1"
+    drop = ("content-length",)  # turbosse and aiohttp undo the body's framing themselves
+    expected = ({k: v for k, v in seen["httpx"][0].items() if k not in drop}, seen["httpx"][1])
+    for transport in ("turbosse", "aiohttp"):
+        assert ({k: v for k, v in seen[transport][0].items() if k not in drop}, seen[transport][1]) == expected

@@ -95,8 +95,14 @@ class Settings:
             "accept": "text/event-stream",
             "user-agent": f"turbosse/{__version__}",
         }
-        hdrs.update(self.api.auth_headers(api_key))
+        auth = self.api.auth_headers(api_key)
+        hdrs.update(auth)
         hdrs.update({k.lower(): v for k, v in (headers or {}).items()})
+        for name, value in hdrs.items():
+            if name in auth and auth[name] == value:  # the key, from api_key= or the environment
+                _check_header(value.removeprefix("Bearer "), f"api_key (or ${self.api.api_key_env})")
+            else:
+                _check_header(value, f"header {name!r}")
         self.headers = hdrs
 
     @property
@@ -168,6 +174,22 @@ class Settings:
 _NO_LIMIT = 2**63
 #: The default max_bytes_without_event: four events of the decoder's largest.
 DEFAULT_MAX_BYTES_WITHOUT_EVENT = 4 * DEFAULT_MAX_EVENT_BYTES
+
+
+def _check_header(value: str, what: str) -> None:
+    """A ValueError now, naming the character, for a header every transport
+    would refuse later with a bare UnicodeEncodeError (httpx sends header
+    text as ASCII): typically a quote or space pasted with an API key."""
+    if isinstance(value, bytes):
+        return  # already octets: sent as they are
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    if not value.isascii():
+        pos, char = next((i, c) for i, c in enumerate(value) if not c.isascii())
+        raise ValueError(f"{what} holds {char!r} at position {pos}, which an HTTP header cannot carry "
+                         f"(only ASCII): a character pasted with it by mistake?")  # fmt: skip
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"{what} holds a line break, which an HTTP header cannot carry")
 
 
 def _at_most(value: float | None, limit: float) -> float:

@@ -147,8 +147,9 @@ class _Streamed(httpx.Response):
 
     @property
     def headers(self) -> httpx.Headers:
-        if self._headers is None:
-            self._headers = httpx.Headers(self.own_headers)
+        if self._headers is None:  # as bytes: a value may be any octets (see on_headers_complete)
+            own = self.own_headers or {}
+            self._headers = httpx.Headers([(k.encode("latin-1"), v.encode("latin-1")) for k, v in own.items()])
         return self._headers
 
     @headers.setter
@@ -346,6 +347,15 @@ class _AiohttpBody(httpx.AsyncByteStream):
         self._response.release() if self._response.content.at_eof() else self._response.close()
 
 
+def _octets(text: str) -> bytes:
+    """The bytes aiohttp decoded ``text`` from (as UTF-8, undecodable bytes
+    kept as surrogates; latin-1 where that is all it holds)."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape")
+
+
 def _read_timeout(timeout: float | None) -> ReadTimedOut:
     seconds = timeout if timeout is not None else float("inf")
     return ReadTimedOut(f"no bytes received for {seconds:g} s (read timeout)", seconds)
@@ -382,12 +392,13 @@ class AiohttpSessionTransport(httpx.AsyncBaseTransport):
         except aiohttp.ClientError as exc:
             raise ConnectionLost(f"the request failed: {exc!r}") from exc
         decoded = getattr(self.session, "auto_decompress", True)
-        skip = ("content-encoding", "content-length", "transfer-encoding") if decoded else ()
+        skip = (b"content-encoding", b"content-length", b"transfer-encoding") if decoded else ()
         return httpx.Response(
             response.status,
-            headers=[(k, v) for k, v in response.headers.items() if k.lower() not in skip],
+            # the bytes as sent: a value may be any octets, not only ASCII
+            headers=[(k, v) for k, v in response.raw_headers if k.lower() not in skip],
             stream=_AiohttpBody(response, t.read),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode("latin-1")},
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": _octets(response.reason or "")},
         )
 
     def connections(self) -> tuple[int, int]:
