@@ -68,6 +68,17 @@ def test_ids_of_plain_lines_are_stable_across_reads(tmp_path):
         assert [r.custom_id for r in read_requests(fh)] == ["request-1", "request-3"]
 
 
+def test_a_byte_order_mark_at_the_start_is_skipped(tmp_path):
+    # as an editor on Windows saves the file; anywhere else it is bad JSON
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"prompt": "a"}\r\n{"prompt": "b"}\r\n')
+    assert [r.body["messages"][0]["content"] for r in read_requests(path)] == ["a", "b"]
+    assert [r.custom_id for r in read_requests(['\ufeff{"prompt": "a"}'])] == ["request-1"]
+    path.write_bytes(b'{"prompt": "a"}\n\xef\xbb\xbf{"prompt": "b"}\n')
+    with pytest.raises(BatchInputError, match="input line 2: not JSON"):
+        list(read_requests(path))
+
+
 @pytest.mark.parametrize(
     ("path", "api"),
     [("/v1/chat/completions", "chat.completions"), ("/v1/responses", "responses"), ("/v1/messages", "messages"),

@@ -6,7 +6,7 @@ into :class:`BatchRequest` objects; and joining a line's ``url`` to a base URL.
 A plain line's id is ``request-N``, N its line number, so the same input gives
 the same ids on every run (resume depends on it); a plain line may carry its own
 ``custom_id``. A ``prompt`` becomes a single user message. Blank lines are
-skipped; ids must be unique.
+skipped, and so is a UTF-8 byte order mark at the start; ids must be unique.
 """
 
 from __future__ import annotations
@@ -131,6 +131,8 @@ def read_requests(
 
 def _parse_all(lines: Iterable[Any]) -> Iterator[tuple[int, BatchRequest]]:
     for n, item in enumerate(lines, 1):
+        if n == 1 and isinstance(item, (bytes, str)):
+            item = _without_bom(item)
         if isinstance(item, BatchRequest):
             yield n, item
         elif isinstance(item, dict):
@@ -145,6 +147,14 @@ def _unique(items: Iterator[tuple[int, BatchRequest]], seen: set[str]) -> Iterat
             raise BatchInputError(n, f"custom_id {req.custom_id!r} repeats an earlier line's")
         seen.add(req.custom_id)
         yield req
+
+
+def _without_bom(line: bytes | str) -> bytes | str:
+    """The first line less a UTF-8 byte order mark (editors on Windows save
+    one at the start of a file; it is no part of the JSON)."""
+    if isinstance(line, bytes):
+        return line[3:] if line.startswith(b"\xef\xbb\xbf") else line
+    return line[1:] if line.startswith("\ufeff") else line
 
 
 def _snippet(data: Any) -> str:
