@@ -123,3 +123,12 @@ def test_a_body_that_is_not_an_event_stream_fails(twin: str, what: str, body: by
         assert f"no server-sent event in {len(body)} bytes of input (it looks like {kind}, not text/event-stream)" in err
     assert body.decode().split("\n")[0][:30].strip() in err  # what it got, quoted
 
+
+
+def test_binary_input_is_quoted_with_its_control_characters_escaped(twin: str) -> None:
+    body = b"\x1b[31mred\x1b[0m \x00\x07\xff and more"
+    proc = run(twin, "parse", "-", stdin=body)
+    assert proc.returncode == 1
+    err = proc.stderr.decode()
+    assert "\x1b" not in err and "\x00" not in err and "\x07" not in err  # nothing that drives a terminal
+    assert "\\x1b[31mred\\x1b[0m \\x00\\x07\ufffd and more" in err
