@@ -12,7 +12,7 @@ import httpx
 import pytest
 from _client_helpers import Complete, complete_fixture
 
-from turbosse import APIStatusError, ChatClient
+from turbosse import APIStatusError, ChatClient, StreamError
 from turbosse._http import error_fields
 from turbosse.testing import FakeLLMServer, fake_text
 
@@ -132,6 +132,18 @@ def test_error_fields(body: bytes, fields: tuple[object, object, object]) -> Non
 def test_str_without_a_json_message_is_one_line() -> None:
     exc = APIStatusError(502, "<html>\n  502 Bad Gateway\n</html>", reason="Bad Gateway", url="http://h/v1/x")
     assert str(exc) == "HTTP 502 Bad Gateway from http://h/v1/x: <html> 502 Bad Gateway </html>"
+
+
+def test_a_servers_error_text_cannot_drive_a_terminal() -> None:
+    # str() is one line with control characters escaped; the attributes
+    # keep what the server sent
+    body = "boom \x1b[2J\x1b[H\n\tgone\x07"
+    exc = APIStatusError(500, body, reason="Internal Server Error")
+    assert str(exc) == "HTTP 500 Internal Server Error: boom \\x1b[2J\\x1b[H gone\\x07" and exc.body == body
+    exc = APIStatusError(400, "{}", message="bad\r\nkey \x1b]0;title\x07")
+    assert str(exc) == "HTTP 400: bad key \\x1b]0;title\\x07" and exc.message == "bad\r\nkey \x1b]0;title\x07"
+    err = StreamError("overloaded \x1b[31m", type="overloaded_error")
+    assert str(err) == "overloaded \\x1b[31m (type='overloaded_error')" and err.message == "overloaded \x1b[31m"
 
 
 def test_status_error_of_a_response_without_request() -> None:

@@ -9,6 +9,16 @@ class SSEError(Exception):
     """Base class of every error raised by turbosse."""
 
 
+def printable(text: str) -> str:
+    """``text`` with whitespace runs as one space and other control
+    characters escaped (``\\x1b``), for a message that quotes what a server
+    or a file sent: one line, and nothing in it can drive a terminal."""
+    text = " ".join(text.split())
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class EventTooLarge(SSEError):
     """A line or an event's data grew past ``max_event_bytes``.
 
@@ -53,7 +63,7 @@ class StreamError(SSEError):
         deltas: list[Any] | None = None,
         partial: Any = None,
     ) -> None:
-        detail = message or "the server reported an error"
+        detail = printable(message) if message else "the server reported an error"
         tags = ", ".join(f"{k}={v!r}" for k, v in (("type", type), ("code", code)) if v is not None)
         super().__init__(f"{detail} ({tags})" if tags else detail)
         self.message = message
@@ -158,7 +168,7 @@ class APIStatusError(SSEError):
         if 200 <= status_code < 300:
             what += f": expected a text/event-stream response, got content-type {content_type!r}"
         tags = ", ".join(f"{k}={v!r}" for k, v in (("type", type), ("code", code)) if v is not None)
-        detail = message if message else " ".join(body.split())
+        detail = printable(message if message else body)
         if detail and tags:
             detail += f" ({tags})"
         super().__init__(f"{what}: {detail}" if detail else what)

@@ -10,6 +10,8 @@ from typing import IO, Any
 
 import orjson
 
+from .._errors import printable
+
 __all__ = ["add_parser", "delta_json", "parse_command"]
 
 
@@ -73,9 +75,7 @@ class _Input:
             return "the input is empty: no server-sent event in it"
         kind = {b"{": "a JSON body", b"[": "a JSON body", b"<": "an HTML or XML page"}.get(self.head.lstrip()[:1])
         why = f"it looks like {kind}, not text/event-stream" if kind else "an event ends at a blank line, and none did"
-        text = self.head.decode("utf-8", "replace").replace("\n", " ").replace("\r", " ").strip()
-        # control characters escaped: binary input must not drive the terminal
-        snippet = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+        snippet = printable(self.head.decode("utf-8", "replace"))  # binary input must not drive the terminal
         more = "..." if self.total > len(self.head) else ""
         return f"no server-sent event in {self.total} bytes of input ({why}): {snippet}{more}"
 
