@@ -434,16 +434,23 @@ async def test_pool_limit_waits_then_times_out():
         await t.aclose()
 
 
-async def test_flow_control_pauses_reading_for_a_slow_consumer():
-    big = b"data: " + b"x" * 1000 + b"\n\n"
-    n = 4000  # about 4 MB, far more than the socket buffers hold
+_BIG = b"data: " + b"x" * 1000 + b"\n\n"
+
+
+def _flood(n: int):
+    """A server answering with ``n`` 1 KB events at once, as fast as it can."""
 
     async def flood(ex: Exchange) -> None:
         await ex.request()
-        await ex.send(*sse_response(big * n, framing="length"))
+        await ex.send(*sse_response(_BIG * n, framing="length"))
         await ex.reader.read()
 
-    async with ScriptedServer(flood) as srv:
+    return flood
+
+
+async def test_flow_control_pauses_reading_for_a_slow_consumer():
+    big, n = _BIG, 4000  # about 4 MB, far more than the socket buffers hold
+    async with ScriptedServer(_flood(n)) as srv:
         t = StreamTransport()
         response = await t.request("POST", srv.url, {}, b"", T)
         response.set_sink(lambda data: [data] * len(data))  # one queued item per byte
@@ -461,15 +468,8 @@ async def test_flow_control_pauses_reading_for_a_slow_consumer():
 async def test_a_reader_behind_is_not_a_read_timeout():
     # reading pauses for a reader that falls behind: the bytes wait in the
     # socket, so the server is not silent, and the read timeout waits too
-    big = b"data: " + b"x" * 1000 + b"\n\n"
-    n = 2000  # about 2 MB, more than the socket buffers hold
-
-    async def flood(ex: Exchange) -> None:
-        await ex.request()
-        await ex.send(*sse_response(big * n, framing="length"))
-        await ex.reader.read()
-
-    async with ScriptedServer(flood) as srv:
+    big, n = _BIG, 2000  # about 2 MB, more than the socket buffers hold
+    async with ScriptedServer(_flood(n)) as srv:
         t = StreamTransport()
         response = await t.request("POST", srv.url, {}, b"", Timeouts(5, 0.2, 5))
         total = paused = 0
