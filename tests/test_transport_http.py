@@ -12,6 +12,8 @@ import zlib
 import pytest
 from _async_fixtures import anyio_backend  # noqa: F401 - every test on asyncio and uvloop
 from _scripted_server import Exchange, ScriptedServer, sse_response
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from turbosse import SSEError
 from turbosse._transport import (
@@ -80,8 +82,10 @@ async def test_chunk_extensions_and_trailers():
         ("gzip", gzip.compress),
         ("deflate", zlib.compress),
         ("deflate", lambda b: zlib.compress(b)[2:-4]),  # raw deflate, as some servers send it
+        # a member per event, as a server that compresses each flush on its own sends it
+        ("gzip", lambda b: b"".join(gzip.compress(e + b"\n\n") for e in b.split(b"\n\n") if e) + b"\x00\x00"),
     ],
-    ids=["gzip", "deflate-zlib", "deflate-raw"],
+    ids=["gzip", "deflate-zlib", "deflate-raw", "gzip-members"],
 )
 async def test_compressed_bodies(encoding, compress):
     data = compress(BODY * 50)
@@ -111,6 +115,44 @@ async def test_only_codings_it_can_undo_are_offered(asked, sent):
         assert [c async for c in response.aiter_bytes()] == [b"abc"]
         response.close()
         assert srv.requests[0][1]["accept-encoding"] == sent
+        await t.aclose()
+
+
+@settings(max_examples=150)
+@given(
+    parts=st.lists(st.binary(max_size=3000), min_size=1, max_size=4),
+    padding=st.lists(st.integers(0, 3), min_size=4, max_size=4),
+    cuts=st.lists(st.integers(1, 400), min_size=1, max_size=8),
+    step=st.sampled_from([1, 7, 4096, 256 * 1024]),
+)
+def test_gzip_members_however_the_bytes_are_cut(parts, padding, cuts, step):
+    # what the connection does with each read of a gzip body: decompress at
+    # most ``step`` bytes at a time, then what is left of the read
+    from turbosse._transport.protocol import _Gzip
+
+    body = b"".join(gzip.compress(p) + b"\x00" * n for p, n in zip(parts, padding))
+    inflate, out, pos, i = _Gzip(), [], 0, 0
+    while pos < len(body):
+        read = body[pos : pos + cuts[i % len(cuts)]]
+        pos, i = pos + len(read), i + 1
+        out.append(inflate.decompress(read, step))
+        for _ in range(sum(map(len, parts)) + len(body) + 2):  # each round makes progress
+            tail = inflate.unconsumed_tail
+            if not tail:
+                break
+            out.append(inflate.decompress(tail, step))
+        else:
+            raise AssertionError(f"no progress: the tail {tail[:16]!r} comes back")
+    assert b"".join(out) == b"".join(parts)
+
+
+async def test_bytes_after_a_gzip_member_that_start_no_other_are_corrupt():
+    data = gzip.compress(BODY) + b"trailing junk"
+    head = b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: %d\r\n\r\n" % len(data)
+    async with ScriptedServer(replying([head, data])) as srv:
+        t = StreamTransport()
+        with pytest.raises(HTTPProtocolError, match="gzip body is corrupt: bytes after the end of a gzip member"):
+            await read_all(t, srv.url)
         await t.aclose()
 
 

@@ -178,7 +178,7 @@ class Response:
             self._framing = "none" if status in (204, 304) else "close"
         encoding = headers.get("content-encoding", "").strip().lower() if self._decode else ""
         if encoding in ("gzip", "x-gzip"):
-            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self._inflate = _Gzip()
         elif encoding == "deflate":
             self._inflate = _Deflate()
         elif encoding not in ("", "identity"):
@@ -735,6 +735,48 @@ class BufferedConnection(Connection, asyncio.BufferedProtocol):
 
 class Stale(ConnectionLost):
     """A kept-alive connection the server had closed: the request is resent once."""
+
+
+class _Gzip:
+    """``Content-Encoding: gzip`` of one member or several: RFC 1952 lets a
+    gzip stream be members one after another (a server that compresses each
+    flush on its own sends one per flush). Zero bytes after a member are
+    padding, skipped as the gzip module skips them; any other byte there that
+    starts no member is a corrupt body (``zlib.error``)."""
+
+    def __init__(self) -> None:
+        self._obj: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._obj.eof:  # ``data`` is what came after the last member
+            data = self._next_member(data)
+            if self._obj.eof:
+                return b""  # padding only, so far
+        obj = self._obj
+        out: bytes = obj.decompress(data, max_length)
+        while obj.eof and obj.unused_data and len(out) < max_length:
+            rest = self._next_member(obj.unused_data)
+            if self._obj is obj:
+                break  # padding only
+            obj = self._obj
+            out += obj.decompress(rest, max_length - len(out))
+        return out
+
+    def _next_member(self, data: bytes) -> bytes:
+        """Start the member ``data`` begins (after any padding); what to feed it."""
+        rest = data.lstrip(b"\x00")
+        if rest:
+            if not b"\x1f\x8b".startswith(rest[:2]):
+                raise zlib.error(f"bytes after the end of a gzip member start no other: {rest[:8]!r}")
+            self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        return rest
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        obj = self._obj
+        if obj.eof:  # what follows the member (zlib reports it as both): a next one, not yet begun
+            return bytes(obj.unused_data) if obj.unused_data.strip(b"\x00") else b""
+        return bytes(obj.unconsumed_tail)
 
 
 class _Deflate:
