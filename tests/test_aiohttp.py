@@ -100,6 +100,18 @@ async def test_non_event_stream_raises_with_status_and_body(session):
     assert "Rate limit reached" in err.body and err.reason == "Too Many Requests"
 
 
+@pytest.mark.parametrize("ctype", ["Text/Event-Stream", "TEXT/EVENT-STREAM; charset=utf-8"])
+async def test_the_media_type_is_compared_case_insensitively_as_on_httpx(server, session, ctype):
+    body = chat_body(tokens=4, content_type=ctype)
+    async with tsa.aconnect_sse(session, "POST", "chat/completions", json=body) as source:
+        events = [e async for e in source.aiter_sse()]
+    async with httpx.AsyncClient(base_url=server.base_url + "/") as client, tsse.aconnect_sse(
+        client, "POST", "chat/completions", json=body
+    ) as source:
+        assert as_tuples(events) == as_tuples([e async for e in source.aiter_sse()])
+    assert content_of(events) == fake_text(4)
+
+
 async def test_breaking_out_closes_the_connection(session):
     async with tsa.aconnect_sse(session, "POST", "chat/completions", json=chat_body(tokens=1000, tokens_per_second=200)) as source:
         i = 0

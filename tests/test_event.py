@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 from typing import Any
 
@@ -51,6 +52,23 @@ def test_immutable_delattr(parser_mod: Any, name: str) -> None:
     with pytest.raises((AttributeError, TypeError)):
         delattr(ev, name)
     assert ev.data == "x"
+
+
+def test_init_called_again_changes_nothing(parser_mod: Any) -> None:
+    ev = parser_mod.ServerSentEvent(data="x")
+    kept = {ev}
+    with pytest.raises(AttributeError, match="immutable"):
+        ev.__init__(data="tampered")  # type: ignore[misc]
+    assert (ev.event, ev.data, ev.id, ev.retry) == ("message", "x", "", None) and ev in kept
+
+
+def test_none_data_and_id_are_empty_as_in_httpx_sse(parser_mod: Any) -> None:
+    httpx_sse = pytest.importorskip("httpx_sse")
+    ours = parser_mod.ServerSentEvent(data=None, id=None, retry=None)
+    theirs = httpx_sse.ServerSentEvent(data=None, id=None, retry=None)
+    assert (ours.data, ours.id, ours.retry) == (theirs.data, theirs.id, theirs.retry) == ("", "", None)
+    with pytest.raises(TypeError, match="ServerSentEvent.data must be a str or None, not int"):
+        parser_mod.ServerSentEvent(data=1)
 
 
 def test_equality_by_value(parser_mod: Any) -> None:
@@ -111,7 +129,18 @@ def test_json(parser_mod: Any) -> None:
     assert SSE(data="12").json() == 12
 
 
-@pytest.mark.parametrize("data", ["[DONE]", "", "{", "{'a': 1}"])
+@pytest.mark.parametrize(
+    "data",
+    ['{"id": 123456789012345678901234567890}', "[18446744073709551616, -9223372036854775809, 1.5e300]",
+     '{"n": 18446744073709551615, "s": "12345678901234567890123"}', "-12345678901234567890"],
+)  # fmt: skip
+def test_json_keeps_integers_beyond_64_bits_exact(parser_mod: Any, data: str) -> None:
+    # as httpx-sse's json.loads reads them (orjson alone makes them floats)
+    value = parser_mod.ServerSentEvent(data=data).json()
+    assert value == json.loads(data) and repr(value) == repr(json.loads(data))
+
+
+@pytest.mark.parametrize("data", ["[DONE]", "", "{", "{'a': 1}", "[12345678901234567890,]", '{"x": NaN}'])
 def test_json_invalid_raises_value_error(parser_mod: Any, data: str) -> None:
     with pytest.raises(ValueError):
         parser_mod.ServerSentEvent(data=data).json()

@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from . import _jsonbody
+from . import _exactjson
 
 __all__ = ["API", "ANTHROPIC_VERSION", "api_for"]
 
@@ -57,7 +57,7 @@ class API:
     def body(self, messages: Any, model: str, params: dict[str, Any]) -> bytes:
         """The JSON request body; ``params`` (the caller's keywords) is not
         modified. A value JSON cannot carry is a ValueError or TypeError that
-        names its place (:func:`turbosse._jsonbody.dumps`)."""
+        names its place (:func:`turbosse._exactjson.dumps`)."""
         params = dict(params)
         if params.pop("stream", True) is not True:
             raise ValueError("a chat client always streams; use .complete() for a single result")
@@ -78,7 +78,7 @@ class API:
             body["max_tokens"] = params.pop("max_tokens", ANTHROPIC_DEFAULT_MAX_TOKENS)
         body["stream"] = True
         body.update(params)
-        return _jsonbody.dumps(body)
+        return _exactjson.dumps(body)
 
 
 def _text(content: Any) -> str:

@@ -33,9 +33,14 @@ def header(response: httpx.Response, name: str) -> str | None:
 
 
 def is_event_stream(response: httpx.Response) -> bool:
+    """httpx-sse's test (:func:`is_event_stream_type`) on a response."""
+    return is_event_stream_type(header(response, "content-type") or "")
+
+
+def is_event_stream_type(content_type: str) -> bool:
     """httpx-sse's test: the media type contains ``text/event-stream``
     (compared case-insensitively: RFC 9110 8.3.1)."""
-    return "text/event-stream" in (header(response, "content-type") or "").partition(";")[0].lower()
+    return "text/event-stream" in content_type.partition(";")[0].lower()
 
 
 def body_snippet(data: bytes) -> str:

@@ -23,9 +23,9 @@ cdef extern from "Python.h":
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void* PyUnicode_DATA(object unicode)
 
-import orjson
 
 from turbosse._errors import EventTooLarge, SSEError
+from turbosse._exactjson import loads
 from turbosse._parser_common import (
     BUSY_MESSAGE,
     DEFAULT_MAX_EVENT_BYTES,
@@ -151,11 +151,14 @@ cdef class ServerSentEvent:
     cdef readonly object retry
 
     def __init__(self, event="message", data="", id="", retry=None):
+        if self.data is not None:  # __init__ called again on a made event
+            raise AttributeError("ServerSentEvent is immutable")
         self.event, self.data, self.id, self.retry = event_fields(event, data, id, retry)
 
     def json(self):
-        """Decode ``data`` as JSON (with orjson)."""
-        return orjson.loads(self.data)
+        """Decode ``data`` as JSON (with orjson; an integer beyond 64 bits
+        stays exact, see :func:`turbosse._exactjson.loads`)."""
+        return loads(self.data)
 
     def __eq__(self, other):
         if not isinstance(other, ServerSentEvent):

@@ -40,15 +40,18 @@ def event_fields(
 ) -> tuple[str | None, str, str, int | None]:
     """Check and normalise ServerSentEvent's constructor arguments: str fields
     become exact str, an empty event type is ``"message"`` (None stays None,
-    see SSEParser's ``default_event``), retry must be an int or None."""
+    see SSEParser's ``default_event``), None data or id is ``""`` (as in
+    httpx-sse), retry must be an int or None."""
     if event is not None:
         if not isinstance(event, str):
             raise TypeError(f"ServerSentEvent.event must be a str or None, not {type(event).__name__}")
         event = str.__str__(event) or "message"  # an exact str, even for a subclass
     fields = []
     for name, value in (("data", data), ("id", id)):
-        if not isinstance(value, str):
-            raise TypeError(f"ServerSentEvent.{name} must be a str, not {type(value).__name__}")
+        if value is None:  # httpx-sse's default for both
+            value = ""
+        elif not isinstance(value, str):
+            raise TypeError(f"ServerSentEvent.{name} must be a str or None, not {type(value).__name__}")
         fields.append(str.__str__(value))
     if retry is not None and (not isinstance(retry, int) or isinstance(retry, bool)):
         raise TypeError(f"ServerSentEvent.retry must be an int or None, not {type(retry).__name__}")

@@ -17,9 +17,8 @@ import sys
 import threading
 from typing import Any, final
 
-import orjson
-
 from ._errors import EventTooLarge, SSEError
+from ._exactjson import loads
 from ._parser_common import (
     BUSY_MESSAGE,
     DEFAULT_MAX_EVENT_BYTES,
@@ -55,6 +54,8 @@ class ServerSentEvent:
     def __init__(
         self, event: str | None = "message", data: str = "", id: str = "", retry: int | None = None
     ) -> None:
+        if _is_set(self):  # __init__ called again on a made event
+            raise AttributeError("ServerSentEvent is immutable")
         _set_fields(self, event_fields(event, data, id, retry))
 
     @property
@@ -74,8 +75,9 @@ class ServerSentEvent:
         return self._fields[3]
 
     def json(self) -> Any:
-        """Decode ``data`` as JSON (with orjson)."""
-        return orjson.loads(self._fields[1])
+        """Decode ``data`` as JSON (with orjson; an integer beyond 64 bits
+        stays exact, see :func:`turbosse._exactjson.loads`)."""
+        return loads(self._fields[1])
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("ServerSentEvent is immutable")
@@ -105,6 +107,14 @@ class ServerSentEvent:
 
 _new_event = object.__new__
 _set_fields = ServerSentEvent._fields.__set__  # type: ignore[attr-defined,misc]
+
+
+def _is_set(event: ServerSentEvent) -> bool:
+    try:
+        event._fields  # noqa: B018
+    except AttributeError:
+        return False
+    return True
 
 
 class SSEParser:

@@ -31,7 +31,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from . import DEFAULT_MAX_EVENT_BYTES, APIStatusError, ServerSentEvent, SSEError, SSEParser
-from ._http import body_snippet, retry_after_seconds
+from ._http import body_snippet, is_event_stream_type, retry_after_seconds
 
 __all__ = ["EventSource", "SSEError", "ServerSentEvent", "aconnect_sse"]
 
@@ -40,7 +40,7 @@ _SNIPPET_BYTES = 2000
 
 def is_event_stream(headers: Mapping[str, str]) -> bool:
     """httpx-sse's test, on aiohttp's headers."""
-    return "text/event-stream" in headers.get("content-type", "").partition(";")[0]
+    return is_event_stream_type(headers.get("content-type", ""))
 
 
 async def status_error(response: Any) -> APIStatusError:

@@ -11,9 +11,7 @@ skipped, and so is a UTF-8 byte order mark at the start; ids must be unique.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -21,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
-from .. import _jsonbody
+from .. import _exactjson
 from ._errors import BatchInputError
 
 __all__ = ["API_PATHS", "BatchRequest", "api_for_path", "join_url", "parse_line", "read_requests"]
@@ -33,9 +31,6 @@ API_PATHS = {
     "/messages": "messages",
 }
 DEFAULT_PATH = "/v1/chat/completions"
-#: 19 digits in a row: where an integer beyond 64 bits may be, which orjson
-#: reads as a float (the exact reading is then checked)
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 @dataclass(frozen=True)
@@ -87,15 +82,12 @@ def parse_line(data: bytes | str | dict[str, Any], line: int) -> BatchRequest:
     :class:`BatchInputError` names the line and what is wrong."""
     if isinstance(data, dict):
         obj: Any = data
-        _check_encodable(data, line)
     else:
         try:
-            obj = orjson.loads(data)
+            obj = _exactjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise BatchInputError(line, f"not JSON ({exc})", _snippet(data)) from None
-        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-        if _LONG_DIGITS.search(raw):  # orjson made an integer beyond 64 bits a float?
-            _check_encodable(json.loads(data), line)
+    _check_encodable(obj, line)
     if not isinstance(obj, dict):
         raise BatchInputError(line, f"expected a JSON object, got {type(obj).__name__}", _snippet(data))
     custom_id = obj.get("custom_id", f"request-{line}")
@@ -172,7 +164,7 @@ def _check_encodable(obj: Any, line: int) -> None:
     bits; in a dict given as a line, a NaN or a value of a type JSON lacks)
     stops the run here, not silently changed or failing at send time."""
     try:
-        _jsonbody.dumps(obj, "")
+        _exactjson.dumps(obj, "")
     except (ValueError, TypeError) as exc:
         raise BatchInputError(line, str(exc)) from None
 

@@ -16,7 +16,7 @@ from _client_helpers import Complete, complete_fixture
 from hypothesis import given
 from hypothesis import strategies as st
 
-from turbosse._jsonbody import dumps
+from turbosse._exactjson import dumps, loads
 from turbosse.batch import BatchInputError, read_requests
 from turbosse.testing import FakeLLMServer
 

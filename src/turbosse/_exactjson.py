@@ -1,28 +1,33 @@
-"""Request bodies as JSON bytes, refusing what JSON cannot carry exactly.
+"""JSON in and out with orjson's speed, without its silent changes.
 
 orjson writes a NaN or an infinity as ``null``, so a request built with
 ``temperature=float("nan")`` would go out silently changed (the server
-applies its default); and what orjson cannot encode (an integer beyond 64
-bits, an object of another type, a non-string key) is a bare ``TypeError``
-that says neither which value nor where. :func:`dumps` is orjson's speed with
-an error naming the place of the value in the body
-(``messages[0].content``): ``ValueError`` for a number JSON cannot carry
-(NaN, an infinity, an integer beyond 64 bits), ``TypeError`` for a value of a
-type it cannot encode, as ``json.dumps`` raises. The search for the place runs
-only when something is wrong, or when the encoded body holds a ``null``
-(what a NaN would have become), so a well-formed body costs one orjson call
-and one byte search.
+applies its default); what it cannot encode (an integer beyond 64 bits, an
+object of another type, a non-string key) is a bare ``TypeError`` that says
+neither which value nor where; and it reads an integer beyond 64 bits as a
+float, losing digits. :func:`dumps` raises an error naming the place of the
+value in the body (``messages[0].content``): ``ValueError`` for a number JSON
+cannot carry (NaN, an infinity, an integer beyond 64 bits), ``TypeError`` for
+a value of a type it cannot encode, as ``json.dumps`` raises. The search for
+the place runs only when something is wrong, or when the encoded body holds a
+``null`` (what a NaN would have become), so a well-formed body costs one
+orjson call and one byte search. :func:`loads` reads such an integer exactly.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from typing import Any
 
 import orjson
 
-__all__ = ["dumps"]
+__all__ = ["dumps", "loads"]
 
+#: 19 digits in a row: where an integer beyond 64 bits may be
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_LONG_DIGITS_TEXT = re.compile(r"[0-9]{19}")
 _CYCLE = object()  # what _unencodable finds for a container holding itself
 
 
@@ -51,6 +56,18 @@ def dumps(body: Any, what: str = "the request body") -> bytes:
             where = _where(what, place)
             raise ValueError(f"{where} is {value!r}, which JSON cannot carry (it has no NaN or infinity)")
     return data
+
+
+def loads(data: bytes | str) -> Any:
+    """``orjson.loads(data)``, except that an integer beyond 64 bits stays an
+    exact int, as ``json.loads`` reads it (orjson makes it a float): a text
+    with 19 digits in a row is read again with ``json`` once orjson has
+    accepted it, so what is valid and what raises stays orjson's."""
+    value = orjson.loads(data)
+    pattern = _LONG_DIGITS_TEXT if isinstance(data, str) else _LONG_DIGITS
+    if pattern.search(data) is not None:
+        return json.loads(data)
+    return value
 
 
 def _where(what: str, place: str | None) -> str:
