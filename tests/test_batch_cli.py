@@ -93,7 +93,7 @@ def test_failed_requests_set_the_exit_status(tmp_path, server):
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--slo", "fast=1"], "unknown SLO"), (["--fake-options", "[1]"], "must be a JSON object"),
-     (["--fake-options", '{"nope": 1}'], "nope"), (["--concurrency", "0"], "must be > 0")],
+     (["--fake-options", '{"nope": 1}'], "nope"), (["--concurrency", "0"], "must be a number > 0, not 0")],
 )  # fmt: skip
 def test_bad_options(tmp_path, args, message):
     proc = batch(EXAMPLE, "-o", tmp_path / "out.jsonl", *args)
@@ -263,3 +263,90 @@ def test_a_dead_worker_stops_the_batch_and_a_rerun_finishes_it(tmp_path, server)
     assert again.returncode == 0, again.stderr
     ids = [r["custom_id"] for r in rows_of(out)]
     assert len(ids) == len(set(ids)) == n
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the workers through /proc (Linux)")
+def test_workers_of_a_killed_batch_stop_at_once_and_quietly(tmp_path, server):
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_input(inp, 200, lambda i: {"tokens": 40, "tokens_per_second": 10})
+    proc = start(inp, "-o", out, "--url", server.base_url, "--concurrency", 40, "--workers", 2)
+    deadline = time.monotonic() + 30
+    workers: list[int] = []
+    while len(workers) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        workers = _children(proc.pid)
+    time.sleep(0.5)  # streams in flight on both
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    _, err = proc.communicate(timeout=10)  # the workers write to the same stderr
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{w}").exists() and "Z" not in Path(f"/proc/{w}/stat").read_text().split()[2] for w in workers):
+        assert time.monotonic() < deadline, "a worker outlived its parent"
+        time.sleep(0.05)
+    assert "Traceback" not in err and "exception" not in err, err
+
+
+def test_input_from_a_pipe_runs_every_line(tmp_path, server):
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_input(inp, 5, lambda i: {"tokens": 3})
+    for source in ("-", "/dev/stdin"):
+        out.unlink(missing_ok=True)
+        with open(inp, "rb") as fh:
+            proc = subprocess.run(
+                [sys.executable, "-m", "turbosse", "batch", source, "-o", str(out), "--url", server.base_url, "--progress", "on"],
+                input=fh.read(), capture_output=True, timeout=120,
+            )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert sorted(r["custom_id"] for r in rows_of(out)) == [f"c{i}" for i in range(5)]
+
+
+def test_a_file_that_is_no_batch_output_is_refused_not_emptied(tmp_path, server):
+    inp = tmp_path / "in.jsonl"
+    write_input(inp, 2, lambda i: {"tokens": 3})
+    for text in (b"my precious notes\n", b"my precious notes", b'{"prompt": "not a row"}\n'):
+        notes = tmp_path / "notes.txt"
+        notes.write_bytes(text)
+        proc = batch(inp, "-o", notes, "--url", server.base_url)
+        assert proc.returncode == 2 and "not a turbosse batch output file" in proc.stderr, proc.stderr
+        assert notes.read_bytes() == text
+    same = batch(inp, "-o", inp, "--url", server.base_url)
+    assert same.returncode == 2 and "OUTPUT is INPUT" in same.stderr
+    assert len(inp.read_bytes().splitlines()) == 2
+
+
+def test_summary_json_is_strict_json_and_its_path_is_checked_first(tmp_path, server):
+    inp, out, summary = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "s.json"
+    write_input(inp, 2, lambda i: {"tokens": 3, "fail_status": 400})  # nothing succeeds: no latency measured
+    proc = batch(inp, "-o", out, "--url", server.base_url, "--summary-json", summary)
+    assert proc.returncode == 1, proc.stderr
+    text = summary.read_text()
+    assert "NaN" not in text
+    assert orjson.loads(text)["mean_ttft_ms"] is None  # orjson refuses NaN, as every strict parser does
+    missing = batch(inp, "-o", tmp_path / "o2.jsonl", "--url", server.base_url, "--summary-json", tmp_path / "no" / "s.json")
+    assert missing.returncode == 2 and "--summary-json: no such directory" in missing.stderr
+    assert not (tmp_path / "o2.jsonl").exists()  # refused before anything ran
+
+
+@pytest.mark.parametrize("option", ["--rate", "--deadline", "--idle-timeout", "--rpm", "--tpm", "--coalesce-ms"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_a_number_option_must_be_a_finite_positive_number(tmp_path, option, value):
+    proc = batch(tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", option, value)
+    assert proc.returncode == 2 and f"argument {option}: must be a number > 0, not {value}" in proc.stderr, proc.stderr
+
+
+def test_the_transport_choices_are_the_batch_runners():
+    from turbosse.batch._transport import TRANSPORTS
+    from turbosse.cli.batch import TRANSPORTS as CLI_TRANSPORTS
+
+    assert CLI_TRANSPORTS == TRANSPORTS
+
+
+def test_a_request_line_over_64_mib_gets_its_row_with_workers(tmp_path, server):
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_input(inp, 2, lambda i: {"tokens": 3})
+    big = {"custom_id": "big", "body": {"model": "m", "messages": [{"role": "user", "content": "x" * (65 << 20)}]}}
+    with open(inp, "ab") as fh:
+        fh.write(orjson.dumps(big) + b"\n")
+    proc = batch(inp, "-o", out, "--url", server.base_url, "--workers", 2)
+    assert proc.returncode in (0, 1), proc.stderr  # the server may refuse so large a body: a row says so
+    assert sorted(r["custom_id"] for r in rows_of(out)) == ["big", "c0", "c1"]

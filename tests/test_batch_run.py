@@ -146,6 +146,23 @@ async def test_bad_input_line_after_rows_in_flight(server):
     assert sorted(r["custom_id"] for r in rows) == ["request-1", "request-2"]
 
 
+async def _async_lines(lines):
+    for line in lines:
+        yield line
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_async_sources_are_read_by_the_same_rules(server, kind):
+    lines = ['\ufeff{"prompt": "a", "fake": {"tokens": 2}}', "  \n", b'{"prompt": "b", "fake": {"tokens": 2}}']
+    source = _async_lines(lines) if kind == "async" else lines
+    rows = await collect(source, base_url=server.base_url, model="m")  # a BOM and a blank line are fine
+    assert sorted(r["custom_id"] for r in rows) == ["request-1", "request-3"]
+    repeated = [{"custom_id": "x", "prompt": "a"}, {"custom_id": "x", "prompt": "b"}]
+    with pytest.raises(BatchInputError, match="custom_id 'x' repeats an earlier line's") as info:
+        await collect(_async_lines(repeated) if kind == "async" else repeated, base_url=server.base_url, model="m")
+    assert info.value.line == 2
+
+
 async def test_skip_and_a_request_the_client_rejects(server):
     lines = [
         {"custom_id": "done", "messages": MESSAGES},

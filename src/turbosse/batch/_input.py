@@ -12,7 +12,7 @@ skipped, and so is a UTF-8 byte order mark at the start; ids must be unique.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -22,7 +22,7 @@ import orjson
 from .. import _exactjson
 from ._errors import BatchInputError
 
-__all__ = ["API_PATHS", "BatchRequest", "api_for_path", "join_url", "parse_line", "read_requests"]
+__all__ = ["API_PATHS", "BatchRequest", "api_for_path", "aread_requests", "join_url", "parse_line", "read_requests"]
 
 #: The API each request path selects, by the path's ending.
 API_PATHS = {
@@ -123,32 +123,51 @@ def read_requests(
     """The requests of a JSONL file (a path or a binary file object), or of
     an iterable of lines, dicts or BatchRequests, read lazily. A repeated
     custom_id raises :class:`BatchInputError`."""
-    seen: set[str] = set()
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as fh:
-            yield from _unique(_parse_all(fh), seen)
-    else:
-        yield from _unique(_parse_all(source), seen)
+            yield from read_requests(fh)
+        return
+    lines = _Lines()
+    for item in source:
+        req = lines.take(item)
+        if req is not None:
+            yield req
 
 
-def _parse_all(lines: Iterable[Any]) -> Iterator[tuple[int, BatchRequest]]:
-    for n, item in enumerate(lines, 1):
+async def aread_requests(
+    source: AsyncIterable[bytes | str | dict[str, Any] | BatchRequest],
+) -> AsyncIterator[BatchRequest]:
+    """:func:`read_requests` of an async iterable: the same rules."""
+    lines = _Lines()
+    async for item in source:
+        req = lines.take(item)
+        if req is not None:
+            yield req
+
+
+class _Lines:
+    """The rules every source is read by, one item at a time: numbered from
+    1, a byte order mark skipped at the start, blank lines skipped, a
+    repeated custom_id refused."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.seen: set[str] = set()
+
+    def take(self, item: Any) -> BatchRequest | None:
+        self.n = n = self.n + 1
         if n == 1 and isinstance(item, (bytes, str)):
             item = _without_bom(item)
         if isinstance(item, BatchRequest):
-            yield n, item
-        elif isinstance(item, dict):
-            yield n, parse_line(item, n)
-        elif item.strip():
-            yield n, parse_line(item, n)
-
-
-def _unique(items: Iterator[tuple[int, BatchRequest]], seen: set[str]) -> Iterator[BatchRequest]:
-    for n, req in items:
-        if req.custom_id in seen:
+            req = item
+        elif isinstance(item, dict) or item.strip():
+            req = parse_line(item, n)
+        else:
+            return None  # blank
+        if req.custom_id in self.seen:
             raise BatchInputError(n, f"custom_id {req.custom_id!r} repeats an earlier line's")
-        seen.add(req.custom_id)
-        yield req
+        self.seen.add(req.custom_id)
+        return req
 
 
 def _without_bom(line: bytes | str) -> bytes | str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +26,11 @@ from ._writer import OutputWriter
 __all__ = ["BatchJob", "count_lines"]
 
 
-def count_lines(path: str | os.PathLike[str]) -> int:
-    """Non-blank lines of a file (the progress bar's total)."""
+def count_lines(path: str | os.PathLike[str]) -> int | None:
+    """Non-blank lines of a file (the progress bar's total); None for what
+    is not a regular file (a pipe, ``-``: reading it would consume it)."""
+    if path == "-" or not os.path.isfile(path):
+        return None
     n = 0
     with open(path, "rb") as fh:
         for line in fh:
@@ -67,8 +71,9 @@ class BatchJob:
         summary, timing = Summary(self.slo), Timing()
         with OutputWriter(self.output, resume=self.resume, fsync=self.fsync, retry_failed=self.retry_failed) as writer:
             skipped = len(writer.done)
-            total = None if self.progress is False else max(0, count_lines(self.input) - skipped)
-            progress = Progress(total, enabled=self.progress)
+            shown = sys.stderr.isatty() if self.progress is None else self.progress
+            lines = count_lines(self.input) if shown else None
+            progress = Progress(None if lines is None else max(0, lines - skipped), enabled=shown)
             start, cpu0 = time.perf_counter(), time.process_time()
             pool: WorkerPool | None = None
             clients: ClientSet | None = None
@@ -90,7 +95,7 @@ class BatchJob:
                         return await execute(clients, req, opts)
 
                 rows = schedule(
-                    read_requests(self.input), submit, concurrency=self.concurrency, admission=admission,
+                    read_requests(sys.stdin.buffer if self.input == "-" else self.input), submit, concurrency=self.concurrency, admission=admission,
                     skip=writer.done, timing=timing,
                 )  # fmt: skip
                 async with contextlib.aclosing(rows):  # requests in flight are cancelled on the way out

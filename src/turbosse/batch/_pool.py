@@ -24,6 +24,7 @@ from .. import SSEError
 from ._input import BatchRequest
 from ._limits import Admission
 from ._runner import Timing, schedule
+from ._worker import LINE_LIMIT
 
 __all__ = ["WorkerPool"]
 
@@ -79,7 +80,7 @@ class WorkerPool:
         for _ in range(self.n):
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "turbosse.batch._worker", self.loop,
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env, limit=1 << 26,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env, limit=LINE_LIMIT,
             )  # fmt: skip
             assert proc.stdin is not None
             proc.stdin.write(config)

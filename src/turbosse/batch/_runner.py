@@ -19,7 +19,7 @@ from collections.abc import (
 from typing import Any
 
 from ._clients import ClientSet
-from ._input import BatchRequest, parse_line, read_requests
+from ._input import BatchRequest, aread_requests, read_requests
 from ._limits import Admission, estimate_tokens
 from ._request import RequestOptions, execute
 
@@ -56,10 +56,8 @@ def _tokens_used(row: dict[str, Any]) -> int | None:
 
 async def _requests(source: Any) -> AsyncIterator[BatchRequest]:
     if isinstance(source, AsyncIterable):
-        n = 0
-        async for item in source:
-            n += 1
-            yield item if isinstance(item, BatchRequest) else parse_line(item, n)
+        async for req in aread_requests(source):
+            yield req
     else:
         for req in read_requests(source):
             yield req

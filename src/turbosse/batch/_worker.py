@@ -22,19 +22,54 @@ from ._clients import ClientSet
 from ._input import parse_line
 from ._request import RequestOptions, execute
 
-__all__ = ["main"]
+__all__ = ["LINE_LIMIT", "main"]
 
 
-async def _pipes() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+#: no limit on a request line: the parent holds it already, and a line the
+#: reader refused would end the worker and every rerun at that line
+LINE_LIMIT = 1 << 62
+
+
+class _Rows(asyncio.streams.FlowControlMixin):
+    """The rows pipe; :attr:`gone` resolves when the parent's end closes (it
+    exited, or was killed: nothing written could be read any more)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gone = asyncio.get_running_loop().create_future()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if not self.gone.done():
+            self.gone.set_result(None)
+
+
+async def _pipes() -> tuple[asyncio.StreamReader, asyncio.StreamWriter, asyncio.Future[None]]:
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=1 << 26)
+    reader = asyncio.StreamReader(limit=LINE_LIMIT)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, sys.stdout)
+    transport, protocol = await loop.connect_write_pipe(_Rows, sys.stdout)
     writer = asyncio.StreamWriter(transport, protocol, None, loop)
-    return reader, writer
+    return reader, writer, protocol.gone
 
 
-async def serve(config: dict[str, Any], reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def serve(
+    config: dict[str, Any], reader: asyncio.StreamReader, writer: asyncio.StreamWriter, gone: asyncio.Future[None]
+) -> None:
+    """Run every request line; with the parent gone (``gone``), stop at once:
+    the requests in flight are cancelled and nothing more is written."""
+    work = asyncio.ensure_future(_serve(config, reader, writer))
+    await asyncio.wait([work, gone], return_when=asyncio.FIRST_COMPLETED)
+    if not work.done():
+        work.cancel()
+    try:
+        await work
+    except asyncio.CancelledError:
+        if not gone.done():
+            raise
+
+
+async def _serve(config: dict[str, Any], reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     opts = RequestOptions(config["retry_interrupted"], config["deadline"], config["model"])
     clients = ClientSet(
         None, config["base_url"], model=config["model"], api_key=config["api_key"],
@@ -56,15 +91,17 @@ async def serve(config: dict[str, Any], reader: asyncio.StreamReader, writer: as
         while tasks:
             await asyncio.wait(set(tasks))
     finally:
+        for task in tasks:  # cancelled (the parent is gone): so are they
+            task.cancel()
         await clients.aclose()
     writer.write(orjson.dumps({"cpu": time.process_time()}) + b"\n")
     await writer.drain()
 
 
 async def _main() -> None:
-    reader, writer = await _pipes()
+    reader, writer, gone = await _pipes()
     config = orjson.loads(await reader.readline())
-    await serve(config, reader, writer)
+    await serve(config, reader, writer, gone)
     writer.close()
 
 

@@ -21,8 +21,10 @@ __all__ = ["OutputWriter", "drop_failed", "scan_output"]
 def scan_output(path: str | os.PathLike[str]) -> tuple[set[str], int]:
     """The custom_ids of the rows in an output file and the length of its
     intact part: everything up to the end of the last complete row. A torn
-    or unreadable *last* line lies beyond that length; any other bad line
-    raises :class:`OutputFileError`."""
+    or unreadable *last* line after a row lies beyond that length; any other
+    bad line raises :class:`OutputFileError`, and so does a file with no row
+    whose only line is not the start of one (a file that is not a batch
+    output, which resuming would otherwise empty)."""
     done: set[str] = set()
     try:
         fh = open(path, "rb")
@@ -35,6 +37,8 @@ def scan_output(path: str | os.PathLike[str]) -> tuple[set[str], int]:
             if pending is not None:
                 raise OutputFileError(os.fspath(path), *pending)
             if not line.endswith(b"\n"):
+                if not done and not line.lstrip().startswith(b"{"):
+                    raise OutputFileError(os.fspath(path), n, "not the start of a JSON row")
                 break  # torn: the last line, cut off by a kill
             if not line.strip():
                 good += len(line)
@@ -50,6 +54,8 @@ def scan_output(path: str | os.PathLike[str]) -> tuple[set[str], int]:
                 continue
             done.add(custom_id)
             good += len(line)
+    if pending is not None and not done:  # no row at all: not a torn output
+        raise OutputFileError(os.fspath(path), *pending)
     return done, good
 
 

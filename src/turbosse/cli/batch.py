@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 from typing import Any
 
@@ -14,14 +16,16 @@ from ._loop import add_loop_option, use_uvloop
 
 __all__ = ["add_parser", "batch_command"]
 
+#: turbosse.batch._transport.TRANSPORTS, which imports httpx (a test checks they agree)
+TRANSPORTS = ("auto", "turbosse", "aiohttp", "httpx")
 EXAMPLE = "turbosse batch requests.jsonl -o results.jsonl --url http://localhost:8000/v1 --model my-model"
 
 
 def _positive(kind: type) -> Any:
     def parse(text: str) -> Any:
         value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"must be a number > 0, not {text}")
         return value
 
     return parse
@@ -44,7 +48,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         ),
         epilog=f"example: {EXAMPLE}",
     )
-    b.add_argument("input", metavar="INPUT.jsonl", help="the requests, one JSON object per line")
+    b.add_argument("input", metavar="INPUT.jsonl", help="the requests, one JSON object per line (- for stdin)")
     b.add_argument("-o", "--output", required=True, metavar="OUTPUT.jsonl", help="rows are appended here")
     b.add_argument("--url", help="base URL, e.g. http://localhost:8000/v1 (default: an embedded fake server)")
     b.add_argument("--model", help="model for requests that name none (default: gpt-fake without --url)")
@@ -71,7 +75,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     o.add_argument("--progress", choices=("auto", "on", "off"), default="auto", help="live progress on stderr (default: on a terminal)")
     o.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary text")
     x = b.add_argument_group("client")
-    x.add_argument("--transport", choices=("auto", "aiohttp", "httpx"), default="auto", help="HTTP transport (default: the fastest installed)")
+    x.add_argument("--transport", choices=TRANSPORTS, default="auto", help="HTTP transport (default: the fastest installed)")
     x.add_argument("--coalesce-ms", type=_positive(float), metavar="MS", help="read each connection at most once per MS milliseconds (turbosse transport): less CPU, coarser timing metrics")
     x.add_argument("--fake-options", default="{}", metavar="JSON", help="options of the embedded fake server (pacing, faults; default {\"tokens_per_second\": 100, \"ttft\": 0.05})")
     add_loop_option(b)  # this process's loop and every worker's
@@ -94,6 +98,11 @@ def batch_command(args: argparse.Namespace) -> int:
         if args.max_retries < 0 or args.retry_interrupted < 0:
             raise ValueError("--max-retries and --retry-interrupted must be >= 0")
         loop_name = "uvloop" if use_uvloop(args.loop) else "asyncio"
+        if args.input != "-" and os.path.exists(args.output) and os.path.exists(args.input) \
+                and os.path.samefile(args.input, args.output):  # fmt: skip
+            raise ValueError("OUTPUT is INPUT: the rows would be appended to the requests")
+        if args.summary_json:
+            _check_writable(args.summary_json)
     except ValueError as exc:
         print(f"turbosse batch: {exc}", file=sys.stderr)
         return 2
@@ -141,9 +150,13 @@ def batch_command(args: argparse.Namespace) -> int:
         if server is not None:
             server.stop()
     if args.summary_json:
-        with open(args.summary_json, "w", encoding="utf-8") as fh:
-            json.dump(summary, fh, indent=2)
-            fh.write("\n")
+        try:
+            with open(args.summary_json, "w", encoding="utf-8") as fh:
+                json.dump(_finite(summary), fh, indent=2, allow_nan=False)
+                fh.write("\n")
+        except OSError as exc:
+            print(f"turbosse batch: --summary-json: {exc}", file=sys.stderr)
+            return 2
     if not args.quiet:
         if summary["failed_rows_redone"]:
             print(f"resumed: {summary['failed_rows_redone']} failed rows were dropped from {args.output} and run again", file=sys.stderr)
@@ -151,3 +164,27 @@ def batch_command(args: argparse.Namespace) -> int:
             print(f"resumed: {summary['skipped']} requests already in {args.output} were skipped", file=sys.stderr)
         print(format_summary(summary), file=sys.stderr)
     return 1 if summary["failed"] else 0
+
+
+def _check_writable(path: str) -> None:
+    """A ValueError now for a summary path that cannot be written, not an
+    OSError after the whole batch has run."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"--summary-json: {path} is a directory")
+    if not os.path.isdir(folder):
+        raise ValueError(f"--summary-json: no such directory: {folder}")
+    if not os.access(path if os.path.exists(path) else folder, os.W_OK):
+        raise ValueError(f"--summary-json: {path} is not writable")
+
+
+def _finite(value: Any) -> Any:
+    """The summary with null for what no request measured (NaN there: JSON
+    has no NaN, and strict parsers refuse the bare token)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
