@@ -256,3 +256,20 @@ def test_recorded_streams_decode_as_the_full_path(decoder_mod: ModuleType) -> No
         events += dec.events
     # most recorded OpenAI-style events are one chunk shape with another text
     assert events > 5000 and hits > events // 2
+
+
+def test_a_payload_with_the_text_in_thousands_of_places_costs_a_bounded_number_of_probes(
+    decoder_mod: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the text repeated in junk before the delta's own: every such place is a
+    # split; trying them all (each a pass over the payload and two probe
+    # decodes) made one event quadratic in its size
+    import turbosse._shape_common as common
+
+    verified = _payloads_passed(monkeypatch, common, "_verified", 0)
+    junk = b",".join([b'{"content":"X"}'] * 4000)
+    hostile = b'{"id":"c","junk":[' + junk + b'],"choices":[{"index":0,"delta":{"content":"X"}}]}'
+    body = encode([hostile] * 3, False)
+    dec = decoder_mod.ChatDecoder()
+    assert run(dec, body, []) == full_path(decoder_mod, body)
+    assert len(verified) <= 1 + common.MAX_SPLITS_TRIED

@@ -31,15 +31,18 @@ did; so the deltas, and every error, are the full path's.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from itertools import islice
 from typing import Any
 
 from orjson import JSONDecodeError, loads
 
-__all__ = ["LEARN_BACKOFF_MAX", "Learned", "backoff", "confirm", "learn", "text_field"]
+__all__ = ["LEARN_BACKOFF_MAX", "MAX_SPLITS_TRIED", "Learned", "backoff", "confirm", "learn", "text_field"]
 
 #: The longest wait, in events, between two attempts to learn a shape on a
 #: stream where they keep failing (the wait doubles after each failure).
 LEARN_BACKOFF_MAX = 1024
+#: Other splits of a payload :func:`confirm` tries when the learned one fails.
+MAX_SPLITS_TRIED = 8
 
 #: (event_type, head, mid, tail or None, field, the learned delta)
 Learned = tuple[str, bytes, bytes, "bytes | None", int, Any]
@@ -176,7 +179,11 @@ def confirm(learned: Learned, payload: bytes, probe: Callable[[str, bytes], Any]
     invalid chunk)."""
     if _verified(learned, probe):
         return learned
-    for other in _splits(learned[0], payload, learned[5]):
+    # each split costs a pass over the payload and two probe decodes: a
+    # payload with the text in thousands of places (hostile, or junk) would
+    # make one event quadratic, so only the first few are tried; a stream
+    # whose own slot lies beyond them stays on the full path
+    for other in islice(_splits(learned[0], payload, learned[5]), MAX_SPLITS_TRIED):
         if other != learned and _verified(other, probe):
             return other
     return None
