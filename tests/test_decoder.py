@@ -450,6 +450,23 @@ def test_gemini_interactions(decoder_mod: ModuleType) -> None:
     assert dec.format == "gemini-interactions" and dec.done and dec.model == "gem"
 
 
+@pytest.mark.parametrize("fmt", ["auto", "openai-chat", "anthropic", "openai-responses"])
+@pytest.mark.parametrize("on_malformed", ["raise", "skip"])
+@pytest.mark.parametrize(("data", "message"), [(b"Overloaded", "Overloaded"), (b'"overloaded"', "overloaded"),
+                                               (b"529", "529"), (b"\xffbad", "\ufffdbad")])  # fmt: skip
+def test_an_error_event_that_is_not_a_json_object_is_the_providers_error(
+    decoder_mod: ModuleType, fmt: str, on_malformed: str, data: bytes, message: str
+) -> None:
+    # as the anthropic SDK raises for any event: error, JSON or not; neither
+    # a malformed chunk nor, with on_malformed="skip", nothing at all
+    first = b'data: {"choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n' if fmt in ("auto", "openai-chat") else b""
+    dec = decoder_mod.ChatDecoder(fmt, on_malformed=on_malformed)
+    with pytest.raises(StreamError) as info:
+        dec.feed(first + b"event: error\ndata: " + data + b"\n\n")
+    assert info.value.message == message
+    assert [d.content for d in info.value.deltas] == (["Hi"] if first else [])
+
+
 def test_replicate_plain_text(decoder_mod: ModuleType) -> None:
     body = (b": hi\n\nevent: output\nid: 1\ndata: \n\nevent: output\ndata: Sure\n\n"
             b"event: output\ndata: :\ndata: \ndata: Why\n\nevent: done\ndata: {}\n\n"

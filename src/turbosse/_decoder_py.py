@@ -347,9 +347,13 @@ class ChatDecoder:
             try:
                 obj = loads(payload)
             except JSONDecodeError:
+                if event_type == "error":  # a provider's error as plain text: still its error
+                    self._fail_with({"error": payload.decode("utf-8", "replace")}, out)
                 self._malformed(payload, "invalid JSON", out)
                 continue
             if type(obj) is not dict:
+                if event_type == "error":
+                    self._fail_with({"error": obj}, out)
                 self._malformed(payload, "not a JSON object", out)
                 continue
             fmt = self._format
