@@ -109,6 +109,31 @@ def test_skip_mode_skips_the_event_that_cannot_be_mapped(decoder_mod: ModuleType
     assert dec.feed(sse(HELLO)) == [HELLO_DELTA]
 
 
+@pytest.mark.parametrize("fmt", ["auto", "openai-chat"])
+@pytest.mark.parametrize("first", [True, False])
+def test_a_skipped_event_leaves_no_trace_in_the_decoders_state(decoder_mod: ModuleType, fmt: str, first: bool) -> None:
+    """The skipped event's finish reason (of another choice than the one
+    that failed), model and id are not kept: a stream whose only finish came
+    in it is not complete, and accumulate says it was truncated."""
+    from turbosse import StreamInterrupted, accumulate
+
+    skipped = {"id": "c-skipped", "model": "m-skipped", "choices": [
+        {"index": 0, "delta": {"content": "lost"}, "finish_reason": "stop"},
+        {"index": 1, "delta": {"tool_calls": [{"index": 0, "id": "t", "function": {"name": "f", "arguments": DEEP}}]}},
+    ]}  # fmt: skip
+    body = sse(skipped) if first else sse(HELLO, skipped)
+    dec = decoder_mod.ChatDecoder(fmt, on_malformed="skip")
+    assert dec.feed(body) == ([] if first else [HELLO_DELTA])
+    assert (dec.skipped, dec.complete, dec.model, dec.id) == (1, False, None, None)
+    with pytest.raises(StreamInterrupted, match="before it was complete"):
+        accumulate([body], format=fmt, on_malformed="skip")
+    # the same chunks, each choice able to be mapped: the state is the chunk's
+    skipped["choices"][1]["delta"]["tool_calls"][0]["function"]["arguments"] = "{}"
+    dec = decoder_mod.ChatDecoder(fmt, on_malformed="skip")
+    dec.feed(sse(skipped))
+    assert (dec.skipped, dec.model, dec.id) == (0, "m-skipped", "c-skipped")
+
+
 def test_arguments_nested_within_the_limit_are_kept(decoder_mod: ModuleType) -> None:
     args = nested(200)
     body = sse({"choices": [{"index": 0, "delta": {"tool_calls": [

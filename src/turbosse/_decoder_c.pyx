@@ -334,9 +334,10 @@ cdef class Choices:
 
 
 cdef int openai_chunk(dict obj, list out, KeySet ks, Choices cs) except -1:
-    """Mirror of _decoder_py.openai_chunk (metadata is handled by the caller).
-    Returns 1 if the chunk has a "choices" key, else 0 (the caller's error
-    check needs to know, and one lookup is saved)."""
+    """Mirror of _decoder_py.openai_chunk (metadata is handled by the caller,
+    after it). Returns 1 if the chunk has a "choices" key, else 0 (the
+    caller's error check needs to know, and one lookup is saved). ``cs`` is
+    marked only once the whole chunk is mapped."""
     cdef Py_ssize_t start = len(out)
     cdef Py_ssize_t pos
     cdef PyObject* pchoices = PyDict_GetItem(obj, ks.choices)
@@ -345,6 +346,11 @@ cdef int openai_chunk(dict obj, list out, KeySet ks, Choices cs) except -1:
     cdef Py_ssize_t left
     cdef PyObject* p
     cdef bint finished = True  # no choices, or one finished: look for x_groq usage
+    # the choices to mark in cs at the end: the first in two locals (one choice
+    # per chunk is the rule), any further in a list
+    cdef object mark_index = None
+    cdef bint mark_ended = False
+    cdef list more_marks = None
     if type(choices) is list:
         finished = len(<list>choices) == 0
         pos = -1
@@ -407,7 +413,12 @@ cdef int openai_chunk(dict obj, list out, KeySet ks, Choices cs) except -1:
             reasoning = text_or_none(reasoning)
             refusal = text_or_none(refusal)
             finish = text_or_none(dget(<dict>ch, ks.finish_reason))
-            cs.mark(index, finish is not None)
+            if mark_index is None:
+                mark_index, mark_ended = index, finish is not None
+            else:
+                if more_marks is None:
+                    more_marks = []
+                more_marks.append((index, finish is not None))
             if finish is not None:
                 finished = True
             if (role is not None or content is not None or reasoning is not None
@@ -431,6 +442,11 @@ cdef int openai_chunk(dict obj, list out, KeySet ks, Choices cs) except -1:
                     <object>PyTuple_GET_ITEM(last, 6), usage)
             else:
                 out.append(new_delta(0, None, None, None, None, None, None, usage))
+    if mark_index is not None:
+        cs.mark(mark_index, mark_ended)
+        if more_marks is not None:
+            for tmp in more_marks:
+                cs.mark(<object>PyTuple_GET_ITEM(tmp, 0), <bint>(<object>PyTuple_GET_ITEM(tmp, 1)))
     return pchoices != NULL
 
 
@@ -691,9 +707,6 @@ cdef class ChatDecoder:
                 continue
             fmt = self._format
             if fmt == OPENAI:
-                if not self._meta_done:
-                    st.meta(dget(<dict>obj, K_MODEL), dget(<dict>obj, K_ID))
-                    self._meta_done = st.model is not None and st.id is not None
                 # learn from the first chunk of a feed, but not on every feed:
                 # a stream read one event per feed would pay it per event;
                 # the first events, then one in LEARN_EVERY, keep it fresh
@@ -701,6 +714,9 @@ cdef class ChatDecoder:
                     ks.learn(<dict>obj)
                     learn = False
                 has_choices = openai_chunk(<dict>obj, out, ks, self._choices)
+                if not self._meta_done:  # after the chunk is mapped: a skipped one leaves no trace
+                    st.meta(dget(<dict>obj, K_MODEL), dget(<dict>obj, K_ID))
+                    self._meta_done = st.model is not None and st.id is not None
                 # in-band error: top-level "error", event: error, or (with no
                 # choices) type: error; see _decoder_py.chat_error
                 e = PyDict_GetItem(<dict>obj, ks.error)
@@ -723,9 +739,9 @@ cdef class ChatDecoder:
                 self._format = fmt
                 if fmt == OPENAI:
                     # decode this first chunk on the fast path as well
+                    openai_chunk(<dict>obj, out, ks, self._choices)
                     st.meta(dget(<dict>obj, K_MODEL), dget(<dict>obj, K_ID))
                     self._meta_done = st.model is not None and st.id is not None
-                    openai_chunk(<dict>obj, out, ks, self._choices)
                     if chat_error(event_type, obj):
                         self._fail_with(obj, out)
                     if PyList_GET_SIZE(out) == self._mark + 1:

@@ -71,10 +71,12 @@ def tool_call_delta(tc: Any) -> ToolCallDelta | None:
 
 
 def openai_chunk(obj: dict[str, Any], out: list[Any], st: FormatState) -> None:
-    """Map one chat.completion.chunk (or legacy text_completion) object."""
-    if st.model is None or st.id is None:
-        st.meta(obj.get("model"), obj.get("id"))
+    """Map one chat.completion.chunk (or legacy text_completion) object. The
+    decoder's state (choices started and finished, model, id) changes only
+    once the whole chunk is mapped: a chunk that fails part way (and is
+    skipped) leaves no trace."""
     start = len(out)
+    marks = []  # (index, finished) of each choice, noted at the end
     choices = obj.get("choices")
     finished = True  # no choices, or one finished: look for x_groq usage
     if type(choices) is list:
@@ -117,12 +119,11 @@ def openai_chunk(obj: dict[str, Any], out: list[Any], st: FormatState) -> None:
                 reasoning = None
             if type(refusal) is not str or not refusal:
                 refusal = None
-            st.started.add(index)
             if type(finish) is not str or not finish:
                 finish = None
             else:
                 finished = True
-                st.finished.add(index)
+            marks.append((index, finish is not None))
             if (role is not None or content is not None or reasoning is not None
                     or refusal is not None or tool_calls is not None or finish is not None):
                 out.append(tuple.__new__(Delta, (index, role, content, reasoning, refusal,
@@ -139,6 +140,12 @@ def openai_chunk(obj: dict[str, Any], out: list[Any], st: FormatState) -> None:
                 out[-1] = out[-1]._replace(usage=usage)
             else:
                 out.append(tuple.__new__(Delta, (0, None, None, None, None, None, None, usage)))
+    for index, ended in marks:
+        st.started.add(index)
+        if ended:
+            st.finished.add(index)
+    if st.model is None or st.id is None:
+        st.meta(obj.get("model"), obj.get("id"))
 
 
 def _probe(event_type: str, payload: bytes) -> list[Any] | None:

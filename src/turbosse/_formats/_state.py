@@ -118,14 +118,21 @@ class FormatState:
             self.id = id_
 
     def decode(self, fmt: int, event_type: str, obj: dict[str, Any], out: list[Any]) -> None:
-        """Map one decoded object of format ``fmt`` onto deltas in ``out``."""
+        """Map one decoded object of format ``fmt`` onto deltas in ``out``.
+        The choices its deltas start or finish are noted after it is mapped,
+        also when it ends the stream with the provider's error; not when the
+        mapping itself fails (the caller drops, or skips, the event)."""
         start = len(out)
         decoder = _DECODERS.get(fmt)
         try:
             if decoder is not None:
                 decoder(self, event_type, obj, out)
-        finally:
+        except (TypeError, RecursionError):
+            raise
+        except BaseException:
             self.track(out, start)
+            raise
+        self.track(out, start)
 
     def replicate(self, event_type: str, payload: bytes, out: list[Any]) -> None:
         """Map one Replicate event (raw text, not JSON) onto deltas in ``out``."""
