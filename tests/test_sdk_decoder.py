@@ -103,6 +103,33 @@ def test_event_size_cap() -> None:
     assert ours([big]) == stock([big])
 
 
+@pytest.mark.usefixtures("twin_sdk")
+@pytest.mark.parametrize("split", [False, True])
+def test_the_events_before_an_event_over_the_cap_come_first_however_the_body_is_read(split: bool) -> None:
+    small = b"".join(b"data: %d\n\n" % i for i in range(3))
+    big = b"data: " + b"x" * 100 + b"\n\n"
+    chunks = [small, big] if split else [small + big]
+    decoder = turbosse.openai.SSEDecoder(max_event_bytes=64)
+    got: list[str] = []
+    with pytest.raises(EventTooLarge):
+        for ev in decoder.iter_bytes(iter(chunks)):
+            got.append(ev.data)
+    assert got == ["0", "1", "2"]
+
+    async def agen() -> Any:
+        for c in chunks:
+            yield c
+
+    async def main() -> list[str]:
+        out: list[str] = []
+        with pytest.raises(EventTooLarge):
+            async for ev in decoder.aiter_bytes(agen()):
+                out.append(ev.data)
+        return out
+
+    assert asyncio.run(main()) == ["0", "1", "2"]
+
+
 # -- where the SDK's decoder is wrong, and turbosse keeps the SSE rules --------
 
 

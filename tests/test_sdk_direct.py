@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from _sdk_helpers import (
     CASE_IDS,
+    anthropic,
     CASES,
     create_args,
     golden,
@@ -29,6 +30,7 @@ from _sdk_helpers import (
 import turbosse.anthropic
 import turbosse.openai
 from turbosse import ChatAccumulator, ChatDecoder, StreamError, StreamInterrupted
+from turbosse.testing import fake_text
 
 
 @pytest.fixture
@@ -187,3 +189,41 @@ def test_body_ending_early_is_not_a_result() -> None:
     with pytest.raises(StreamInterrupted, match="ended before it was complete: no message_stop") as info:
         turbosse.anthropic.stream(sdk_client("messages", [cut]), **args).result()
     assert info.value.partial.choices[0].content
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+@pytest.mark.parametrize("sdk", ["openai", "anthropic"])
+def test_a_body_held_open_after_the_end_marker_does_not_hold_the_stream(sdk: str, is_async: bool) -> None:
+    """As the SDK's own Stream stops at [DONE] and the chat clients give the
+    rest of the body END_GRACE: the server holds it open for 30 s."""
+    import time
+
+    from turbosse.testing import FakeLLMServer
+
+    with FakeLLMServer(lifetime=60) as server:
+        fake = {"tokens": 3, "hang_after_done": 30}
+        if sdk == "openai":
+            base, mod = server.base_url, turbosse.openai
+            args: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "extra_body": {"fake": fake}}
+        else:
+            base, mod = server.base_url.removesuffix("/v1"), turbosse.anthropic
+            args = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}], "extra_body": {"fake": fake}}
+        cls = {("openai", False): openai.OpenAI, ("openai", True): openai.AsyncOpenAI,
+               ("anthropic", False): anthropic.Anthropic, ("anthropic", True): anthropic.AsyncAnthropic}[sdk, is_async]
+        client = cls(api_key="t", base_url=base, max_retries=0, timeout=10)
+        start = time.monotonic()
+        if is_async:
+            async def main() -> Any:
+                return await mod.astream(client, stream=True, **args).result()  # stream=True is accepted
+
+            result = asyncio.run(main())
+        else:
+            result = mod.stream(client, stream=True, **args).result()
+        assert time.monotonic() - start < 3
+        assert result.content == fake_text(3) and result.finish_reason is not None
+
+
+def test_stream_false_is_refused() -> None:
+    _, args = create_args("chat")
+    with pytest.raises(ValueError, match="a direct stream always streams"):
+        turbosse.openai.stream(sdk_client("chat", [TOOLS.read_bytes()]), stream=False, **args)

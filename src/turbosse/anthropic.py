@@ -25,7 +25,7 @@ from ._handler import Callbacks
 from ._sdk._accelerate import Acceleration, is_accelerated
 from ._sdk._accelerate import accelerate as _accelerate
 from ._sdk._decoder import SSEDecoder
-from ._sdk._direct import AsyncDirectStream, DirectStream
+from ._sdk._direct import AsyncDirectStream, DirectStream, streaming
 
 __all__ = ["AsyncDirectStream", "DirectStream", "SSEDecoder", "accelerate", "astream", "is_accelerated", "stream"]
 
@@ -63,10 +63,10 @@ def stream(client: Any, *, handler: Callbacks | None = None, **params: Any) -> D
     ``handler``: :class:`turbosse.StreamHandler` callbacks), the request made by the SDK, the bytes read by turbosse. Returns a
     :class:`DirectStream`; the request is made when it is first read."""
     create = client.messages.with_streaming_response.create
-    return DirectStream(lambda: create(stream=True, **params), "anthropic", handler)
+    return DirectStream(streaming(create, params), "anthropic", handler)
 
 
 def astream(client: Any, *, handler: Callbacks | None = None, **params: Any) -> AsyncDirectStream:
     """:func:`stream` for an ``anthropic.AsyncAnthropic`` client."""
     create = client.messages.with_streaming_response.create
-    return AsyncDirectStream(lambda: create(stream=True, **params), "anthropic", handler)
+    return AsyncDirectStream(streaming(create, params), "anthropic", handler)

@@ -29,7 +29,7 @@ from ._handler import Callbacks
 from ._sdk._accelerate import Acceleration, is_accelerated
 from ._sdk._accelerate import accelerate as _accelerate
 from ._sdk._decoder import SSEDecoder
-from ._sdk._direct import AsyncDirectStream, DirectStream
+from ._sdk._direct import AsyncDirectStream, DirectStream, streaming
 
 __all__ = ["AsyncDirectStream", "DirectStream", "SSEDecoder", "accelerate", "astream", "is_accelerated", "stream"]
 
@@ -101,8 +101,8 @@ def stream(client: Any, *, route: str | None = None, handler: Callbacks | None =
     ``"completions"``; by default ``"responses"`` when ``input`` is given,
     ``"completions"`` for ``prompt``, else ``"chat"``. Returns a
     :class:`DirectStream`; the request is made when it is first read."""
-    streaming, format = _resource(client, route or _route(params))
-    return DirectStream(lambda: streaming.create(stream=True, **params), format, handler)
+    resource, format = _resource(client, route or _route(params))
+    return DirectStream(streaming(resource.create, params), format, handler)
 
 
 def astream(
@@ -110,5 +110,5 @@ def astream(
 ) -> AsyncDirectStream:
     """:func:`stream` for an ``openai.AsyncOpenAI`` client; returns an
     :class:`AsyncDirectStream` (``async for``, ``await .result()``)."""
-    streaming, format = _resource(client, route or _route(params))
-    return AsyncDirectStream(lambda: streaming.create(stream=True, **params), format, handler)
+    resource, format = _resource(client, route or _route(params))
+    return AsyncDirectStream(streaming(resource.create, params), format, handler)

@@ -18,7 +18,7 @@ import json
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
-from .. import DEFAULT_MAX_EVENT_BYTES, SSEParser
+from .. import DEFAULT_MAX_EVENT_BYTES, EventTooLarge, SSEParser
 
 __all__ = ["SDKEvent", "SSEDecoder"]
 
@@ -78,7 +78,11 @@ class SSEDecoder:
         parser = self._parser()
         feed = parser.feed
         for chunk in iterator:
-            evs = feed(chunk)
+            try:
+                evs = feed(chunk)
+            except EventTooLarge as exc:  # the events before it come first, whatever the reads
+                yield from _events(exc.events)
+                raise
             if evs:
                 yield from _events(evs)
         yield from _events(parser.close())
@@ -88,7 +92,13 @@ class SSEDecoder:
         parser = self._parser()
         feed = parser.feed
         async for chunk in iterator:
-            for ev in feed(chunk):
+            try:
+                evs = feed(chunk)
+            except EventTooLarge as exc:  # see iter_bytes
+                for ev in _events(exc.events):
+                    yield ev
+                raise
+            for ev in evs:
                 yield SDKEvent(ev.event, ev.data, ev.id or None, ev.retry)
         for ev in parser.close():
             yield SDKEvent(ev.event, ev.data, ev.id or None, ev.retry)

@@ -11,8 +11,11 @@ read they are turbosse's, each with ``partial``: :class:`turbosse.StreamError`
 for an error the server reports in the stream, :class:`turbosse.MalformedChunk`
 / :class:`turbosse.EventTooLarge` for bad data, and
 :class:`turbosse.StreamInterrupted` when reading the body fails or the body
-ends before the stream is complete. The handler engine is the one
-``turbosse.accumulate`` uses (same callbacks, same failure story).
+ends before the stream is complete. At the format's end marker the rest of
+the body gets END_GRACE seconds, as in the chat clients, then the response is
+closed: a server that holds the body open cannot hold the stream. The
+handler engine is the one ``turbosse.accumulate`` uses (same callbacks, same
+failure story).
 """
 
 from __future__ import annotations
@@ -22,10 +25,20 @@ from typing import Any
 
 from .. import ChatDecoder, ChatResult, Delta, SSEError
 from .._handler import Callbacks, Engine
-from .._http import aiter_body, iter_body
+from .._http import afinish_body, aiter_body, finish_body, iter_body
 from .._stream import AsyncDeltaStream, DeltaStream
 
-__all__ = ["AsyncDirectStream", "DirectStream"]
+__all__ = ["AsyncDirectStream", "DirectStream", "streaming"]
+
+
+def streaming(create: Callable[..., Any], params: dict[str, Any]) -> Callable[[], Any]:
+    """``create(stream=True, **params)``, to be called later; ``stream=True``
+    among ``params`` is accepted (it is what is sent), any other value is a
+    ValueError now."""
+    params = dict(params)
+    if params.pop("stream", True) is not True:
+        raise ValueError("a direct stream always streams: stream must be True or left out")
+    return lambda: create(stream=True, **params)
 
 
 class _Base:
@@ -85,6 +98,12 @@ class DirectStream(_Base, DeltaStream):
                 except Exception as exc:  # the body failed: the SDK's transport error
                     raise self._engine.interrupt(exc) from exc
                 yield from self._feed(chunk)
+                if self._engine.decoder.done:  # the end marker: a body held open cannot hold the stream
+                    try:
+                        finish_body(response.http_response, chunks)
+                    except Exception:  # noqa: S110 - the SDK's HTTP library failing after the end
+                        pass
+                    break
             yield from self._end()
 
 
@@ -105,5 +124,11 @@ class AsyncDirectStream(_Base, AsyncDeltaStream):
                     raise self._engine.interrupt(exc) from exc
                 for d in self._feed(chunk):
                     yield d
+                if self._engine.decoder.done:  # see DirectStream
+                    try:
+                        await afinish_body(response.http_response, chunks)
+                    except Exception:  # noqa: S110 - see DirectStream
+                        pass
+                    break
             for d in self._end():
                 yield d
