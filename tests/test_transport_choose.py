@@ -168,3 +168,51 @@ async def test_header_octets_beyond_ascii_read_as_httpx_reads_them():
     expected = ({k: v for k, v in seen["httpx"][0].items() if k not in drop}, seen["httpx"][1])
     for transport in ("turbosse", "aiohttp"):
         assert ({k: v for k, v in seen[transport][0].items() if k not in drop}, seen[transport][1]) == expected
+
+
+@pytest.mark.parametrize("status", [302, 307])
+async def test_a_redirect_is_the_callers_on_every_transport(status):
+    # aiohttp follows redirects unless told not to (a 302 turned the POST
+    # into a GET, a 307 loop into TooManyRedirects)
+    from turbosse import APIStatusError
+
+    async def answer(ex):
+        while await ex.request() is not None:
+            await ex.send(b"HTTP/1.1 %d Moved\r\nlocation: /other\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\nmoved" % status)
+
+    for transport in ("turbosse", "aiohttp", "httpx"):
+        async with ScriptedServer(answer) as srv:
+            async with AsyncChatClient(base_url=srv.url, model="m", transport=transport, max_retries=2) as c:
+                with pytest.raises(APIStatusError) as info:
+                    await c.complete(MESSAGES)
+            assert info.value.status_code == status and info.value.body == "moved", transport
+            assert [line.split()[:2] for line, _, _ in srv.requests] == [[b"POST", b"/chat/completions"]], transport
+
+
+async def test_a_connect_timeout_is_one_on_every_transport():
+    # a listening socket whose backlog is full: the handshake never completes
+    import socket
+
+    from turbosse import StreamInterrupted
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = []
+    try:
+        for _ in range(8):  # fill the backlog (its size is the kernel's)
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(listener.getsockname())
+            fillers.append(s)
+        url = "http://%s:%d/v1" % listener.getsockname()
+        for transport in ("turbosse", "aiohttp", "httpx"):
+            timeout = httpx.Timeout(30, connect=0.5)
+            async with AsyncChatClient(base_url=url, model="m", transport=transport, max_retries=0, timeout=timeout) as c:
+                with pytest.raises(StreamInterrupted) as info:
+                    await c.complete(MESSAGES)
+            assert isinstance(info.value.cause, httpx.ConnectTimeout), (transport, repr(info.value.cause))
+    finally:
+        for s in fillers:
+            s.close()
+        listener.close()

@@ -34,6 +34,10 @@ from .protocol import Response
 __all__ = ["AiohttpSessionTransport", "DirectClient", "TurbosseTransport"]
 
 
+def _port(url: httpx.URL) -> int:
+    return url.port if url.port is not None else (443 if url.scheme == "https" else 80)
+
+
 def _timeouts(request: httpx.Request) -> Timeouts:
     t = request.extensions.get("timeout") or {}
     return Timeouts(t.get("connect"), t.get("read"), t.get("pool"), t.get("total"))
@@ -373,6 +377,9 @@ class AiohttpSessionTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         import aiohttp
 
+        # aiohttp's connect timeout (3.10+); older ones raise asyncio.TimeoutError, handled below
+        connect_timeout = getattr(aiohttp, "ConnectionTimeoutError", asyncio.TimeoutError)
+
         if self.session is None:
             self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(**self._connector))
         t = _timeouts(request)
@@ -381,14 +388,18 @@ class AiohttpSessionTransport(httpx.AsyncBaseTransport):
         headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() not in ("host", "content-length")]
         try:
             response = await self.session.request(
-                request.method, str(request.url), headers=headers, data=body, timeout=timeout
+                # a redirect is the caller's to see (an APIStatusError), as on every transport:
+                # aiohttp would follow it, turning the POST into a GET
+                request.method, str(request.url), headers=headers, data=body, timeout=timeout, allow_redirects=False,
             )
+        except connect_timeout as exc:  # before ServerTimeoutError, which it subclasses in aiohttp >= 3.10
+            raise ConnectTimedOut(f"connecting to {request.url.host} took longer than {t.connect} s") from exc
         except aiohttp.ServerTimeoutError as exc:
             raise _read_timeout(t.read) from exc
         except asyncio.TimeoutError as exc:
             raise ConnectTimedOut(f"connecting to {request.url.host} took longer than {t.connect} s") from exc
         except aiohttp.ClientConnectorError as exc:
-            raise ConnectFailed(f"cannot connect to {request.url.host}:{request.url.port}: {exc}") from exc
+            raise ConnectFailed(f"cannot connect to {request.url.host}:{_port(request.url)}: {exc}") from exc
         except aiohttp.ClientError as exc:
             raise ConnectionLost(f"the request failed: {exc!r}") from exc
         decoded = getattr(self.session, "auto_decompress", True)
