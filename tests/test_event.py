@@ -67,7 +67,7 @@ def test_none_data_and_id_are_empty_as_in_httpx_sse(parser_mod: Any) -> None:
     ours = parser_mod.ServerSentEvent(data=None, id=None, retry=None)
     theirs = httpx_sse.ServerSentEvent(data=None, id=None, retry=None)
     assert (ours.data, ours.id, ours.retry) == (theirs.data, theirs.id, theirs.retry) == ("", "", None)
-    with pytest.raises(TypeError, match="ServerSentEvent.data must be a str or None, not int"):
+    with pytest.raises(TypeError, match=r"ServerSentEvent\.data must be a str or None, not int"):
         parser_mod.ServerSentEvent(data=1)
 
 

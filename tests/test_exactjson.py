@@ -7,6 +7,7 @@ runner's input (an integer orjson would read as a float stops the run)."""
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -101,6 +102,21 @@ def test_a_circular_reference_is_named_not_a_recursion_error() -> None:
     loop.append(loop)
     with pytest.raises(ValueError, match=r"^the request body at messages\[0\] refers back to a container it is in"):
         dumps({"messages": loop})
+
+
+@given(st.recursive(st.none() | st.integers() | st.text(alphabet="0123456789ab"),
+                    lambda inner: st.lists(inner, max_size=4), max_leaves=20))  # fmt: skip
+def test_loads_reads_integers_of_any_size_exactly(value: Any) -> None:
+    text = json.dumps(value)  # orjson cannot encode the big ones
+    for data in (text, text.encode()):
+        got = loads(data)
+        assert got == value and repr(got) == repr(value)
+
+
+@pytest.mark.parametrize("data", ["[1,]", "NaN", '"\\ud800"', "12345678901234567890 x"])
+def test_loads_refuses_what_orjson_refuses(data: str) -> None:
+    with pytest.raises(orjson.JSONDecodeError):
+        loads(data)
 
 
 def test_null_and_the_text_null_are_not_mistaken_for_a_nan() -> None:

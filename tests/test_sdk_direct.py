@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from _sdk_helpers import (
     CASE_IDS,
-    anthropic,
     CASES,
+    anthropic,
     create_args,
     golden,
     httpx2,

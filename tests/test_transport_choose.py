@@ -205,7 +205,8 @@ async def test_a_connect_timeout_is_one_on_every_transport():
             s.setblocking(False)
             s.connect_ex(listener.getsockname())
             fillers.append(s)
-        url = "http://%s:%d/v1" % listener.getsockname()
+        host, port = listener.getsockname()
+        url = f"http://{host}:{port}/v1"
         for transport in ("turbosse", "aiohttp", "httpx"):
             timeout = httpx.Timeout(30, connect=0.5)
             async with AsyncChatClient(base_url=url, model="m", transport=transport, max_retries=0, timeout=timeout) as c:

@@ -64,10 +64,11 @@ def loads(data: bytes | str) -> Any:
     with 19 digits in a row is read again with ``json`` once orjson has
     accepted it, so what is valid and what raises stays orjson's."""
     value = orjson.loads(data)
-    pattern = _LONG_DIGITS_TEXT if isinstance(data, str) else _LONG_DIGITS
-    if pattern.search(data) is not None:
-        return json.loads(data)
-    return value
+    if isinstance(data, str):
+        long_digits = _LONG_DIGITS_TEXT.search(data) is not None
+    else:
+        long_digits = _LONG_DIGITS.search(data) is not None
+    return json.loads(data) if long_digits else value
 
 
 def _where(what: str, place: str | None) -> str:

@@ -95,8 +95,8 @@ class SSEDecoder:
             try:
                 evs = feed(chunk)
             except EventTooLarge as exc:  # see iter_bytes
-                for ev in _events(exc.events):
-                    yield ev
+                for before in _events(exc.events):
+                    yield before
                 raise
             for ev in evs:
                 yield SDKEvent(ev.event, ev.data, ev.id or None, ev.retry)

@@ -101,7 +101,7 @@ class DirectStream(_Base, DeltaStream):
                 if self._engine.decoder.done:  # the end marker: a body held open cannot hold the stream
                     try:
                         finish_body(response.http_response, chunks)
-                    except Exception:  # noqa: S110 - the SDK's HTTP library failing after the end
+                    except Exception:  # the SDK's HTTP library failing after the end: complete regardless
                         pass
                     break
             yield from self._end()
@@ -127,7 +127,7 @@ class AsyncDirectStream(_Base, AsyncDeltaStream):
                 if self._engine.decoder.done:  # see DirectStream
                     try:
                         await afinish_body(response.http_response, chunks)
-                    except Exception:  # noqa: S110 - see DirectStream
+                    except Exception:  # see DirectStream
                         pass
                     break
             for d in self._end():
