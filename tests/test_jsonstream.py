@@ -7,6 +7,7 @@ from __future__ import annotations
 import doctest
 import json
 import math
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -299,6 +300,12 @@ def test_bytearray_and_memoryview(js: ModuleType) -> None:
     assert s.close() == ["ab"]
 
 
+def test_a_strided_memoryview_is_read_as_its_bytes(js: ModuleType) -> None:
+    s = js.JSONStream()
+    s.feed(memoryview(b"[[1,,22]]")[::2])
+    assert s.close() == [1, 2]
+
+
 def test_not_text_is_a_type_error(js: ModuleType) -> None:
     with pytest.raises(TypeError, match="str or bytes"):
         js.JSONStream().feed(12)
@@ -471,6 +478,23 @@ def test_number_length_limit(js: ModuleType) -> None:
     with pytest.raises(JSONStreamError) as info:
         js.JSONStream().feed("[-" + "9" * 4300)
     assert info.value.limit == 4300 and info.value.offset == 4301
+
+
+@pytest.mark.skipif(not hasattr(sys, "set_int_max_str_digits"), reason="the interpreter has no int digit limit")
+def test_number_length_limit_follows_a_lower_interpreter_limit(js: ModuleType) -> None:
+    # PYTHONINTMAXSTRDIGITS=1000: a 1001-digit number cannot become an int;
+    # it is the limit's typed error (int()'s ValueError ended the stream)
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(1000)
+    try:
+        s = js.JSONStream()
+        s.feed('{"n": ' + "1" * 1000 + ",")
+        assert s.value() == {"n": int("1" * 1000)}
+        with pytest.raises(JSONStreamError) as info:
+            js.JSONStream().feed('{"n": ' + "1" * 1001 + "}")
+        assert info.value.limit == 1000 and "number longer than 1000 characters" in str(info.value)
+    finally:
+        sys.set_int_max_str_digits(before)
 
 
 def test_bad_parameters(js: ModuleType) -> None:

@@ -29,12 +29,12 @@ from turbosse._jsonstream_common import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_SIZE,
     EXPECTED,
-    MAX_NUMBER_LENGTH,
     JSONEvent,
     char_error,
     depth_error,
     eof_error,
     number_length_error,
+    number_length_limit,
     size_error,
 )
 
@@ -183,6 +183,7 @@ cdef class JSONStream:
     # _smax is the OR of its characters (its kind boundaries are the max's)
     cdef char* _sbuf
     cdef Py_ssize_t _slen
+    cdef Py_ssize_t _max_number  # number_length_limit() when made
     cdef Py_ssize_t _sbytes  # allocated bytes
     cdef int _skind
     cdef UCS4 _smax
@@ -214,6 +215,7 @@ cdef class JSONStream:
             raise ValueError(f"max_size must be non-negative or None, not {max_size}")
         self._max_depth = max_depth
         self._limit = -1 if max_size is None else max_size
+        self._max_number = number_length_limit()
         self._size = 0
         self._chars = 0
         self._state = VALUE
@@ -350,6 +352,8 @@ cdef class JSONStream:
         cdef Py_ssize_t consumed = 0
         cdef bytes data
         cdef str text
+        if type(fragment) is memoryview and not (<memoryview>fragment).c_contiguous:
+            fragment = bytes(fragment)  # a strided view: its bytes, as the Python twin reads it
         PyObject_GetBuffer(fragment, &view, PyBUF_SIMPLE)
         try:
             self._check_size(view.len)
@@ -756,8 +760,8 @@ cdef class JSONStream:
             return False
         else:
             self._fail(c, i, EXPECTED["number", ns])
-        if self._slen >= MAX_NUMBER_LENGTH:
-            raise number_length_error(self._chars + i)
+        if self._slen >= self._max_number:
+            raise number_length_error(self._chars + i, self._max_number)
         self._append_char(c)
         self._nstate = ns
         return True

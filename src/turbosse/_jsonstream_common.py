@@ -4,6 +4,7 @@ differ on them."""
 
 from __future__ import annotations
 
+import sys
 from operator import itemgetter
 from typing import Any
 
@@ -19,6 +20,7 @@ __all__ = [
     "depth_error",
     "eof_error",
     "number_length_error",
+    "number_length_limit",
     "size_error",
 ]
 
@@ -125,10 +127,18 @@ def size_error(limit: int, offset: int) -> JSONStreamError:
     return JSONStreamError(f"input longer than max_size={limit}", offset, limit=limit)
 
 
-def number_length_error(offset: int) -> JSONStreamError:
-    return JSONStreamError(
-        f"number longer than {MAX_NUMBER_LENGTH} characters", offset, limit=MAX_NUMBER_LENGTH
-    )
+def number_length_limit() -> int:
+    """MAX_NUMBER_LENGTH, or the interpreter's limit on the digits of an int
+    made from text where it is set lower (``PYTHONINTMAXSTRDIGITS``,
+    ``sys.set_int_max_str_digits``): a number it could not make an int of is
+    then this limit's typed error, not ``int()``'s ValueError."""
+    get = getattr(sys, "get_int_max_str_digits", None)
+    digits = get() if get is not None else 0
+    return min(MAX_NUMBER_LENGTH, digits) if digits > 0 else MAX_NUMBER_LENGTH
+
+
+def number_length_error(offset: int, limit: int) -> JSONStreamError:
+    return JSONStreamError(f"number longer than {limit} characters", offset, limit=limit)
 
 
 def eof_error(

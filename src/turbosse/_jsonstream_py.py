@@ -29,7 +29,6 @@ from ._jsonstream_common import (
     FIRST_KEY,
     KEY,
     LITERAL,
-    MAX_NUMBER_LENGTH,
     N_DOT,
     N_E,
     N_ESIGN,
@@ -47,6 +46,7 @@ from ._jsonstream_common import (
     depth_error,
     eof_error,
     number_length_error,
+    number_length_limit,
     size_error,
 )
 
@@ -115,6 +115,7 @@ class JSONStream:
             raise ValueError(f"max_size must be non-negative or None, not {max_size}")
         self._max_depth = max_depth
         self._max_size = max_size
+        self._max_number = number_length_limit()
         self._size = 0  # input fed, in fragment units
         self._offset = 0  # characters parsed
         self._decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
@@ -480,8 +481,8 @@ class JSONStream:
             return False
         else:
             raise char_error(self._code(c), EXPECTED["number", ns], offset)
-        if len(self._num) >= MAX_NUMBER_LENGTH:
-            raise number_length_error(offset)
+        if len(self._num) >= self._max_number:
+            raise number_length_error(offset, self._max_number)
         self._num += c
         self._nstate = ns
         return True
