@@ -32,7 +32,8 @@ class ServerSentEvent:
     @property
     def retry(self) -> int | None: ...
     def json(self) -> Any:
-        """Decode ``data`` as JSON (with orjson)."""
+        """Decode ``data`` as JSON (with orjson; an integer beyond 64 bits
+        stays exact, see :func:`turbosse._exactjson.loads`)."""
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
 
