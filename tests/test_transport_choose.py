@@ -217,3 +217,36 @@ async def test_a_connect_timeout_is_one_on_every_transport():
         for s in fillers:
             s.close()
         listener.close()
+
+
+async def test_a_long_error_body_in_small_reads_still_gives_the_providers_message():
+    # a validation error echoing the input runs past 2,000 bytes: read in
+    # 1 KiB pieces, the fields were parsed from a cut body and lost
+    import asyncio
+    import json
+
+    from turbosse import APIStatusError
+
+    body = json.dumps({"detail": [{"type": "missing", "loc": ["body", "model"], "msg": "Field required",
+                                   "input": {"messages": [{"role": "user", "content": "x" * 3000}]}}]}).encode()  # fmt: skip
+
+    async def answer(ex):
+        while await ex.request() is not None:
+            head = b"HTTP/1.1 422 Unprocessable Entity\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
+            await ex.send(head % len(body))
+            for i in range(0, len(body), 1024):
+                await ex.send(body[i : i + 1024], pause=0.01)
+
+    async with ScriptedServer(answer) as srv:
+        for transport in ("turbosse", "aiohttp", "httpx", "sync"):
+            with pytest.raises(APIStatusError) as info:
+                if transport == "sync":
+                    def call():
+                        with ChatClient(base_url=srv.url, model="m", max_retries=0) as c:
+                            c.complete(MESSAGES)
+
+                    await asyncio.to_thread(call)
+                else:
+                    async with AsyncChatClient(base_url=srv.url, model="m", transport=transport, max_retries=0) as c:
+                        await c.complete(MESSAGES)
+            assert info.value.status_code == 422 and info.value.message == "body.model: Field required", transport

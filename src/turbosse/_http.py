@@ -22,6 +22,9 @@ from ._errors import APIStatusError, TooManyBytesWithoutEvent
 #: The most characters of a body an error message quotes.
 BODY_SNIPPET_CHARS = 500
 _SNIPPET_BYTES = 4 * BODY_SNIPPET_CHARS  # enough bytes for 500 UTF-8 characters
+#: what is read of an error body: enough for the provider's message however
+#: long the body (a validation error echoing the input), read in any pieces
+ERROR_BODY_BYTES = 64 * 1024
 
 
 def header(response: httpx.Response, name: str) -> str | None:
@@ -265,15 +268,16 @@ def _str(value: Any) -> str | None:
 
 
 def read_snippet(response: httpx.Response) -> bytes:
-    """Up to _SNIPPET_BYTES bytes of a streamed body (decompressed)."""
+    """Up to ERROR_BODY_BYTES bytes of a streamed body (decompressed): what
+    :func:`status_error` reads the error fields from."""
     if response.is_stream_consumed:
-        return response.content[:_SNIPPET_BYTES] if hasattr(response, "_content") else b""
+        return response.content[:ERROR_BODY_BYTES] if hasattr(response, "_content") else b""
     buf = bytearray()
     chunks = response.iter_bytes()
     try:
         for chunk in chunks:
             buf += chunk
-            if len(buf) >= _SNIPPET_BYTES:
+            if len(buf) >= ERROR_BODY_BYTES:
                 break
     except httpx.HTTPError:  # the snippet is best effort; the status is what matters
         pass
@@ -285,13 +289,13 @@ def read_snippet(response: httpx.Response) -> bytes:
 async def aread_snippet(response: httpx.Response) -> bytes:
     """The async twin of read_snippet."""
     if response.is_stream_consumed:
-        return response.content[:_SNIPPET_BYTES] if hasattr(response, "_content") else b""
+        return response.content[:ERROR_BODY_BYTES] if hasattr(response, "_content") else b""
     buf = bytearray()
     chunks = response.aiter_bytes()
     try:
         async for chunk in chunks:
             buf += chunk
-            if len(buf) >= _SNIPPET_BYTES:
+            if len(buf) >= ERROR_BODY_BYTES:
                 break
     except httpx.HTTPError:  # the snippet is best effort; the status is what matters
         pass
