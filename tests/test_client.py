@@ -319,6 +319,19 @@ def test_in_band_overload_before_the_first_token_is_retried(request, client):
     assert stream.result().content == fake_text(4)
 
 
+def test_an_anthropic_overload_right_after_message_start_is_retried(request, server):
+    # message_start carries the role and the input tokens' usage: no token
+    # has reached the caller, so the overload is retried as the README says
+    with ChatClient(base_url=server.base_url, model="m", format="anthropic", backoff_initial=0.01) as c:
+        stream = c.stream(MESSAGES, fake={"tokens": 4, "error_after": 0, "error_type": "overloaded_error",
+                                          "fail_times": 1, "fail_key": key(request)})  # fmt: skip
+        deltas = list(stream)
+        assert stream.attempts == 2
+        assert sum(d.role is not None for d in deltas) == 1  # the first attempt's start was held back
+        result = stream.result()
+    assert result.content == fake_text(4) and result.usage is not None
+
+
 def test_in_band_error_after_content_is_raised_with_the_partial(client):
     stream = client.stream(MESSAGES, fake={"tokens": 6, "error_after": 3})
     with pytest.raises(StreamError) as info:

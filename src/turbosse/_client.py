@@ -9,7 +9,8 @@ marker: the rest of the body is not read and the response is closed.
 
 Failures, and what is retried. A failure is retried only while no content has
 reached the caller: no delta carrying text, a tool call, a finish reason or
-usage has been delivered (a role-only first chunk is held back until content
+usage has been delivered (a role-only first chunk, or Anthropic's
+message_start with its role and opening usage, is held back until content
 follows, so a retry never shows the caller a duplicate). Retried then: HTTP
 408, 409, 429 and 5xx; connection, read and protocol errors, idle timeouts;
 and an in-band error event of an overload or server-error kind (OpenAI

@@ -166,9 +166,11 @@ def _callback(handler: Any, name: str) -> Callable[..., None]:
 
 
 def _is_role_only(d: Delta) -> bool:
-    _index, _role, content, reasoning, refusal, tool_calls, finish_reason, usage = d
+    """Nothing but a role, or a role's opening usage (Anthropic's
+    message_start carries the input tokens): what a retry would send again."""
+    _index, _role, content, reasoning, refusal, tool_calls, finish_reason, _usage = d
     return (content is None and reasoning is None and refusal is None and tool_calls is None
-            and finish_reason is None and usage is None)
+            and finish_reason is None and (_role is not None or _usage is None))
 
 
 class Engine:
@@ -179,7 +181,8 @@ class Engine:
         looked up once (which ones a class defines, once per class), absent
         ones skipped.
     :param hold_role_only: hold back leading deltas that carry only a role
-        until a delta with content follows (or the stream ends), so a caller
+        (with or without usage: Anthropic's opening message_start) until a
+        delta with content follows (or the stream ends), so a caller
         that retries a failed attempt never sees a duplicate. ``delivered``
         says whether anything went out; until then each :meth:`attach` of a
         new decoder starts the result afresh.
