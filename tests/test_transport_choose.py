@@ -250,3 +250,47 @@ async def test_a_long_error_body_in_small_reads_still_gives_the_providers_messag
                     async with AsyncChatClient(base_url=srv.url, model="m", transport=transport, max_retries=0) as c:
                         await c.complete(MESSAGES)
             assert info.value.status_code == 422 and info.value.message == "body.model: Field required", transport
+
+
+@pytest.mark.parametrize("what", ["comments", "error body"])
+async def test_the_deadline_holds_against_bytes_that_keep_coming_on_every_transport(what):
+    # keep-alive comments after a token, or an error body one byte at a
+    # time: bytes keep the read timeout from firing, so only the deadline,
+    # checked after every read, ends the request in time
+    import asyncio
+    import time
+
+    from turbosse import APIStatusError, DeadlineExceeded
+
+    chunk = b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'
+
+    async def answer(ex):
+        while await ex.request() is not None:
+            if what == "comments":
+                await ex.send(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+                await ex.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                for _ in range(100):
+                    await ex.send(b"8\r\n: ping\n\n\r\n", pause=0.1)
+            else:
+                await ex.send(b"HTTP/1.1 500 Oops\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\n")
+                for _ in range(100):
+                    await ex.send(b"x", pause=0.1)
+            return
+
+    expected = DeadlineExceeded if what == "comments" else APIStatusError
+    for transport in ("turbosse", "aiohttp", "httpx", "sync"):
+        async with ScriptedServer(answer) as srv:
+            start = time.monotonic()
+            with pytest.raises(expected) as info:
+                if transport == "sync":
+                    def call():
+                        with ChatClient(base_url=srv.url, model="m", max_retries=0, deadline=1) as c:
+                            c.complete(MESSAGES)
+
+                    await asyncio.to_thread(call)
+                else:
+                    async with AsyncChatClient(base_url=srv.url, model="m", transport=transport, max_retries=0, deadline=1) as c:
+                        await c.complete(MESSAGES)
+            assert time.monotonic() - start < 2.5, transport
+            if what == "comments":
+                assert info.value.partial.content == "Hi", transport

@@ -65,9 +65,10 @@ from ._client_settings import (
     Settings,
 )
 from ._delta import Delta
-from ._errors import DeadlineExceeded, SSEError
+from ._errors import SSEError
 from ._handler import Callbacks, Engine
 from ._http import (
+    Deadline,
     aclose_body,
     adecoded_body,
     aread_snippet,
@@ -158,6 +159,7 @@ class ChatStream(_StreamBase, DeltaStream):
     def _deltas(self, quiet: bool = False) -> Iterator[Delta]:
         engine, settings = self._engine, self._settings
         self._deadline_at = deadline_at = settings.deadline_at()
+        deadline = Deadline(deadline_at, settings.deadline) if settings.deadline is not None else None
         attempt = 0
         while True:
             engine.attach(settings.decoder())
@@ -170,11 +172,11 @@ class ChatStream(_StreamBase, DeltaStream):
                 try:
                     response = self.response = self._send()
                     if not (200 <= response.status_code < 300 and is_event_stream(response)):
-                        raise status_error(response, read_snippet(response))
+                        raise status_error(response, read_snippet(response, deadline))
                     # The hot loop: once content was delivered and no handler
                     # listens, a batch costs one accumulator call, a delta one yield.
                     extend, deliver = engine.acc.extend, engine.deliver
-                    batches = decoded_body(response, engine, settings.max_bytes_without_event, quiet)
+                    batches = decoded_body(response, engine, settings.max_bytes_without_event, quiet, deadline)
                     for deltas in batches:
                         if engine.passthrough:
                             extend(deltas)  # what arrived is in the result, also if the caller stops mid-batch
@@ -183,8 +185,8 @@ class ChatStream(_StreamBase, DeltaStream):
                         else:
                             for d in deliver(deltas):
                                 yield d
-                        if deadline_at != math.inf and time.monotonic() > deadline_at:
-                            raise DeadlineExceeded(settings.deadline or math.inf)
+                        if deadline is not None:
+                            deadline.check()
                     tail = engine.end()
                 except httpx.HTTPError as exc:
                     error = exc
@@ -232,6 +234,7 @@ class AsyncChatStream(_StreamBase, AsyncDeltaStream):
     async def _deltas(self, quiet: bool = False) -> AsyncIterator[Delta]:
         engine, settings = self._engine, self._settings
         self._deadline_at = deadline_at = settings.deadline_at()
+        deadline = Deadline(deadline_at, settings.deadline) if settings.deadline is not None else None
         attempt = 0
         while True:
             engine.attach(settings.decoder())
@@ -244,11 +247,11 @@ class AsyncChatStream(_StreamBase, AsyncDeltaStream):
                 try:
                     response = self.response = await self._send()
                     if not (200 <= response.status_code < 300 and is_event_stream(response)):
-                        raise status_error(response, await aread_snippet(response))
+                        raise status_error(response, await aread_snippet(response, deadline))
                     # The hot loop: once content was delivered and no handler
                     # listens, a batch costs one accumulator call, a delta one yield.
                     extend, deliver = engine.acc.extend, engine.deliver
-                    batches = adecoded_body(response, engine, settings.max_bytes_without_event, quiet)
+                    batches = adecoded_body(response, engine, settings.max_bytes_without_event, quiet, deadline)
                     async for deltas in batches:
                         if engine.passthrough:
                             extend(deltas)  # what arrived is in the result, also if the caller stops mid-batch
@@ -257,8 +260,8 @@ class AsyncChatStream(_StreamBase, AsyncDeltaStream):
                         else:
                             for d in deliver(deltas):
                                 yield d
-                        if deadline_at != math.inf and time.monotonic() > deadline_at:
-                            raise DeadlineExceeded(settings.deadline or math.inf)
+                        if deadline is not None:
+                            deadline.check()
                     tail = engine.end()
                 except httpx.HTTPError as exc:
                     error = exc

@@ -17,7 +17,7 @@ import httpx
 import orjson
 
 from ._deadlines import call_later
-from ._errors import APIStatusError, TooManyBytesWithoutEvent
+from ._errors import APIStatusError, DeadlineExceeded, TooManyBytesWithoutEvent
 
 #: The most characters of a body an error message quotes.
 BODY_SNIPPET_CHARS = 500
@@ -147,7 +147,9 @@ async def afinish_body(response: httpx.Response, chunks: AsyncIterator[bytes]) -
             pass  # the server failed after the end: the stream is complete regardless
 
 
-def decoded_body(response: httpx.Response, engine: Any, max_quiet: int, quiet: bool = False) -> Iterator[list[Any]]:
+def decoded_body(
+    response: httpx.Response, engine: Any, max_quiet: int, quiet: bool = False, deadline: Deadline | None = None
+) -> Iterator[list[Any]]:
     """The body of ``response`` as lists of deltas from ``engine.decoder``,
     read until the format's end marker (then :func:`finish_body`). Raises
     TooManyBytesWithoutEvent after ``max_quiet`` bytes without a delta.
@@ -155,22 +157,29 @@ def decoded_body(response: httpx.Response, engine: Any, max_quiet: int, quiet: b
     A transport whose body stream decodes where it reads (``decoded``, the
     turbosse transport's) does it there; with ``quiet`` (the caller wants the
     result, not the deltas) the engine delivers them there too and nothing is
-    yielded, so the reader is not woken per read."""
+    yielded, so the reader is not woken per read. Elsewhere ``deadline``
+    (if given) is checked after every read: bytes that bring no delta
+    (keep-alive comments) cannot carry a stream past it."""
     decoded = getattr(response.stream, "decoded", None)
     if decoded is not None and can_read_raw(response):
         return decoded(engine, max_quiet, quiet)  # type: ignore[no-any-return]
-    return _decoded(response, owned_body(response), engine.decoder, max_quiet)
+    return _decoded(response, owned_body(response), engine.decoder, max_quiet, deadline)
 
 
-def adecoded_body(response: httpx.Response, engine: Any, max_quiet: int, quiet: bool = False) -> AsyncIterator[list[Any]]:
+def adecoded_body(
+    response: httpx.Response, engine: Any, max_quiet: int, quiet: bool = False, deadline: Deadline | None = None
+) -> AsyncIterator[list[Any]]:
     """The async twin of decoded_body."""
     decoded = getattr(response.stream, "decoded", None)
     if decoded is not None and can_read_raw(response):
         return decoded(engine, max_quiet, quiet)  # type: ignore[no-any-return]
-    return _adecoded(response, aowned_body(response), engine.decoder, max_quiet)
+    return _adecoded(response, aowned_body(response), engine.decoder, max_quiet, deadline)
 
 
-def _decoded(response: httpx.Response, chunks: Iterator[bytes], decoder: Any, max_quiet: int) -> Iterator[list[Any]]:
+def _decoded(
+    response: httpx.Response, chunks: Iterator[bytes], decoder: Any, max_quiet: int,
+    deadline: Deadline | None,
+) -> Iterator[list[Any]]:
     decode = decoder.feed
     quiet = 0
     try:
@@ -183,6 +192,8 @@ def _decoded(response: httpx.Response, chunks: Iterator[bytes], decoder: Any, ma
                 quiet += len(chunk)
                 if quiet > max_quiet:
                     raise TooManyBytesWithoutEvent(max_quiet)
+            if deadline is not None:
+                deadline.check()
             if decoder.done:  # the end marker: the stream is complete
                 finish_body(response, chunks)
                 return
@@ -190,7 +201,10 @@ def _decoded(response: httpx.Response, chunks: Iterator[bytes], decoder: Any, ma
         close_body(chunks)
 
 
-async def _adecoded(response: httpx.Response, chunks: AsyncIterator[bytes], decoder: Any, max_quiet: int) -> AsyncIterator[list[Any]]:
+async def _adecoded(
+    response: httpx.Response, chunks: AsyncIterator[bytes], decoder: Any, max_quiet: int,
+    deadline: Deadline | None,
+) -> AsyncIterator[list[Any]]:
     decode = decoder.feed
     quiet = 0
     try:
@@ -203,6 +217,8 @@ async def _adecoded(response: httpx.Response, chunks: AsyncIterator[bytes], deco
                 quiet += len(chunk)
                 if quiet > max_quiet:
                     raise TooManyBytesWithoutEvent(max_quiet)
+            if deadline is not None:
+                deadline.check()
             if decoder.done:  # the end marker: the stream is complete
                 await afinish_body(response, chunks)
                 return
@@ -267,9 +283,28 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def read_snippet(response: httpx.Response) -> bytes:
+class Deadline:
+    """When a response must have ended (monotonic seconds) and the
+    ``deadline=`` it came from, for the checks made between reads."""
+
+    __slots__ = ("at", "seconds")
+
+    def __init__(self, at: float, seconds: float) -> None:
+        self.at = at
+        self.seconds = seconds
+
+    def passed(self) -> bool:
+        return time.monotonic() > self.at
+
+    def check(self) -> None:
+        if time.monotonic() > self.at:
+            raise DeadlineExceeded(self.seconds)
+
+
+def read_snippet(response: httpx.Response, deadline: Deadline | None = None) -> bytes:
     """Up to ERROR_BODY_BYTES bytes of a streamed body (decompressed): what
-    :func:`status_error` reads the error fields from."""
+    :func:`status_error` reads the error fields from; what came before
+    ``deadline`` (if given) passed, when it passes while the body trickles."""
     if response.is_stream_consumed:
         return response.content[:ERROR_BODY_BYTES] if hasattr(response, "_content") else b""
     buf = bytearray()
@@ -277,7 +312,7 @@ def read_snippet(response: httpx.Response) -> bytes:
     try:
         for chunk in chunks:
             buf += chunk
-            if len(buf) >= ERROR_BODY_BYTES:
+            if len(buf) >= ERROR_BODY_BYTES or (deadline is not None and deadline.passed()):
                 break
     except httpx.HTTPError:  # the snippet is best effort; the status is what matters
         pass
@@ -286,7 +321,7 @@ def read_snippet(response: httpx.Response) -> bytes:
     return bytes(buf)
 
 
-async def aread_snippet(response: httpx.Response) -> bytes:
+async def aread_snippet(response: httpx.Response, deadline: Deadline | None = None) -> bytes:
     """The async twin of read_snippet."""
     if response.is_stream_consumed:
         return response.content[:ERROR_BODY_BYTES] if hasattr(response, "_content") else b""
@@ -295,7 +330,7 @@ async def aread_snippet(response: httpx.Response) -> bytes:
     try:
         async for chunk in chunks:
             buf += chunk
-            if len(buf) >= ERROR_BODY_BYTES:
+            if len(buf) >= ERROR_BODY_BYTES or (deadline is not None and deadline.passed()):
                 break
     except httpx.HTTPError:  # the snippet is best effort; the status is what matters
         pass
