@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["dumps", "loads"]
+__all__ = ["dumps", "has_long_digits", "loads"]
 
 #: 19 digits in a row: where an integer beyond 64 bits may be
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
@@ -64,11 +64,15 @@ def loads(data: bytes | str) -> Any:
     with 19 digits in a row is read again with ``json`` once orjson has
     accepted it, so what is valid and what raises stays orjson's."""
     value = orjson.loads(data)
+    return json.loads(data) if has_long_digits(data) else value
+
+
+def has_long_digits(data: bytes | str) -> bool:
+    """Whether ``data`` has 19 digits in a row: where orjson may have read
+    an integer beyond 64 bits as a float (see :func:`loads`)."""
     if isinstance(data, str):
-        long_digits = _LONG_DIGITS_TEXT.search(data) is not None
-    else:
-        long_digits = _LONG_DIGITS.search(data) is not None
-    return json.loads(data) if long_digits else value
+        return _LONG_DIGITS_TEXT.search(data) is not None
+    return _LONG_DIGITS.search(data) is not None
 
 
 def _where(what: str, place: str | None) -> str:

@@ -168,9 +168,9 @@ def _callback(handler: Any, name: str) -> Callable[..., None]:
 def _is_role_only(d: Delta) -> bool:
     """Nothing but a role, or a role's opening usage (Anthropic's
     message_start carries the input tokens): what a retry would send again."""
-    _index, _role, content, reasoning, refusal, tool_calls, finish_reason, _usage = d
+    _index, role, content, reasoning, refusal, tool_calls, finish_reason, usage = d
     return (content is None and reasoning is None and refusal is None and tool_calls is None
-            and finish_reason is None and (_role is not None or _usage is None))
+            and finish_reason is None and (role is not None or usage is None))
 
 
 class Engine:

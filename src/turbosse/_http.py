@@ -297,7 +297,7 @@ class Deadline:
         return time.monotonic() > self.at
 
     def check(self) -> None:
-        if time.monotonic() > self.at:
+        if self.passed():
             raise DeadlineExceeded(self.seconds)
 
 

@@ -82,12 +82,14 @@ def parse_line(data: bytes | str | dict[str, Any], line: int) -> BatchRequest:
     :class:`BatchInputError` names the line and what is wrong."""
     if isinstance(data, dict):
         obj: Any = data
+        _check_encodable(obj, line)
     else:
         try:
             obj = _exactjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise BatchInputError(line, f"not JSON ({exc})", _snippet(data)) from None
-    _check_encodable(obj, line)
+        if _exactjson.has_long_digits(data):  # what JSON text cannot be sent as: an integer beyond 64 bits
+            _check_encodable(obj, line)
     if not isinstance(obj, dict):
         raise BatchInputError(line, f"expected a JSON object, got {type(obj).__name__}", _snippet(data))
     custom_id = obj.get("custom_id", f"request-{line}")
