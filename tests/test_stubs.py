@@ -79,7 +79,7 @@ def _literal(node: ast.expr) -> object:
 # -- the stub, read with ast ------------------------------------------------
 
 
-def _stub_params(fn: ast.FunctionDef) -> tuple[Param, ...]:
+def _stub_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[Param, ...]:
     a = fn.args
     kinds = inspect.Parameter
     out: list[Param] = []
@@ -104,7 +104,7 @@ def _stub_param(arg: ast.arg, kind: inspect._ParameterKind, default: ast.expr | 
     return Param(arg.arg, kind, value, _norm(annotation))
 
 
-def _stub_function(fn: ast.FunctionDef) -> Member:
+def _stub_function(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Member:
     decorators = {ast.unparse(d) for d in fn.decorator_list}
     returns = _norm(ast.unparse(fn.returns)) if fn.returns else None
     if "property" in decorators:
@@ -125,6 +125,10 @@ class Stub:
     docs: dict[str, str | None]  # "function", "Class" and "Class.member" -> docstring
 
 
+def _is_typevar(value: ast.expr) -> bool:
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "TypeVar"
+
+
 def read_stub(path: Path) -> Stub:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     stub = Stub(set(), set(), {}, {}, {})
@@ -133,7 +137,7 @@ def read_stub(path: Path) -> Stub:
             members: dict[str, Member] = {}
             stub.docs[node.name] = ast.get_docstring(node)
             for item in node.body:
-                if isinstance(item, ast.FunctionDef):
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     members[item.name] = _stub_function(item)
                     stub.docs[f"{node.name}.{item.name}"] = ast.get_docstring(item)
                 elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
@@ -142,14 +146,14 @@ def read_stub(path: Path) -> Stub:
                     )
             stub.classes[node.name] = members
             stub.names.add(node.name)
-        elif isinstance(node, ast.FunctionDef):
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             stub.functions[node.name] = _stub_function(node)
             stub.docs[node.name] = ast.get_docstring(node)
             stub.names.add(node.name)
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             stub.constants.add(node.target.id)
             stub.names.add(node.target.id)
-        elif isinstance(node, ast.Assign):
+        elif isinstance(node, ast.Assign) and not _is_typevar(node.value):  # a TypeVar is for type checkers only
             for target in node.targets:
                 if isinstance(target, ast.Name) and target.id != "__all__":
                     stub.constants.add(target.id)

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -78,7 +78,7 @@ from ._http import (
     read_snippet,
     status_error,
 )
-from ._stream import AsyncDeltaStream, DeltaStream
+from ._stream import AsyncBatches, AsyncDeltaStream, Batches, DeltaStream
 
 __all__ = ["AsyncChatClient", "AsyncChatStream", "ChatClient", "ChatStream"]
 
@@ -156,7 +156,7 @@ class ChatStream(_StreamBase, DeltaStream):
             return post(s.url, s.headers, self._body, s.request_timeout(self._deadline_at), self._total())  # type: ignore[no-any-return]
         return self._client.send(self._request(self._client), stream=True)
 
-    def _deltas(self, quiet: bool = False) -> Iterator[Delta]:
+    def _batches(self, quiet: bool = False) -> Batches:
         engine, settings = self._engine, self._settings
         self._deadline_at = deadline_at = settings.deadline_at()
         deadline = Deadline(deadline_at, settings.deadline) if settings.deadline is not None else None
@@ -174,17 +174,15 @@ class ChatStream(_StreamBase, DeltaStream):
                     if not (200 <= response.status_code < 300 and is_event_stream(response)):
                         raise status_error(response, read_snippet(response, deadline))
                     # The hot loop: once content was delivered and no handler
-                    # listens, a batch costs one accumulator call, a delta one yield.
+                    # listens, a batch costs one accumulator call and one yield.
                     extend, deliver = engine.acc.extend, engine.deliver
                     batches = decoded_body(response, engine, settings.max_bytes_without_event, quiet, deadline)
                     for deltas in batches:
                         if engine.passthrough:
                             extend(deltas)  # what arrived is in the result, also if the caller stops mid-batch
-                            for d in deltas:
-                                yield d
+                            yield deltas
                         else:
-                            for d in deliver(deltas):
-                                yield d
+                            yield deliver(deltas)
                         if deadline is not None:
                             deadline.check()
                     tail = engine.end()
@@ -200,8 +198,7 @@ class ChatStream(_StreamBase, DeltaStream):
                     close_body(batches)
                 if response is not None:
                     response.close()
-            for d in tail:
-                yield d
+            yield tail
             if error is None:
                 error = engine.incomplete()
             if error is None:
@@ -231,7 +228,7 @@ class AsyncChatStream(_StreamBase, AsyncDeltaStream):
             return await post(s.url, s.headers, self._body, s.request_timeout(self._deadline_at), self._total())  # type: ignore[no-any-return]
         return await self._client.send(self._request(self._client), stream=True)
 
-    async def _deltas(self, quiet: bool = False) -> AsyncIterator[Delta]:
+    async def _batches(self, quiet: bool = False) -> AsyncBatches:
         engine, settings = self._engine, self._settings
         self._deadline_at = deadline_at = settings.deadline_at()
         deadline = Deadline(deadline_at, settings.deadline) if settings.deadline is not None else None
@@ -249,17 +246,15 @@ class AsyncChatStream(_StreamBase, AsyncDeltaStream):
                     if not (200 <= response.status_code < 300 and is_event_stream(response)):
                         raise status_error(response, await aread_snippet(response, deadline))
                     # The hot loop: once content was delivered and no handler
-                    # listens, a batch costs one accumulator call, a delta one yield.
+                    # listens, a batch costs one accumulator call and one yield.
                     extend, deliver = engine.acc.extend, engine.deliver
                     batches = adecoded_body(response, engine, settings.max_bytes_without_event, quiet, deadline)
                     async for deltas in batches:
                         if engine.passthrough:
                             extend(deltas)  # what arrived is in the result, also if the caller stops mid-batch
-                            for d in deltas:
-                                yield d
+                            yield deltas
                         else:
-                            for d in deliver(deltas):
-                                yield d
+                            yield deliver(deltas)
                         if deadline is not None:
                             deadline.check()
                     tail = engine.end()
@@ -275,8 +270,7 @@ class AsyncChatStream(_StreamBase, AsyncDeltaStream):
                     await aclose_body(batches)
                 if response is not None:
                     await response.aclose()
-            for d in tail:
-                yield d
+            yield tail
             if error is None:
                 error = engine.incomplete()
             if error is None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 __all__ = ["COMPILED_MODULES", "IMPLEMENTATION", "NO_EXTENSIONS", "PIECES", "TWIN_MODULES"]
 
 #: Every accelerated piece of the package, in import order.
-PIECES = ("parser", "shape", "decoder", "jsonstream", "chunked", "fold")
+PIECES = ("parser", "shape", "decoder", "jsonstream", "chunked", "fold", "items")
 
 NO_EXTENSIONS = bool(os.environ.get("TURBOSSE_NO_EXTENSIONS"))
 
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from ._chunked_py import Dechunker as Dechunker
     from ._decoder_py import ChatDecoder as ChatDecoder
     from ._fold_py import fold_deltas as fold_deltas
+    from ._items_py import AsyncItems as AsyncItems
+    from ._items_py import Items as Items
     from ._jsonstream_py import JSONStream as JSONStream
     from ._parser_py import ServerSentEvent as ServerSentEvent
     from ._parser_py import SSEParser as SSEParser

@@ -1,12 +1,14 @@
 """What a stream of deltas offers its reader, sync and async: iteration
 (started once), ``text_stream``, ``result()``, ``partial``, closing and the
-context manager, over a subclass's ``_deltas()`` generator.
+context manager, over a subclass's ``_batches()`` generator.
 
 The chat clients' streams (``ChatStream``, ``AsyncChatStream``) and the SDK
 direct route (``DirectStream``, ``AsyncDirectStream``) differ only in how they
-get their bytes; a subclass provides ``_deltas(quiet)`` (the generator that
-reads and decodes; ``quiet`` when only the result is wanted, so the deltas
-may be delivered to the engine without being yielded), an ``_engine``
+get their bytes; a subclass provides ``_batches(quiet)`` (the generator that
+reads and decodes, yielding each read's deltas as a list, which
+:class:`turbosse._impl.Items` hands to the reader one at a time; ``quiet``
+when only the result is wanted, so the deltas may be delivered to the engine
+without being yielded), an ``_engine``
 (:class:`turbosse._handler.Engine`) and sets ``_result`` when the stream
 completes. ``DeltaStream`` and
 ``AsyncDeltaStream`` are twins: tests/test_sync_async.py checks that the async
@@ -15,17 +17,22 @@ code, with async words replaced by their sync ones, is the sync code.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 from ._errors import SSEError
+from ._impl import AsyncItems, Items
 
 if TYPE_CHECKING:
     from ._accumulator import ChatResult
     from ._delta import Delta
     from ._handler import Engine
 
-__all__ = ["AsyncDeltaStream", "DeltaStream"]
+__all__ = ["AsyncBatches", "AsyncDeltaStream", "Batches", "DeltaStream"]
+
+#: what a subclass's ``_batches`` returns: each read's deltas, as a list
+Batches = Generator["list[Delta]", None, None]
+AsyncBatches = AsyncGenerator["list[Delta]", None]
 
 _S = TypeVar("_S")
 
@@ -53,15 +60,15 @@ class DeltaStream(_Surface):
     :class:`turbosse.ChatResult`. Use it as a context manager, or call
     :meth:`close`, to release the connection if you stop early."""
 
-    _gen: Iterator[Delta] | None = None
+    _gen: Items[Delta] | None = None
 
-    def _deltas(self, quiet: bool = False) -> Iterator[Delta]:
+    def _batches(self, quiet: bool = False) -> Batches:
         raise NotImplementedError
         yield  # pragma: no cover
 
     def __iter__(self) -> Iterator[Delta]:
         if self._gen is None:
-            self._gen = self._deltas()
+            self._gen = Items(self._batches())
         return self._gen
 
     def _text(self) -> Iterator[str]:
@@ -77,7 +84,7 @@ class DeltaStream(_Surface):
     def result(self) -> ChatResult:
         """Read the rest of the stream; the final ChatResult."""
         if self._gen is None:  # nobody sees the deltas: a transport may deliver them where it reads
-            self._gen = self._deltas(quiet=True)
+            self._gen = Items(self._batches(quiet=True))
         for _ in self:
             pass
         return self._finished()
@@ -85,9 +92,9 @@ class DeltaStream(_Surface):
     def close(self) -> None:
         """Stop reading and release the connection (idempotent)."""
         if self._gen is None:
-            self._gen = _empty()
+            self._gen = Items(_empty())
         else:
-            self._gen.close()  # type: ignore[attr-defined]
+            self._gen.close()
 
     def __enter__(self: _S) -> _S:
         return self
@@ -100,15 +107,15 @@ class AsyncDeltaStream(_Surface):
     """The async twin of :class:`DeltaStream`: ``async for``, ``async with``,
     ``await result()``, ``await aclose()``."""
 
-    _gen: AsyncIterator[Delta] | None = None
+    _gen: AsyncItems[Delta] | None = None
 
-    async def _deltas(self, quiet: bool = False) -> AsyncIterator[Delta]:
+    async def _batches(self, quiet: bool = False) -> AsyncBatches:
         raise NotImplementedError
         yield  # pragma: no cover
 
     def __aiter__(self) -> AsyncIterator[Delta]:
         if self._gen is None:
-            self._gen = self._deltas()
+            self._gen = AsyncItems(self._batches())
         return self._gen
 
     async def _text(self) -> AsyncIterator[str]:
@@ -124,7 +131,7 @@ class AsyncDeltaStream(_Surface):
     async def result(self) -> ChatResult:
         """Read the rest of the stream; the final ChatResult."""
         if self._gen is None:  # nobody sees the deltas: a transport may deliver them where it reads
-            self._gen = self._deltas(quiet=True)
+            self._gen = AsyncItems(self._batches(quiet=True))
         async for _ in self:
             pass
         return self._finished()
@@ -132,9 +139,9 @@ class AsyncDeltaStream(_Surface):
     async def aclose(self) -> None:
         """Stop reading and release the connection (idempotent)."""
         if self._gen is None:
-            self._gen = _aempty()
+            self._gen = AsyncItems(_aempty())
         else:
-            await self._gen.aclose()  # type: ignore[attr-defined]
+            await self._gen.aclose()
 
     async def __aenter__(self: _S) -> _S:
         return self
@@ -143,11 +150,11 @@ class AsyncDeltaStream(_Surface):
         await self.aclose()
 
 
-def _empty() -> Iterator[Delta]:
+def _empty() -> Batches:
     return
     yield  # pragma: no cover
 
 
-async def _aempty() -> AsyncIterator[Delta]:
+async def _aempty() -> AsyncBatches:
     return
     yield  # pragma: no cover

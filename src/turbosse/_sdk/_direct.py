@@ -20,13 +20,13 @@ failure story).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from .. import ChatDecoder, ChatResult, Delta, SSEError
 from .._handler import Callbacks, Engine
 from .._http import afinish_body, aiter_body, finish_body, iter_body
-from .._stream import AsyncDeltaStream, DeltaStream
+from .._stream import AsyncBatches, AsyncDeltaStream, Batches, DeltaStream
 
 __all__ = ["AsyncDirectStream", "DirectStream", "streaming"]
 
@@ -86,7 +86,7 @@ class DirectStream(_Base, DeltaStream):
     :meth:`close`, to release the connection if you stop early.
     """
 
-    def _deltas(self, quiet: bool = False) -> Iterator[Delta]:
+    def _batches(self, quiet: bool = False) -> Batches:
         with self._open() as response:
             self.response = response
             chunks = iter_body(response.http_response)
@@ -97,21 +97,21 @@ class DirectStream(_Base, DeltaStream):
                     break
                 except Exception as exc:  # the body failed: the SDK's transport error
                     raise self._engine.interrupt(exc) from exc
-                yield from self._feed(chunk)
+                yield self._feed(chunk)
                 if self._engine.decoder.done:  # the end marker: a body held open cannot hold the stream
                     try:
                         finish_body(response.http_response, chunks)
                     except Exception:  # the SDK's HTTP library failing after the end: complete regardless
                         pass
                     break
-            yield from self._end()
+            yield self._end()
 
 
 class AsyncDirectStream(_Base, AsyncDeltaStream):
     """The async twin of :class:`DirectStream`: ``async for``, ``async with``,
     ``await result()``, ``await aclose()``."""
 
-    async def _deltas(self, quiet: bool = False) -> AsyncIterator[Delta]:
+    async def _batches(self, quiet: bool = False) -> AsyncBatches:
         async with self._open() as response:
             self.response = response
             chunks = aiter_body(response.http_response).__aiter__()
@@ -122,13 +122,11 @@ class AsyncDirectStream(_Base, AsyncDeltaStream):
                     break
                 except Exception as exc:  # the body failed: the SDK's transport error
                     raise self._engine.interrupt(exc) from exc
-                for d in self._feed(chunk):
-                    yield d
+                yield self._feed(chunk)
                 if self._engine.decoder.done:  # see DirectStream
                     try:
                         await afinish_body(response.http_response, chunks)
                     except Exception:  # see DirectStream
                         pass
                     break
-            for d in self._end():
-                yield d
+            yield self._end()

@@ -1,0 +1,214 @@
+"""Items and AsyncItems (both twins): the items of the lists a generator
+yields, one at a time, in order, empty lists skipped; closing closes the
+generator; errors and cancellation pass through; and the compiled twin's
+awaitable (which hands an item back through ``am_send``, with no exception)
+keeps no reference to an item once it is handed on, gives each
+``__anext__()`` its own item, refuses to be awaited twice, and works where
+asyncio wraps an awaitable that is not a coroutine."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+from collections.abc import AsyncGenerator, Generator, Iterable
+from types import ModuleType
+from typing import Any
+
+import pytest
+from _async_fixtures import anyio_backend  # noqa: F401 - every async test on asyncio and uvloop
+from conftest import twin_module
+from hypothesis import given
+from hypothesis import strategies as st
+
+import turbosse
+from turbosse import _impl
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="session")
+def mod(twin: str) -> ModuleType:
+    return twin_module(twin, "items")
+
+
+def gen(batches: Iterable[Iterable[Any]], log: list[str] | None = None) -> Generator[Iterable[Any]]:
+    try:
+        yield from batches
+    finally:
+        if log is not None:
+            log.append("closed")
+
+
+async def agen(batches: Iterable[Iterable[Any]], log: list[str] | None = None) -> AsyncGenerator[Iterable[Any]]:
+    try:
+        for b in batches:
+            await asyncio.sleep(0)  # a real suspension between batches
+            yield b
+    finally:
+        if log is not None:
+            log.append("closed")
+
+
+async def collect(it: Any) -> list[Any]:
+    return [x async for x in it]
+
+
+batch_lists = st.lists(st.lists(st.integers(), max_size=5), max_size=8)
+
+
+@given(batches=batch_lists)
+def test_sync_items_are_the_batches_flattened(mod: ModuleType, batches: list[list[int]]) -> None:
+    assert list(mod.Items(gen(batches))) == [x for b in batches for x in b]
+
+
+@given(batches=batch_lists)
+def test_async_items_are_the_batches_flattened(mod: ModuleType, batches: list[list[int]]) -> None:
+    assert asyncio.run(collect(mod.AsyncItems(agen(batches)))) == [x for b in batches for x in b]
+
+
+def test_the_stream_classes_use_the_loaded_twin() -> None:
+    assert _impl.Items.__module__ == f"turbosse._items{'_c' if turbosse.IMPLEMENTATION == 'cython' else '_py'}"
+
+
+async def test_any_iterable_batch_and_the_end_stays_the_end(mod: ModuleType) -> None:
+    it = mod.AsyncItems(agen([(1, 2), [], iter([3]), "ab"]))
+    assert await collect(it) == [1, 2, 3, "a", "b"]
+    with pytest.raises(StopAsyncIteration):
+        await it.__anext__()
+    s = mod.Items(gen([(1,), [], "x"]))
+    assert list(s) == [1, "x"]
+    with pytest.raises(StopIteration):
+        next(s)
+
+
+def test_close_drops_what_is_left_and_closes_the_generator(mod: ModuleType) -> None:
+    log: list[str] = []
+    it = mod.Items(gen([[1, 2, 3], [4]], log))
+    assert next(it) == 1
+    it.close()
+    assert log == ["closed"]
+    with pytest.raises(StopIteration):
+        next(it)
+    it.close()  # again: nothing happens
+    assert log == ["closed"]
+
+
+async def test_aclose_drops_what_is_left_and_closes_the_generator(mod: ModuleType) -> None:
+    log: list[str] = []
+    it = mod.AsyncItems(agen([[1, 2, 3], [4]], log))
+    assert await it.__anext__() == 1
+    await it.aclose()
+    assert log == ["closed"]
+    with pytest.raises(StopAsyncIteration):
+        await it.__anext__()
+    await it.aclose()
+    assert log == ["closed"]
+
+
+async def test_an_error_comes_after_the_items_before_it(mod: ModuleType) -> None:
+    async def failing() -> AsyncGenerator[list[int]]:
+        yield [1, 2]
+        raise ValueError("boom")
+
+    got: list[int] = []
+    with pytest.raises(ValueError, match="boom"):
+        async for x in mod.AsyncItems(failing()):
+            got.append(x)
+    assert got == [1, 2]
+
+    def sfailing() -> Generator[list[int]]:
+        yield [1]
+        raise KeyError("k")
+
+    sgot: list[int] = []
+    with pytest.raises(KeyError):
+        for x in mod.Items(sfailing()):
+            sgot.append(x)
+    assert sgot == [1]
+
+
+async def test_each_anext_gets_its_own_item(mod: ModuleType) -> None:
+    it = mod.AsyncItems(agen([[1, 2, 3]]))
+    assert await it.__anext__() == 1  # the first batch is at hand from now on
+    a, b = it.__anext__(), it.__anext__()
+    assert await b == 3
+    assert await a == 2
+
+
+async def test_an_awaitable_is_awaited_once(mod: ModuleType) -> None:
+    it = mod.AsyncItems(agen([[1, 2]]))
+    await it.__anext__()
+    ready = it.__anext__()
+    assert await ready == 2
+    with pytest.raises(RuntimeError):
+        await ready
+
+
+async def test_asyncio_wrapping_the_awaitable(mod: ModuleType) -> None:
+    it = mod.AsyncItems(agen([[1, 2, 3], [4]]))
+    assert await anext(it) == 1
+    assert await asyncio.wait_for(it.__anext__(), 5) == 2  # wrapped in a task
+    assert await asyncio.ensure_future(it.__anext__()) == 3
+    assert await asyncio.wait_for(it.__anext__(), 5) == 4  # the next batch, through the wrapper
+
+
+async def test_cancelled_while_waiting_for_a_batch(mod: ModuleType) -> None:
+    log: list[str] = []
+
+    async def slow() -> AsyncGenerator[list[int]]:
+        try:
+            yield [1]
+            await asyncio.sleep(30)
+            yield [2]
+        finally:
+            log.append("closed")
+
+    it = mod.AsyncItems(slow())
+    assert await it.__anext__() == 1
+    task = asyncio.ensure_future(it.__anext__())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert log == ["closed"]  # the generator saw the cancellation and ended
+    with pytest.raises(StopAsyncIteration):
+        await it.__anext__()
+
+
+class Obj:
+    pass
+
+
+async def test_an_item_handed_on_is_not_kept(mod: ModuleType) -> None:
+    objs = [Obj() for _ in range(3)]
+    refs = [weakref.ref(o) for o in objs]
+    it = mod.AsyncItems(agen([objs]))
+    del objs
+    first = await it.__anext__()
+    second = await it.__anext__()  # handed on from the batch at hand
+    assert first is refs[0]() and second is refs[1]()
+    await it.aclose()  # the batch is dropped: only the items taken are alive
+    del first
+    gc.collect()
+    assert refs[0]() is None and refs[1]() is second and refs[2]() is None
+
+
+def test_a_cycle_through_the_generator_is_collected(mod: ModuleType) -> None:
+    class Holder:
+        items: Any = None
+
+    def batches(h: Holder) -> Generator[list[int]]:
+        yield [1]
+        yield [2, h.items]  # the generator's frame refers back to the Items
+
+    async def abatches(h: Holder) -> AsyncGenerator[list[int]]:
+        yield [1]
+
+    for make in (lambda h: mod.Items(batches(h)), lambda h: mod.AsyncItems(abatches(h))):
+        h = Holder()
+        h.items = make(h)
+        ref = weakref.ref(h)
+        del h
+        gc.collect()
+        assert ref() is None
