@@ -73,6 +73,15 @@ def test_no_index_no_id_second_name_starts_new_call() -> None:
     assert r.tool_calls == [ToolCall(None, "f", "{}"), ToolCall(None, "f", '{"x":1}')]
 
 
+def test_no_index_same_id_other_name_starts_new_call() -> None:
+    # a server giving every call of a response one id: the second name is a second call
+    r = acc_of(tc(None, "c0", "get_weather", '{"city":"Paris"}'), tc(None, "c0", "get_time", '{"tz":"CET"}'))
+    assert r.tool_calls == [ToolCall("c0", "get_weather", '{"city":"Paris"}'), ToolCall("c0", "get_time", '{"tz":"CET"}')]
+    # the header sent again with each fragment continues the call
+    r = acc_of(tc(None, "c0", "f", '{"a":'), tc(None, "c0", "f", "1}"))
+    assert r.tool_calls == [ToolCall("c0", "f", '{"a":1}')]
+
+
 def test_index_reused_with_new_id_is_a_new_call() -> None:
     r = acc_of(tc(0, "a", "f", "{}"), tc(0, "b", "g", "{}"))
     assert r.tool_calls == [ToolCall("a", "f", "{}"), ToolCall("b", "g", "{}")]
@@ -184,6 +193,26 @@ def test_linear_time_10mb_arguments() -> None:
     small = min(run(5_000) for _ in range(3))
     big = min(run(10_000) for _ in range(3))  # 10 MB
     assert big < 4 * small + 0.05
+
+
+def test_linear_time_interleaved_calls() -> None:
+    # two calls by index whose fragments alternate (the first is not whole
+    # when the second begins, so each of its fragments is checked): doubling
+    # the fragments must not quadruple the time
+    def run(n: int) -> float:
+        frag = '{} } ] \\" x' * 20  # in a string, characters that end JSON elsewhere
+        deltas = [tc(0, "a", "f", '{"k": "'), tc(1, "b", "g", '{"k": "')]
+        for _ in range(n):
+            deltas += [tc(0, args=frag), tc(1, args=frag)]
+        deltas += [tc(0, args='"}'), tc(1, args='"}')]
+        acc = ChatAccumulator()
+        elapsed = _time(lambda: (acc.extend(deltas), acc._drain_completed()))
+        assert [c.complete for c in acc.result().tool_calls] == [True, True]
+        return elapsed
+
+    small = min(run(2_000) for _ in range(3))
+    big = min(run(8_000) for _ in range(3))
+    assert big < 8 * small + 0.05  # 4x the fragments; quadratic would be 16x
 
 
 def test_linear_time_calls_with_repeated_finish_reason() -> None:

@@ -214,6 +214,56 @@ def test_tool_call_completed_at_end_of_stream() -> None:
     assert ("tool_call", ToolCall("a", "f", "{}")) in rec.calls
 
 
+def tool_chunk(index: int, args: str, id: str | None = None, name: str | None = None, finish: str | None = None) -> bytes:
+    fn: dict[str, Any] = {"arguments": args}
+    if name is not None:
+        fn["name"] = name
+    call: dict[str, Any] = {"index": index, "function": fn}
+    if id is not None:
+        call["id"] = id
+    return chunk({"tool_calls": [call]}, finish)
+
+
+def test_interleaved_parallel_calls_complete_whole(decoder_mod: ModuleType) -> None:
+    # call 0's arguments go on after call 1 began: it is complete only when they are
+    events: list[tuple[int, Any]] = []
+
+    class Calls(StreamHandler):
+        def on_deltas(self, deltas: list[Any]) -> None:
+            events.append((len(events), "read"))
+
+        def on_tool_call(self, call: ToolCall) -> None:
+            events.append((len(events), call))
+
+    body = [tool_chunk(0, '{"x": ', "call_a", "f"), tool_chunk(1, '{"y": 2}', "call_b", "g"),
+            tool_chunk(0, "1}"), tool_chunk(2, "{}", "call_c", "h"), tool_chunk(2, "", finish="tool_calls"),
+            b"data: [DONE]\n\n"]
+    result = accumulate(body, Calls(), decoder=decoder_mod.ChatDecoder())
+    assert [e for _, e in events] == [
+        "read", "read", "read", ToolCall("call_a", "f", '{"x": 1}'),  # whole once its last fragment came
+        "read", ToolCall("call_b", "g", '{"y": 2}'),  # whole when call 2 began
+        "read", ToolCall("call_c", "h", "{}"),  # the choice finished
+    ]
+    assert result.tool_calls == [ToolCall("call_a", "f", '{"x": 1}'), ToolCall("call_b", "g", '{"y": 2}'),
+                                 ToolCall("call_c", "h", "{}")]
+
+
+def test_sequential_calls_complete_when_the_next_begins(decoder_mod: ModuleType) -> None:
+    seen: list[Any] = []
+
+    class Calls(StreamHandler):
+        def on_deltas(self, deltas: list[Any]) -> None:
+            seen.append("read")
+
+        def on_tool_call(self, call: ToolCall) -> None:
+            seen.append(call)
+
+    body = [tool_chunk(0, '{"x": 1}', "a", "f"), tool_chunk(1, "{", "b", "g"), tool_chunk(1, "}"),
+            tool_chunk(1, "", finish="tool_calls"), b"data: [DONE]\n\n"]
+    accumulate(body, Calls(), decoder=decoder_mod.ChatDecoder())
+    assert seen == ["read", "read", ToolCall("a", "f", '{"x": 1}'), "read", "read", ToolCall("b", "g", "{}")]
+
+
 def failing_source(fail_after: int, exc: Exception) -> Iterator[bytes]:
     yield from STREAM[:fail_after]
     raise exc

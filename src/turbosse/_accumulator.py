@@ -6,8 +6,12 @@ real streams):
 - tool calls are keyed by their index *as sent*, so a first call at index 1
   is one call, not a hole at 0; parallel calls stay apart;
 - chunks with no tool-call index (Gemini's OpenAI layer, Mistral) continue
-  the last call unless they bring a new id (or a second name), which starts a
-  new call;
+  the last call unless they bring a new id or a second name (another name, or
+  any name without an id), which starts a new call;
+- a call is complete (``on_tool_call``) when a later call of its choice
+  begins and its arguments are whole JSON, when they become whole after that
+  (servers may interleave parallel calls' fragments by index), or when its
+  choice finishes or the stream ends;
 - ``role``, a call's ``id`` and ``name`` are taken once, never concatenated
   (servers repeat them: "assistantassistant" is a bug, not a role);
 - usage is only ever replaced by a later usage, never by its absence;
@@ -152,13 +156,18 @@ class ChatResult:
 
 
 class _Call:
-    __slots__ = ("id", "name", "parts", "closed", "position", "stream")
+    __slots__ = ("id", "name", "parts", "closed", "superseded", "watch", "position", "stream")
 
     def __init__(self, id: str | None, name: str | None, position: int, follow: bool) -> None:
         self.id = id
         self.name = name
         self.parts: list[str] = []
         self.closed = False
+        # a later call of its choice began while its arguments were not yet
+        # whole JSON: fragments by index may still come (servers interleave
+        # parallel calls); it closes once they parse, or when the choice ends
+        self.superseded = False
+        self.watch: Any = None  # a superseded call's arguments parsed as they grow (not followed)
         self.position = position  # in its choice's tool_calls
         # the arguments parsed as they grow (follow_arguments); None once
         # they stop being JSON
@@ -167,9 +176,45 @@ class _Call:
     def result(self) -> ToolCall:
         return ToolCall(self.id, self.name, "".join(self.parts))
 
+    def supersede(self) -> bool:
+        """A later call began: True if the arguments so far are a whole JSON
+        value (the call is complete), else False and the fragments still to
+        come are watched (:meth:`grew_whole`)."""
+        text = "".join(self.parts)
+        if self.stream is None:
+            try:
+                orjson.loads(text)
+                return True
+            except orjson.JSONDecodeError:
+                pass
+            watch = JSONStream(max_size=None)
+            try:
+                watch.feed(text)
+                self.watch = watch
+            except JSONStreamError:  # never JSON: complete when its choice finishes
+                pass
+        elif self.stream.done:
+            return True
+        self.superseded = True
+        return False
+
+    def grew_whole(self) -> bool:
+        """After a fragment of a superseded call (its follower, if any, fed
+        already): are the arguments whole JSON now?"""
+        if self.stream is not None:
+            return bool(self.stream.done)
+        if self.watch is None:
+            return False
+        try:
+            self.watch.feed(self.parts[-1])
+        except JSONStreamError:
+            self.watch = None
+            return False
+        return bool(self.watch.done)
+
 
 class _Choice:
-    __slots__ = ("index", "role", "content", "reasoning", "refusal", "calls", "by_index",
+    __slots__ = ("index", "role", "content", "reasoning", "refusal", "calls", "open", "by_index",
                  "finish_reason")
 
     def __init__(self, index: int) -> None:
@@ -179,6 +224,7 @@ class _Choice:
         self.reasoning: list[str] | None = None  # made on first use (most streams have none)
         self.refusal: list[str] | None = None
         self.calls: list[_Call] = []  # in order of first appearance
+        self.open: dict[int, _Call] = {}  # those not complete yet, by position
         self.by_index: dict[int, _Call] = {}
         self.finish_reason: str | None = None
 
@@ -263,9 +309,7 @@ class ChatAccumulator:
                 self._tool(ch, tc)
         if finish is not None:
             ch.finish_reason = finish
-            if ch.calls:
-                # every call but the last was closed when the next one opened
-                self._close(index, ch.calls[-1])
+            self._close_all(ch)
 
     def extend(self, deltas: Any) -> None:
         """Fold in an iterable of deltas (e.g. what ``ChatDecoder.feed`` returned)."""
@@ -282,16 +326,17 @@ class ChatAccumulator:
             call = ch.by_index.get(index)
             if call is None or (id_ is not None and call.id is not None and id_ != call.id):
                 # a new index, or a server reusing an index for a new call id
-                call = self._new_call(ch, id_, name)
+                call = self._new_call(ch, id_, name, indexed=True)
                 ch.by_index[index] = call
         else:
             # no index (Gemini's OpenAI layer, Mistral): continue the last
-            # call unless this fragment opens a new one
+            # call unless this fragment opens a new one: a new id, or a second
+            # name (another name, or any name without an id)
             call = ch.calls[-1] if ch.calls else None
             if (call is None
                     or (id_ is not None and call.id is not None and id_ != call.id)
-                    or (id_ is None and name is not None and call.name is not None)):
-                call = self._new_call(ch, id_, name)
+                    or (name is not None and call.name is not None and (id_ is None or name != call.name))):
+                call = self._new_call(ch, id_, name, indexed=False)
         if call.id is None:
             call.id = id_
         if call.name is None:
@@ -307,12 +352,19 @@ class ChatAccumulator:
                     if self._grown is None:
                         self._grown = []
                     self._grown.append((ch.index, call, call.stream.value(), events))
+            if call.superseded and not call.closed and call.grew_whole():
+                self._close(ch, call)
 
-    def _new_call(self, ch: _Choice, id_: str | None, name: str | None) -> _Call:
+    def _new_call(self, ch: _Choice, id_: str | None, name: str | None, *, indexed: bool) -> _Call:
         if ch.calls:
-            self._close(ch.index, ch.calls[-1])  # a new call ends the previous one
+            last = ch.calls[-1]
+            # a new call ends the previous one, unless calls go by index and
+            # its arguments are not whole yet (more of them may follow)
+            if not last.closed and (not indexed or last.supersede()):
+                self._close(ch, last)
         call = _Call(id_, name, len(ch.calls), self._follow)
         ch.calls.append(call)
+        ch.open[call.position] = call
         return call
 
     def _drain_grown(self) -> list[tuple[int, _Call, Any, list[Any]]]:
@@ -321,20 +373,26 @@ class ChatAccumulator:
         grown, self._grown = self._grown, None
         return grown or []
 
-    def _close(self, index: int, call: _Call) -> None:
+    def _close_all(self, ch: _Choice) -> None:
+        for call in list(ch.open.values()):  # in order of position
+            self._close(ch, call)
+
+    def _close(self, ch: _Choice, call: _Call) -> None:
         if not call.closed:
             call.closed = True
+            call.watch = None
+            del ch.open[call.position]
             if self._closed is None:
                 self._closed = []
-            self._closed.append((index, call))
+            self._closed.append((ch.index, call))
 
     def _drain_completed(self, final: bool = False) -> list[tuple[int, ToolCall]]:
-        """Tool calls finished since the last drain (a later call started, or
-        the choice finished); with ``final``, every call still open too."""
+        """Tool calls finished since the last drain (a later call started and
+        its arguments are whole JSON, or the choice finished), in the order
+        they finished; with ``final``, every call still open too."""
         if final:
             for ch in self._choices.values():
-                if ch.calls:
-                    self._close(ch.index, ch.calls[-1])
+                self._close_all(ch)
         if not self._closed:
             return []
         done = [(i, c.result()) for i, c in self._closed]
