@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -35,6 +35,7 @@ from turbosse import (
     ChatResult,
     DeadlineExceeded,
     EventTooLarge,
+    SSEError,
     StreamHandler,
     StreamInterrupted,
     TooManyBytesWithoutEvent,
@@ -250,3 +251,25 @@ def test_retry_after_overflow_through_the_clients(complete: Complete, server: Fa
                                                    json=body) as source, pytest.raises(APIStatusError) as info2:
         list(source.iter_sse())
     assert info2.value.retry_after is None
+
+
+@pytest.mark.parametrize("make", [lambda: httpx.ConnectError("webhook unreachable"), lambda: SSEError("handler's own")],
+                         ids=["httpx-error", "sse-error"])
+def test_a_handlers_own_error_is_not_the_streams(complete: Complete, make: Callable[[], BaseException]) -> None:
+    # a handler forwarding tokens over httpx fails with an httpx error of its
+    # own: it comes out as raised, not as the stream being interrupted
+    raised: list[BaseException] = []
+    errors: list[BaseException] = []
+
+    class Forwarder(StreamHandler):
+        def on_token(self, text: str) -> None:
+            raised.append(make())
+            raise raised[-1]
+
+        def on_error(self, exc: BaseException) -> None:
+            errors.append(exc)
+
+    with pytest.raises(BaseException) as info:
+        complete(Forwarder(), client={"max_retries": 2}, max_tokens=3)
+    assert info.value is raised[0] and len(raised) == 1  # not retried
+    assert errors == []

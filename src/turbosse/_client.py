@@ -66,7 +66,7 @@ from ._client_settings import (
 )
 from ._delta import Delta
 from ._errors import SSEError
-from ._handler import Callbacks, Engine
+from ._handler import Callbacks, Engine, raised_by_handler
 from ._http import (
     Deadline,
     aclose_body,
@@ -187,8 +187,12 @@ class ChatStream(_StreamBase, DeltaStream):
                             deadline.check()
                     tail = engine.end()
                 except httpx.HTTPError as exc:
+                    if raised_by_handler(exc):
+                        raise
                     error = exc
                 except SSEError as exc:
+                    if raised_by_handler(exc):
+                        raise
                     error = exc
                     tail = engine.deliver(getattr(exc, "deltas", None) or [])  # what the failing chunk still carried
             finally:
@@ -259,8 +263,12 @@ class AsyncChatStream(_StreamBase, AsyncDeltaStream):
                             deadline.check()
                     tail = engine.end()
                 except httpx.HTTPError as exc:
+                    if raised_by_handler(exc):
+                        raise
                     error = exc
                 except SSEError as exc:
+                    if raised_by_handler(exc):
+                        raise
                     error = exc
                     tail = engine.deliver(getattr(exc, "deltas", None) or [])  # what the failing chunk still carried
             finally:

@@ -165,6 +165,22 @@ def _callback(handler: Any, name: str) -> Callable[..., None]:
     return fn  # type: ignore[no-any-return]
 
 
+def mark_handler_error(exc: BaseException) -> None:
+    """Note that ``exc`` was raised by a handler's callback, so that a client
+    that maps its transport's errors (an ``httpx.HTTPError`` becomes
+    StreamInterrupted) lets it through unchanged: a handler that forwards
+    tokens over httpx may fail with one of its own."""
+    try:
+        exc.__dict__["_turbosse_handler"] = True
+    except (AttributeError, TypeError):  # pragma: no cover - an exception without a __dict__
+        pass
+
+
+def raised_by_handler(exc: BaseException) -> bool:
+    """Whether a handler's callback raised ``exc`` (:func:`mark_handler_error`)."""
+    return bool(getattr(exc, "_turbosse_handler", False))
+
+
 def _is_role_only(d: Delta) -> bool:
     """Nothing but a role, or a role's opening usage (Anthropic's
     message_start carries the input tokens): what a retry would send again."""
@@ -258,26 +274,30 @@ class Engine:
                 or self.on_deltas is not _noop)  # fmt: skip
 
     def _notify(self, deltas: list[Delta]) -> None:
-        if not self.started:
-            self.started = True
-            self.on_start()
-        self.on_deltas(deltas)
-        if self.wants_text:
-            for d in deltas:
-                index, _role, content, reasoning, _refusal, _calls, _finish, _usage = d
-                if index == 0:
-                    if content is not None:
-                        self.on_token(content)
-                        if self.content_json is not None:
-                            self._json_content(content)
-                    if reasoning is not None:
-                        self.on_reasoning(reasoning)
-        if self.wants_calls:
-            for index, grown, value, events in self.acc._drain_grown():
-                if index == 0:
-                    self.on_tool_call_delta(grown.position, grown.name, value, events)
-            for _, call in self.acc._drain_completed():
-                self.on_tool_call(call)
+        try:
+            if not self.started:
+                self.started = True
+                self.on_start()
+            self.on_deltas(deltas)
+            if self.wants_text:
+                for d in deltas:
+                    index, _role, content, reasoning, _refusal, _calls, _finish, _usage = d
+                    if index == 0:
+                        if content is not None:
+                            self.on_token(content)
+                            if self.content_json is not None:
+                                self._json_content(content)
+                        if reasoning is not None:
+                            self.on_reasoning(reasoning)
+            if self.wants_calls:
+                for index, grown, value, events in self.acc._drain_grown():
+                    if index == 0:
+                        self.on_tool_call_delta(grown.position, grown.name, value, events)
+                for _, call in self.acc._drain_completed():
+                    self.on_tool_call(call)
+        except BaseException as exc:  # the handler's own: whatever its type, it is not the stream's
+            mark_handler_error(exc)
+            raise
 
     def _json_content(self, text: str) -> None:
         try:
