@@ -338,3 +338,18 @@ def test_format_and_on_malformed_options() -> None:
             b'data: {"type": "message_stop"}\n\n']
     assert accumulate(body, format="anthropic").content == "hi"
     assert accumulate([b"data: nope\n\n"] + STREAM, on_malformed="skip").content == "Hello"
+
+
+def test_a_handler_class_patched_after_use_is_seen(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Quiet(StreamHandler):
+        pass
+
+    accumulate(STREAM, Quiet())  # the class is looked at once here
+    seen: list[str] = []
+    monkeypatch.setattr(Quiet, "on_token", lambda self, text: seen.append(text), raising=False)
+    accumulate(STREAM, Quiet())
+    assert seen == ["Hel", "lo"]
+    monkeypatch.undo()  # and taken away again: StreamHandler's no-op
+    seen.clear()
+    accumulate(STREAM, Quiet())
+    assert seen == []

@@ -24,6 +24,7 @@ propagates unchanged, as cancellation must.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Iterable
+from operator import attrgetter
 from types import FunctionType
 from typing import Any, Protocol
 
@@ -119,9 +120,11 @@ def _noop(*args: Any) -> None:
 
 _CALLBACKS = ("on_start", "on_deltas", "on_token", "on_reasoning", "on_tool_call", "on_tool_call_delta",
               "on_json_content", "on_complete", "on_error")
-#: handler class -> the callbacks its instances have other than StreamHandler's
-#: no-ops, or None where an instance alone can say (see _class_defined)
-_DEFINED: dict[type, tuple[str, ...] | None] = {}
+#: handler class -> (its callback attributes when they were looked at, the
+#: callbacks its instances have other than StreamHandler's no-ops, or None
+#: where an instance alone can say: see _class_defined)
+_DEFINED: dict[type, tuple[tuple[Any, ...], tuple[str, ...] | None]] = {}
+_callback_attrs = attrgetter(*_CALLBACKS)
 
 
 def _class_defined(cls: type) -> tuple[str, ...] | None:
@@ -146,11 +149,16 @@ def _defined(handler: Any) -> tuple[str, ...]:
     once per class, and per object only where the object may hold its own."""
     cls = type(handler)
     try:
-        names = _DEFINED[cls]
-    except KeyError:
+        attrs = _callback_attrs(cls)  # what the class has now (it may have been patched since)
+    except AttributeError:  # not every callback: looked at each time
+        attrs = None
+    cached = _DEFINED.get(cls)
+    if attrs is not None and cached is not None and cached[0] == attrs:
+        names = cached[1]
+    else:
         names = _class_defined(cls)
-        if len(_DEFINED) < 1024:
-            _DEFINED[cls] = names
+        if attrs is not None and len(_DEFINED) < 1024:
+            _DEFINED[cls] = (attrs, names)
     if names is not None:
         own = getattr(handler, "__dict__", None)
         if not own or own.keys().isdisjoint(_CALLBACKS):
