@@ -323,6 +323,32 @@ async def test_endless_headers_hit_the_head_limit():
         await t.aclose()
 
 
+@pytest.mark.parametrize("first", [b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+                                   b"HTTP/1.1 204 No Content\r\n\r\n"], ids=["length", "204"])
+async def test_a_second_response_in_the_same_read_is_not_the_first_ones_body(first: bytes):
+    unasked = b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nINJECTED!"
+    async with ScriptedServer(replying([first + unasked])) as srv:
+        t = StreamTransport()
+        status, body = await read_all(t, srv.url)
+        assert status in (200, 204)
+        assert body == first.partition(b"\r\n\r\n")[2] and b"INJECTED" not in body
+        await asyncio.sleep(0.05)
+        assert t.connections() == (0, 0)  # a server that speaks unasked is not trusted again
+        await t.aclose()
+
+
+@pytest.mark.parametrize("cut", [60_000, 1, MAX_HEADER_BYTES - 10])
+async def test_a_head_over_the_limit_that_ends_in_the_read_crossing_it(cut: int):
+    head = (b"HTTP/1.1 200 OK\r\n" + b"".join(b"x-big-%d: %s\r\n" % (i, b"v" * 10_000) for i in range(7))
+            + b"content-length: 2\r\n\r\nok")  # 70 KB
+    async with ScriptedServer(replying([head[:cut], head[cut:]], pause=0.02)) as srv:
+        t = StreamTransport()
+        with pytest.raises(HTTPProtocolError, match=f"head exceeds {MAX_HEADER_BYTES} bytes") as info:
+            await read_all(t, srv.url)
+        assert info.value.limit == MAX_HEADER_BYTES
+        await t.aclose()
+
+
 async def test_a_response_before_the_request_was_written():
     async def handler(ex: Exchange) -> None:
         await ex.send(*sse_response(BODY))  # speaks first, on accept

@@ -144,7 +144,9 @@ class Response:
         self._heads += 1
         if self.done:  # another response after the one asked for: the connection is not trusted
             self._conn.abort()
-            return
+            raise _Unasked  # and llhttp reads no further (its body is nobody's)
+        if self._head_bytes > MAX_HEADER_BYTES:  # a head that ended in the read that took it over
+            raise HTTPProtocolError(f"the response head exceeds {MAX_HEADER_BYTES} bytes", MAX_HEADER_BYTES)
         status = self._conn.parser.get_status_code()
         if 100 <= status < 200:
             if status == 101:
@@ -192,7 +194,7 @@ class Response:
         self.reason = reason.decode("latin-1")
 
     def on_body(self, body: bytes) -> None:
-        if self.error is not None:
+        if self.error is not None or self.done:  # done: bytes past the response's end are not its body
             return
         self.body_bytes += len(body)
         inflate = self._inflate
@@ -221,6 +223,8 @@ class Response:
     def on_message_complete(self) -> None:
         if self._interim:
             self._interim = False
+            return
+        if self.done:
             return
         self.flush()
         self.done = True
@@ -479,8 +483,6 @@ class Connection(asyncio.Protocol):
             self._feed_chunks(response, chunks, data)
         else:
             in_head = response.status_code == 0
-            if in_head:  # its limit is checked after parsing
-                response._head_bytes += len(data)
             try:
                 if in_head:
                     self._feed_head(response, data)
@@ -489,6 +491,8 @@ class Connection(asyncio.Protocol):
             except httptools.HttpParserCallbackError as exc:
                 response.flush()  # the body that came before the error still counts
                 cause = exc.__context__
+                if isinstance(cause, _Unasked):  # the response had ended; the connection is gone
+                    return
                 response.fail(cause if isinstance(cause, Exception) else HTTPProtocolError(str(exc)), abort=True)
                 return
             except httptools.HttpParserError as exc:
@@ -554,8 +558,10 @@ class Connection(asyncio.Protocol):
         while True:
             end = _head_end(response, data)
             if end < 0:
+                response._head_bytes += len(data)  # checked against the limit after parsing
                 parser.feed_data(data)
                 return
+            response._head_bytes += end  # checked when the head is complete
             heads = response._heads
             if end > 1:
                 parser.feed_data(data[: end - 1])
@@ -731,6 +737,10 @@ class BufferedConnection(Connection, asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         self.data_received(self._view[:nbytes])  # type: ignore[arg-type]
+
+
+class _Unasked(Exception):
+    """Raised in llhttp's callback to stop it at a second response head."""
 
 
 class Stale(ConnectionLost):
