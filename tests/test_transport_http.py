@@ -19,6 +19,7 @@ from turbosse import SSEError
 from turbosse._transport import (
     ConnectFailed,
     ConnectionLost,
+    ConnectTimedOut,
     HTTPProtocolError,
     PoolTimedOut,
     ReadTimedOut,
@@ -499,6 +500,56 @@ async def test_pool_limit_waits_then_times_out():
         assert await first == (200, BODY)
         assert await read_all(t, srv.url) == (200, BODY)  # the freed connection serves the next one
         assert srv.connections == 1
+        await t.aclose()
+
+
+def _refused_url() -> str:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on any more
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+async def test_a_failed_connect_makes_room_for_the_requests_waiting():
+    t = StreamTransport(max_connections=1)
+    url = _refused_url()
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    results = await asyncio.gather(*(read_all(t, url, Timeouts(5, 5, 3)) for _ in range(3)), return_exceptions=True)
+    assert [type(r) for r in results] == [ConnectFailed] * 3  # not PoolTimedOut after 3 s
+    assert loop.time() - start < 1.5
+    await t.aclose()
+
+
+async def test_a_request_cancelled_while_connecting_makes_room():
+    async def silent(ex: Exchange) -> None:
+        await ex.reader.read()  # never answers the TLS handshake
+
+    async with ScriptedServer(silent) as srv:
+        t = StreamTransport(max_connections=1, verify=False)
+        url = srv.url.replace("http://", "https://")
+        first = asyncio.ensure_future(read_all(t, url))
+        await asyncio.sleep(0.05)
+        second = asyncio.ensure_future(read_all(t, url, Timeouts(0.2, 5, 3)))
+        await asyncio.sleep(0.05)
+        first.cancel()
+        with pytest.raises(ConnectTimedOut):  # it got the room and connected, not PoolTimedOut
+            await asyncio.wait_for(second, 2)
+        await t.aclose()
+
+
+async def test_the_total_timeout_while_connecting_is_named():
+    async def silent(ex: Exchange) -> None:
+        await ex.reader.read()
+
+    async with ScriptedServer(silent) as srv:
+        t = StreamTransport(verify=False)
+        with pytest.raises(TotalTimedOut, match=r"total timeout of 0\.3 s") as info:
+            await read_all(t, srv.url.replace("http://", "https://"), Timeouts(None, 5, 5, total=0.3))
+        assert info.value.timeout == 0.3
+        with pytest.raises(ConnectTimedOut):  # the connect timeout, where it is the shorter
+            await read_all(t, srv.url.replace("http://", "https://"), Timeouts(0.2, 5, 5, total=3))
         await t.aclose()
 
 

@@ -92,6 +92,11 @@ class TotalTimedOut(TransportError, httpx.TimeoutException):
         super().__init__(message)
         self.timeout = timeout
 
+    @classmethod
+    def of(cls, total: float) -> TotalTimedOut:
+        """The error for a request that ran past its ``total`` seconds."""
+        return cls(f"the request took longer than its total timeout of {total:g} s", total)
+
 
 class PoolTimedOut(TransportError, httpx.PoolTimeout):
     """Every connection the pool may open was busy for the pool timeout."""

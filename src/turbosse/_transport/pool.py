@@ -22,7 +22,7 @@ from collections import deque
 from typing import Any
 
 from .connect import Origin, Proxy, open_connection, proxy_for, ssl_context
-from .errors import PoolTimedOut, UnsupportedRequest
+from .errors import ConnectTimedOut, PoolTimedOut, TotalTimedOut, UnsupportedRequest
 from .protocol import BufferedConnection, Connection, Response, Stale, read_buffer
 
 __all__ = ["StreamTransport", "Timeouts"]
@@ -256,19 +256,31 @@ class StreamTransport:
                 raise PoolTimedOut(
                     f"all {self.max_connections} connections stayed busy for the pool timeout of {timeouts.pool:g} s"
                 ) from None
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_one()  # woken but leaving (cancelled): the room goes to the next
+                raise
             finally:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
         self._opening += 1
+        connect = timeouts.connect
+        by_total = False  # the time left before the total timeout bounds connecting
+        if deadline is not None:
+            left = max(0.0, deadline - loop.time())
+            by_total = connect is None or left < connect
+            connect = left if connect is None else min(connect, left)
         try:
-            connect = timeouts.connect
-            if deadline is not None:
-                left = max(0.0, deadline - loop.time())
-                connect = left if connect is None else min(connect, left)
             ctx = self.ssl_context() if origin.scheme == "https" else None
             conn = await open_connection(loop, origin, proxy, ctx, self._factory(loop, origin), connect)
-        finally:
+        except BaseException as exc:  # failed, timed out or cancelled: the room it held is free again
             self._opening -= 1
+            self._wake_one()
+            if by_total and isinstance(exc, ConnectTimedOut):
+                assert timeouts.total is not None
+                raise TotalTimedOut.of(timeouts.total) from None
+            raise
+        self._opening -= 1
         self._busy.add(conn)
         return conn
 
@@ -308,6 +320,10 @@ class StreamTransport:
                 conn.abort()
         elif not conn.closed:
             conn.abort()
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        """Room for one more connection: the longest waiting request may go on."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():

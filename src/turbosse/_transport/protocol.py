@@ -119,7 +119,7 @@ class Response:
     def _total_expired(self, total: float | None) -> None:
         self._total_handle = None
         assert total is not None
-        self.fail(TotalTimedOut(f"the request took longer than its total timeout of {total:g} s", total), abort=True)
+        self.fail(TotalTimedOut.of(total), abort=True)
 
     def _stop_timers(self) -> None:
         if self._grace_handle is not None:
