@@ -503,6 +503,40 @@ async def test_pool_limit_waits_then_times_out():
         await t.aclose()
 
 
+@pytest.mark.parametrize("framing", [b"content-length: 1234", b"transfer-encoding: chunked"])
+async def test_a_head_request_has_no_body_and_keeps_the_connection(framing: bytes):
+    async def handler(ex: Exchange) -> None:
+        while (req := await ex.request()) is not None:
+            if req[0].startswith(b"HEAD"):
+                await ex.send(b"HTTP/1.1 200 OK\r\n" + framing + b"\r\n\r\n")  # the head a GET would get
+            else:
+                await ex.send(*sse_response(BODY, framing="length"))
+
+    async with ScriptedServer(handler) as srv:
+        t = StreamTransport()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        response = await t.request("HEAD", srv.url + "/v1", {}, b"", T)
+        assert response.status_code == 200 and [c async for c in response.aiter_bytes()] == []
+        response.close()
+        assert loop.time() - start < 1  # not the read timeout
+        assert await read_all(t, srv.url) == (200, BODY)
+        assert srv.connections == 1  # kept alive across the HEAD
+        await t.aclose()
+
+
+async def test_the_request_target_is_percent_encoded():
+    async with ScriptedServer(replying(sse_response(BODY), requests=3)) as srv:
+        t = StreamTransport()
+        for path, sent in (("/v1/é", b"/v1/%C3%A9"), ("/v1/€ x", b"/v1/%E2%82%AC%20x"), ("/a?q=ü", b"/a?q=%C3%BC")):
+            response = await t.request("POST", srv.url + path, {}, b"{}", T)
+            response.close()
+            assert srv.requests[-1][0] == b"POST " + sent + b" HTTP/1.1"
+        with pytest.raises(UnsupportedRequest, match="is invalid"):
+            await t.request("POST", "http://[::1", {}, b"{}", T)
+        await t.aclose()
+
+
 def _refused_url() -> str:
     import socket
 

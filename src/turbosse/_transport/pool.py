@@ -21,6 +21,8 @@ import urllib.parse
 from collections import deque
 from typing import Any
 
+import httpx
+
 from .connect import Origin, Proxy, open_connection, proxy_for, ssl_context
 from .errors import ConnectTimedOut, PoolTimedOut, TotalTimedOut, UnsupportedRequest
 from .protocol import BufferedConnection, Connection, Response, Stale, read_buffer
@@ -159,7 +161,7 @@ class StreamTransport:
         deadline = None if timeouts.total is None else loop.time() + timeouts.total
         for attempt in (0, 1):
             conn = await self._acquire(loop, origin, proxy, timeouts, deadline)
-            response = conn.start(request, timeouts.read, decode)
+            response = conn.start(request, timeouts.read, decode, method == "HEAD")
             response.start_timers(deadline, timeouts.total)
             try:
                 await response.wait_head()
@@ -179,8 +181,12 @@ class StreamTransport:
     ) -> tuple[Origin, Proxy | None, bytes]:
         """(origin, proxy, the request head up to its content-length) for a
         request line and headers; made once for each (a client sends the
-        same ones again and again)."""
-        parts = urllib.parse.urlsplit(url)
+        same ones again and again). The URL is normalised as httpx does:
+        path and query percent-encoded, the host name in its IDNA form."""
+        try:
+            parts = urllib.parse.urlsplit(str(httpx.URL(url)))
+        except httpx.InvalidURL as exc:
+            raise UnsupportedRequest(f"the URL {url!r} is invalid: {exc}") from None
         origin = Origin.of(parts)
         proxy = self._proxy_for(origin)
         target = parts.path or "/"

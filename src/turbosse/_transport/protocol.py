@@ -74,10 +74,12 @@ class Response:
         "status_code", "reason", "headers", "_names", "_head_bytes", "_interim",
         "_framing", "_inflate", "_flow_paused", "received", "_idle", "_grace",
         "_grace_handle", "_total_handle", "closed", "_decode", "body_bytes", "_pending", "_chunks", "_heads", "_head_tail",
+        "_bodiless",
     )  # fmt: skip
 
-    def __init__(self, conn: Connection, idle: float | None, decode: bool = True) -> None:
+    def __init__(self, conn: Connection, idle: float | None, decode: bool = True, bodiless: bool = False) -> None:
         self._decode = decode
+        self._bodiless = bodiless  # the answer to a HEAD request: no body, whatever the head says
         self._conn = conn
         self._loop = conn.loop
         self._head: asyncio.Future[None] = self._loop.create_future()
@@ -172,7 +174,9 @@ class Response:
                     f"transfer-encoding {te!r} is not supported by the turbosse transport (chunked is)"
                 )
             te = "chunked" if codings else None
-        if te is not None:
+        if self._bodiless:
+            self._framing = "none"
+        elif te is not None:
             self._framing = "chunked"
         elif "content-length" in headers:
             self._framing = "length"
@@ -189,6 +193,8 @@ class Response:
             )
         if not self._head.done():
             self._head.set_result(None)
+        if self._bodiless:  # llhttp cannot be told; what it reads next is not this response's
+            self.on_message_complete()
 
     def on_status(self, reason: bytes) -> None:
         self.reason = reason.decode("latin-1")
@@ -645,12 +651,13 @@ class Connection(asyncio.Protocol):
 
     # -- the pool's side ---------------------------------------------------
 
-    def start(self, request: bytes, idle: float | None, decode: bool = True) -> Response:
+    def start(self, request: bytes, idle: float | None, decode: bool = True, bodiless: bool = False) -> Response:
         """Send one request; the Response fills in as bytes arrive. With
-        ``decode`` false the body is handed on still content-encoded."""
+        ``decode`` false the body is handed on still content-encoded;
+        ``bodiless`` for a HEAD request, whose response has no body."""
         self.used += 1
         self.reusable = False
-        response = Response(self, idle, decode)
+        response = Response(self, idle, decode, bodiless)
         self.response = response
         self.parser = httptools.HttpResponseParser(response)
         if self._early:  # the server spoke before it was asked anything
