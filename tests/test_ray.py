@@ -54,6 +54,19 @@ def test_predictor_in_process_on_every_batch_format():
         del p  # closes its clients and loop
 
 
+def test_fields_one_row_has_are_not_sent_as_null_in_the_others():
+    import pyarrow as pa
+
+    m1 = [{"role": "user", "content": "hi", "name": "ann"}]
+    m2 = [{"role": "user", "content": "hi"}]
+    rows = [{"custom_id": "a", "url": "/v1/messages", "body": {"model": "c", "messages": m1, "max_tokens": 64}},
+            {"custom_id": "b", "url": "/v1/messages", "body": {"model": "c", "messages": m2, "stop": [None, "x"]}}]
+    table = pa.Table.from_pylist(rows)  # one struct type for both bodies: what Ray hands a batch
+    assert table.to_pylist()[1]["body"]["max_tokens"] is None
+    reqs = BatchPredictor("http://127.0.0.1:9/v1", model="m")._requests(table)
+    assert [r.body for r in reqs] == [rows[0]["body"], rows[1]["body"]]
+
+
 def test_rows_without_ids_get_ids_unique_across_actors():
     import pickle
 

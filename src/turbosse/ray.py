@@ -33,7 +33,9 @@ Input rows have the columns of an input line (see
 :func:`turbosse.batch.read_requests`): ``custom_id``, ``url`` and ``body``, or
 the request itself (``messages`` or ``prompt`` and its parameters). A row
 without ``custom_id`` gets ``row-<actor>-<n>``, unique across actors (the
-actor part is random), so give ids if you need to join results back. Output columns: ``custom_id``, ``ok``,
+actor part is random), so give ids if you need to join results back. A
+None value in a row's dicts, at any depth, is left out of the request (Ray
+fills with None the fields one row has and another lacks). Output columns: ``custom_id``, ``ok``,
 ``error_type``, ``ttft``, ``tpot``, ``e2el`` (seconds; NaN when there was no
 token), ``output_tokens``, ``attempts`` and ``row`` (the whole row as JSON).
 """
@@ -61,9 +63,10 @@ OUTPUT_COLUMNS = ("custom_id", "ok", "error_type", "ttft", "tpot", "e2el", "outp
 
 def _plain(value: Any) -> Any:
     """numpy arrays and scalars (what Ray's numpy and pandas batches hold)
-    as Python lists and numbers, recursively."""
+    as Python lists and numbers, recursively; None values of dicts left out
+    (see :meth:`BatchPredictor._requests`)."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: _plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     tolist = getattr(value, "tolist", None)
@@ -152,9 +155,14 @@ class BatchPredictor:
         return self._state
 
     def _requests(self, batch: Any) -> list[BatchRequest]:
+        # Ray and pyarrow give every row the fields of all (a struct column's
+        # type is their union), filling those a row lacks with None: a body
+        # of one row with max_tokens makes the others' "max_tokens": null,
+        # which a server may refuse. None is dropped from every dict, at any
+        # depth (list items are kept): a null a request needs cannot come
+        # through a struct column.
         out = []
         for row in _rows(batch):
-            row = {k: v for k, v in row.items() if v is not None}
             row.setdefault("custom_id", f"row-{self._actor}-{next(self._numbers)}")
             out.append(parse_line(row, 0))
         return out
