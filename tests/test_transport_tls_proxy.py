@@ -4,14 +4,16 @@ CONNECT / absolute-form proxy that maps every upstream to the test server)."""
 
 from __future__ import annotations
 
+import pathlib
 import ssl
 
+import httpx
 import pytest
 import trustme
 from _scripted_server import Exchange, Proxy, ScriptedServer, sse_response
 
-from turbosse._transport import ConnectFailed, ProxyFailed, UnsupportedRequest
-from turbosse._transport.connect import Origin, proxy_for
+from turbosse._transport import ConnectFailed, HTTPProtocolError, ProxyFailed, UnsupportedRequest
+from turbosse._transport.connect import Origin, proxy_for, ssl_context
 from turbosse._transport.pool import StreamTransport, Timeouts
 
 pytestmark = pytest.mark.anyio
@@ -76,6 +78,20 @@ async def test_tls_with_a_ca_bundle_path(ca, tmp_path):
         await t.aclose()
 
 
+@pytest.mark.parametrize("kind", [str, pathlib.Path])
+def test_a_ca_path_that_names_nothing_is_an_error(ca, tmp_path, kind):
+    # not the default store in its place: that would trust every public CA
+    # where one private CA was meant
+    missing = kind(tmp_path / "no" / "ca.pem")
+    with pytest.raises(FileNotFoundError, match=r"verify= names no CA bundle file or directory: .*no/ca\.pem"):
+        ssl_context(missing)
+    with pytest.raises(FileNotFoundError):
+        StreamTransport(verify=str(missing)).ssl_context()
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    assert ssl_context(kind(bundle)).cert_store_stats()["x509_ca"] == 1  # that CA alone
+
+
 async def test_tls_untrusted_certificate_is_refused_unless_verification_is_off(ca):
     async with ScriptedServer(serve_sse, server_context(ca, [])) as srv:
         t = StreamTransport()  # certifi's roots do not include the test CA
@@ -107,6 +123,81 @@ async def test_proxy_refusing_the_tunnel(ca):
             with pytest.raises(ProxyFailed, match=r"407.*only basic proxy authentication"):
                 await read_all(t, f"https://{NAME}/v1")
             await t.aclose()
+
+
+@pytest.mark.parametrize("status", [b"407 Proxy Authentication Required", b"502 Bad Gateway"])
+async def test_proxy_refusing_the_tunnel_with_a_page(status):
+    # squid and most proxies send a page with a refusal: the status is the
+    # answer (ProxyFailed, not retried), not the bytes after the head
+    page = b"<html><body>refused</body></html>"
+
+    async def refuse(ex: Exchange) -> None:
+        await ex.request()
+        await ex.send(b"HTTP/1.1 %s\r\ncontent-type: text/html\r\ncontent-length: %d\r\n\r\n%s" % (status, len(page), page))
+        await ex.reader.read()
+
+    async with ScriptedServer(refuse) as proxy:
+        t = StreamTransport(proxy=proxy.url)
+        with pytest.raises(ProxyFailed, match=f"the proxy refused CONNECT {NAME}:443: HTTP/1.1 {status.decode()}") as info:
+            await read_all(t, f"https://{NAME}/v1")
+        assert not isinstance(info.value, httpx.RemoteProtocolError)
+        assert proxy.connections == 1
+        await t.aclose()
+
+
+async def test_bytes_after_a_granted_tunnel_are_a_protocol_error():
+    # before the ClientHello is sent the origin has nothing to say: such
+    # bytes are no TLS from it
+    async def grant_and_talk(ex: Exchange) -> None:
+        await ex.request()
+        await ex.send(b"HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 400 Bad Request\r\n\r\n")
+        await ex.reader.read()
+
+    async with ScriptedServer(grant_and_talk) as proxy:
+        t = StreamTransport(proxy=proxy.url)
+        with pytest.raises(HTTPProtocolError, match="the proxy sent bytes after its CONNECT answer"):
+            await read_all(t, f"https://{NAME}/v1")
+        await t.aclose()
+
+
+@pytest.mark.parametrize("how", ["reset", "close"])
+async def test_a_tunnel_closed_during_the_tls_handshake(how):
+    # the tunnel was granted, so it is the origin's connection that failed
+    # (ConnectFailed, as httpx's ConnectError), not a bare ConnectionResetError
+    async def grant_then_drop(ex: Exchange) -> None:
+        await ex.request()
+        await ex.send(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await ex.reader.read(10)  # the ClientHello arrives...
+        if how == "reset":  # ...and the tunnel goes away
+            ex.writer.transport.abort()
+        else:
+            ex.writer.close()
+
+    async with ScriptedServer(grant_then_drop) as proxy:
+        t = StreamTransport(proxy=proxy.url)
+        failed = rf"TLS handshake with {NAME}:443 through the proxy 127\.0\.0\.1:{proxy.port} failed: the tunnel closed"
+        with pytest.raises(ConnectFailed, match=failed):
+            await read_all(t, f"https://{NAME}/v1")
+        await t.aclose()
+
+
+async def test_connect_to_an_ipv6_literal_is_bracketed():
+    # RFC 3986 authority form: without brackets a proxy cannot tell the
+    # address from the port
+    async def refuse(ex: Exchange) -> None:
+        await ex.request()
+        await ex.send(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
+
+    async with ScriptedServer(refuse) as proxy:
+        t = StreamTransport(proxy=proxy.url)
+        with pytest.raises(ProxyFailed, match=r"the proxy refused CONNECT \[::1\]:8443: HTTP/1.1 502"):
+            await read_all(t, "https://[::1]:8443/v1")
+        line, headers, _ = proxy.requests[0]
+        assert (line, headers["host"]) == (b"CONNECT [::1]:8443 HTTP/1.1", "[::1]:8443")
+        await t.aclose()
+    assert Origin("https", "::1", 443).address == "[::1]:443"
+    assert (Origin("https", "::1", 443).authority, Origin("http", "::1", 8080).authority) == ("[::1]", "[::1]:8080")
+    assert Origin("https", NAME, 443).address == f"{NAME}:443"
 
 
 async def test_plain_http_through_a_proxy_from_the_environment(monkeypatch):

@@ -3,9 +3,10 @@
 TLS is asyncio's ``ssl`` with SNI and certificate verification. The trust
 store is chosen as httpx chooses it: ``verify=True`` uses ``SSL_CERT_FILE`` /
 ``SSL_CERT_DIR`` when set, else certifi's bundle (the system's when certifi is
-missing); ``verify`` may also be a CA bundle path, an ``ssl.SSLContext`` (for
-example ``truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)`` for the operating
-system's store) or ``False``. ALPN offers ``http/1.1`` only.
+missing); ``verify`` may also be a CA bundle file or directory (one that
+does not exist is a FileNotFoundError, never the default store), an
+``ssl.SSLContext`` (for example ``truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)``
+for the operating system's store) or ``False``. ALPN offers ``http/1.1`` only.
 
 Proxies come from ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` and
 ``NO_PROXY`` (the standard library's reading of them) unless a proxy is given
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import os
 import ssl
 import urllib.parse
@@ -55,10 +57,17 @@ class Origin(NamedTuple):
         return cls(scheme, url.hostname, url.port or (443 if scheme == "https" else 80))
 
     @property
-    def authority(self) -> str:
+    def address(self) -> str:
+        """``host:port`` in authority form (what CONNECT names), an IPv6
+        literal in brackets: RFC 3986 IP-literal, else the port is ambiguous."""
         host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def authority(self) -> str:
+        """The Host header: ``address`` without the scheme's default port."""
         default = 443 if self.scheme == "https" else 80
-        return host if self.port == default else f"{host}:{self.port}"
+        return self.address.removesuffix(f":{default}") if self.port == default else self.address
 
 
 class Proxy(NamedTuple):
@@ -102,17 +111,22 @@ def proxy_for(origin: Origin, proxy: str | None, trust_env: bool) -> Proxy | Non
     return Proxy.parse(url)
 
 
-def ssl_context(verify: bool | str | ssl.SSLContext, trust_env: bool = True) -> ssl.SSLContext:
-    """The SSLContext for ``verify`` (see the module docstring)."""
+def ssl_context(verify: bool | str | os.PathLike[str] | ssl.SSLContext, trust_env: bool = True) -> ssl.SSLContext:
+    """The SSLContext for ``verify`` (see the module docstring); a CA path
+    that names no file or directory is a FileNotFoundError."""
     if isinstance(verify, ssl.SSLContext):
         return verify
     if verify is False:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-    elif isinstance(verify, str):
-        ctx = ssl.create_default_context(cafile=verify if os.path.isfile(verify) else None,
-                                         capath=verify if os.path.isdir(verify) else None)  # fmt: skip
+    elif isinstance(verify, (str, os.PathLike)):
+        if os.path.isdir(verify):
+            ctx = ssl.create_default_context(capath=verify)
+        elif os.path.isfile(verify):
+            ctx = ssl.create_default_context(cafile=verify)
+        else:  # a typo or an unmounted file must not fall back to trusting every public CA
+            raise FileNotFoundError(errno.ENOENT, "verify= names no CA bundle file or directory", os.fspath(verify))
     else:
         cafile = os.environ.get("SSL_CERT_FILE") if trust_env else None
         capath = os.environ.get("SSL_CERT_DIR") if trust_env else None
@@ -128,12 +142,22 @@ def ssl_context(verify: bool | str | ssl.SSLContext, trust_env: bool = True) -> 
     return ctx
 
 
+def _status(head: bytes) -> tuple[str, int]:
+    """The status line and code of a proxy's answer head."""
+    status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+        raise HTTPProtocolError(f"invalid answer from the proxy: {status_line[:100]!r}")
+    return status_line, int(parts[1])
+
+
 class _Tunnel(asyncio.Protocol):
-    """Reads a proxy's answer to CONNECT: a status line and headers, nothing more."""
+    """Reads a proxy's answer to CONNECT: a status line and headers, nothing
+    more; ``done`` gets its status line and code."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.buffer = bytearray()
-        self.done: asyncio.Future[bytes] = loop.create_future()
+        self.done: asyncio.Future[tuple[str, int]] = loop.create_future()
 
     def data_received(self, data: bytes) -> None:
         if self.done.done():
@@ -141,10 +165,17 @@ class _Tunnel(asyncio.Protocol):
         self.buffer += data
         end = self.buffer.find(b"\r\n\r\n")
         if end >= 0:
-            if len(self.buffer) > end + 4:
+            try:
+                status_line, status = _status(bytes(self.buffer[:end]))
+            except HTTPProtocolError as exc:
+                self.done.set_exception(exc)
+                return
+            # a refusal may carry a page (squid's 407 does) and its status is
+            # the answer; bytes after a granted tunnel's answer are no HTTP
+            if 200 <= status < 300 and len(self.buffer) > end + 4:
                 self.done.set_exception(HTTPProtocolError("the proxy sent bytes after its CONNECT answer"))
             else:
-                self.done.set_result(bytes(self.buffer[:end]))
+                self.done.set_result((status_line, status))
         elif len(self.buffer) > MAX_HEADER_BYTES:
             self.done.set_exception(HTTPProtocolError(f"the proxy's answer exceeds {MAX_HEADER_BYTES} bytes", MAX_HEADER_BYTES))
 
@@ -172,22 +203,21 @@ async def _connect(
     except OSError as exc:
         raise ConnectFailed(f"cannot connect to {host}:{port}: {exc}") from exc
     try:
-        lines = [f"CONNECT {origin.host}:{origin.port} HTTP/1.1", f"Host: {origin.host}:{origin.port}"]
+        lines = [f"CONNECT {origin.address} HTTP/1.1", f"Host: {origin.address}"]
         if proxy.authorization:
             lines.append(f"Proxy-Authorization: {proxy.authorization}")
         transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        head = await tunnel.done
-        status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-        parts = status_line.split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-            raise HTTPProtocolError(f"invalid answer from the proxy: {status_line[:100]!r}")
-        if not 200 <= int(parts[1]) < 300:
-            hint = " (only basic proxy authentication is supported)" if parts[1] == "407" else ""
-            raise ProxyFailed(f"the proxy refused CONNECT {origin.host}:{origin.port}: {status_line[:100]}{hint}")
+        status_line, status = await tunnel.done
+        if not 200 <= status < 300:
+            hint = " (only basic proxy authentication is supported)" if status == 407 else ""
+            raise ProxyFailed(f"the proxy refused CONNECT {origin.address}: {status_line[:100]}{hint}")
+        failed = f"TLS handshake with {origin.address} through the proxy {proxy.host}:{proxy.port} failed"
         try:
             tls_transport = await loop.start_tls(transport, tunnel, ctx, server_hostname=origin.host)  # type: ignore[arg-type]
         except ssl.SSLError as exc:
-            raise ConnectFailed(f"TLS handshake with {origin.host}:{origin.port} failed: {exc}") from exc
+            raise ConnectFailed(f"{failed}: {exc}") from exc
+        except OSError as exc:  # the proxy or the origin closed the tunnel (asyncio: ConnectionResetError)
+            raise ConnectFailed(f"{failed}: the tunnel closed: {str(exc) or type(exc).__name__}") from exc
         assert tls_transport is not None
         conn = factory()
         tls_transport.set_protocol(conn)

@@ -16,6 +16,7 @@ throughput-bound work (batches), at the price of up to that much latency.
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 import urllib.parse
 from collections import deque
@@ -82,7 +83,7 @@ class StreamTransport:
     :param max_connections: connections open at once, over all origins (1000).
     :param max_keepalive: idle connections kept for reuse (100).
     :param keepalive_expiry: seconds an idle connection is kept (5).
-    :param verify: True, False, a CA bundle path or an ``ssl.SSLContext``.
+    :param verify: True, False, a CA bundle file or directory (a path that names neither is a FileNotFoundError) or an ``ssl.SSLContext``.
     :param proxy: an ``http://[user:pass@]host:port`` proxy for every request;
         None (default) reads the environment when ``trust_env`` is true.
     :param coalesce_ms: opt-in read coalescing (see the module docstring).
@@ -96,7 +97,7 @@ class StreamTransport:
         max_connections: int = 1000,
         max_keepalive: int = 100,
         keepalive_expiry: float = 5.0,
-        verify: bool | str | ssl.SSLContext = True,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         proxy: str | None = None,
         trust_env: bool = True,
         coalesce_ms: float | None = None,
