@@ -2,16 +2,18 @@
 yields, one at a time, in order, empty lists skipped; closing closes the
 generator; errors and cancellation pass through; and the compiled twin's
 awaitable (which hands an item back through ``am_send``, with no exception)
-keeps no reference to an item once it is handed on, gives each
-``__anext__()`` its own item, refuses to be awaited twice, and works where
-asyncio wraps an awaitable that is not a coroutine."""
+keeps no reference to an item once it is handed on; each ``__anext__()``
+is a coroutine (tasks take it) that takes its item when first awaited, as
+an async generator's does, refuses to be awaited twice, and takes nothing
+(and warns of nothing) if it is never awaited."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import warnings
 import weakref
-from collections.abc import AsyncGenerator, Generator, Iterable
+from collections.abc import AsyncGenerator, Coroutine, Generator, Iterable
 from types import ModuleType
 from typing import Any
 
@@ -128,12 +130,52 @@ async def test_an_error_comes_after_the_items_before_it(mod: ModuleType) -> None
     assert sgot == [1]
 
 
-async def test_each_anext_gets_its_own_item(mod: ModuleType) -> None:
-    it = mod.AsyncItems(agen([[1, 2, 3]]))
-    assert await it.__anext__() == 1  # the first batch is at hand from now on
+async def test_an_anext_takes_its_item_when_awaited(mod: ModuleType) -> None:
+    # as an async generator's asend: the first awaited gets the next item
+    it = mod.AsyncItems(agen([[1, 2, 3], [4]]))
+    assert await it.__anext__() == 1
     a, b = it.__anext__(), it.__anext__()
-    assert await b == 3
-    assert await a == 2
+    assert await b == 2
+    assert await a == 3
+    a, b = it.__anext__(), it.__anext__()  # the next needs a new batch
+    assert await a == 4
+    with pytest.raises(StopAsyncIteration):
+        await b
+
+
+async def test_an_anext_never_awaited_takes_nothing_and_warns_nothing(mod: ModuleType) -> None:
+    it = mod.AsyncItems(agen([[1, 2], [3]]))
+    assert await it.__anext__() == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        it.__anext__()  # dropped with an item at hand
+        await it.__anext__()
+        it.__anext__()  # dropped with none at hand
+        gc.collect()
+    assert [x async for x in it] == [3]  # 2 was taken by the awaited one only
+
+
+async def test_an_anext_is_a_coroutine_for_tasks(mod: ModuleType) -> None:
+    it = mod.AsyncItems(agen([[1, 2], [3]]))
+    nxt = it.__anext__()
+    assert isinstance(nxt, Coroutine) and asyncio.iscoroutine(nxt)
+    assert await asyncio.create_task(nxt) == 1
+    assert await asyncio.create_task(anext(it)) == 2  # at hand
+    assert await asyncio.create_task(anext(it)) == 3  # through the generator
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.create_task(anext(it))
+
+
+async def test_thrown_into_or_closed_before_it_began(mod: ModuleType) -> None:
+    it = mod.AsyncItems(agen([[1, 2]]))
+    thrown, closed = it.__anext__(), it.__anext__()
+    with pytest.raises(KeyError):
+        thrown.throw(KeyError("k"))
+    closed.close()
+    assert [x async for x in it] == [1, 2]  # neither took anything
+    for over in (thrown, closed):  # and each is over
+        with pytest.raises(RuntimeError):
+            await over
 
 
 async def test_an_awaitable_is_awaited_once(mod: ModuleType) -> None:

@@ -1,15 +1,17 @@
 # Compiled twin of _items_py.py: the items of the lists an iterator yields,
 # one at a time. ``Items.__next__`` is a C slot, so ``for`` takes an item
-# with no Python frame. ``AsyncItems.__anext__`` returns, for an item at
-# hand, a ``_Ready`` awaitable whose ``am_send`` slot hands the item back as
-# a plain result: an async generator (or an awaitable raising
-# StopIteration(item)) makes an exception object per item, which costs more
-# than the item took to decode. Cython declares no ``am_send`` of its own, so
-# the slot is set on the type once, at import (CPython reads it on every
-# ``await``: PyIter_Send). An empty list a generator yields is skipped.
+# with no Python frame. ``AsyncItems.__anext__`` returns a ``_Next``
+# coroutine whose ``am_send`` slot hands an item at hand back as a plain
+# result: an async generator (or an awaitable raising StopIteration(item))
+# makes an exception object per item, which costs more than the item took
+# to decode. Cython declares no ``am_send`` of its own, so the slot is set on
+# the type once, at import (CPython reads it on every ``await``:
+# PyIter_Send). An empty list a generator yields is skipped.
 
-from cpython.exc cimport PyErr_SetString
+cimport cython
 from cpython.ref cimport PyObject, Py_INCREF
+
+from collections.abc import Coroutine as _Coroutine
 
 __all__ = ["AsyncItems", "Items"]
 
@@ -53,11 +55,17 @@ cdef class Items:
         self._batches.close()
 
 
-cdef class _Ready:
-    """Awaiting it gives ``value`` at once (see the module comment)."""
+@cython.freelist(8)
+cdef class _Next:
+    """What ``AsyncItems.__anext__`` returns: a coroutine (asyncio and anyio
+    take it as one) that takes the next item when it is first sent to, as an
+    async generator's ``asend`` does; made and dropped unawaited, it takes
+    nothing. An item at hand is returned at once (through ``am_send``, see
+    the module comment); else it drives ``AsyncItems._refill``, made then."""
 
-    cdef object value
-    cdef bint pending  # made by __anext__, not awaited yet
+    cdef AsyncItems items
+    cdef object inner  # the _refill coroutine, once there was no item at hand
+    cdef int state  # 0: not sent to yet, 1: driving inner, 2: finished
 
     def __await__(self):
         return self
@@ -65,25 +73,96 @@ cdef class _Ready:
     def __iter__(self):
         return self
 
-    def __next__(self):  # for a caller that does not use am_send
-        if not self.pending:
-            raise RuntimeError("cannot reuse already awaited __anext__()")
-        self.pending = False
-        value, self.value = self.value, None
-        raise StopIteration(value)
+    def __next__(self):
+        return self.send(None)
+
+    def send(self, value):
+        cdef object item
+        if self.state == 0:
+            item = _take(self.items)
+            if item is not _NONE_AT_HAND:
+                self.state = 2
+                raise StopIteration(item)
+            self._start()
+        if self.state == 1:
+            try:
+                return self.inner.send(value)
+            except BaseException:  # StopIteration (the item) or the generator's error
+                self._finish()
+                raise
+        raise RuntimeError("cannot reuse already awaited __anext__()")
+
+    def throw(self, typ, val=None, tb=None):
+        if self.state == 0:
+            self._start()  # thrown into before it began: the exception comes out of _refill's start
+        if self.state == 1:
+            try:
+                if val is None and tb is None:
+                    return self.inner.throw(typ)
+                return self.inner.throw(typ, val, tb)
+            except BaseException:
+                self._finish()
+                raise
+        raise RuntimeError("cannot reuse already awaited __anext__()")
+
+    def close(self):
+        if self.state == 1:
+            self.inner.close()
+        self._finish()
+
+    cdef _start(self):
+        self.inner = self.items._refill()
+        self.state = 1
+
+    cdef _finish(self):
+        self.inner = None
+        self.state = 2
 
 
-cdef int _ready_send(PyObject* awaitable, PyObject* arg, PyObject** result) noexcept:
-    cdef _Ready ready = <_Ready>awaitable
-    if not ready.pending:
-        PyErr_SetString(RuntimeError, b"cannot reuse already awaited __anext__()")
-        result[0] = NULL
-        return -1  # PYGEN_ERROR
-    ready.pending = False
-    Py_INCREF(ready.value)
-    result[0] = <PyObject*>ready.value  # the reference goes to the caller
-    ready.value = None
-    return 0  # PYGEN_RETURN
+cdef object _NONE_AT_HAND = object()
+
+
+cdef inline object _take(AsyncItems items):
+    """The item at hand, taken; _NONE_AT_HAND if there is none."""
+    cdef list batch = items._batch
+    cdef Py_ssize_t i = items._i
+    if i < len(batch):
+        items._i = i + 1
+        return batch[i]
+    return _NONE_AT_HAND
+
+
+cdef extern from "Python.h":
+    int PyIter_Send(PyObject* iter, PyObject* arg, PyObject** presult)
+    void PyErr_SetString(object type, const char* message)
+
+
+cdef int _next_send(PyObject* awaitable, PyObject* arg, PyObject** result) noexcept:
+    # PyIter_Send for a _Next: the item at hand as a plain result (no
+    # StopIteration made), else _refill driven the same way.
+    cdef _Next n = <_Next>awaitable
+    cdef object item
+    cdef int status
+    if n.state == 0:
+        try:
+            item = _take(n.items)
+            if item is not _NONE_AT_HAND:
+                n.state = 2
+                Py_INCREF(item)
+                result[0] = <PyObject*>item  # the reference goes to the caller
+                return 0  # PYGEN_RETURN
+            n._start()
+        except BaseException:
+            result[0] = NULL
+            return -1  # PYGEN_ERROR, the exception set
+    if n.state == 1:
+        status = PyIter_Send(<PyObject*>n.inner, arg, result)
+        if status != 1:  # not PYGEN_NEXT (suspended on what it yielded): finished
+            n._finish()
+        return status
+    PyErr_SetString(RuntimeError, b"cannot reuse already awaited __anext__()")
+    result[0] = NULL
+    return -1
 
 
 ctypedef int (*_sendfunc)(PyObject*, PyObject*, PyObject**) noexcept
@@ -93,7 +172,7 @@ cdef extern from *:
     static int __turbosse_set_am_send(PyObject *type, void *send) {
         PyAsyncMethods *am = ((PyTypeObject *)type)->tp_as_async;
         if (am == NULL) {
-            PyErr_SetString(PyExc_SystemError, "_Ready has no async slots");
+            PyErr_SetString(PyExc_SystemError, "_Next has no async slots");
             return -1;
         }
         am->am_send = (sendfunc)send;
@@ -102,7 +181,8 @@ cdef extern from *:
     """
     int __turbosse_set_am_send(object type, void* send) except -1
 
-__turbosse_set_am_send(_Ready, <void*>_ready_send)
+__turbosse_set_am_send(_Next, <void*>_next_send)
+_Coroutine.register(_Next)
 
 
 cdef class AsyncItems:
@@ -115,40 +195,29 @@ cdef class AsyncItems:
     cdef object _anext
     cdef list _batch
     cdef Py_ssize_t _i
-    cdef _Ready _ready  # reused while each one is awaited before the next __anext__
 
     def __init__(self, batches):
         self._batches = batches
         self._anext = batches.__anext__
         self._batch = _NOTHING
         self._i = 0
-        self._ready = _Ready()
 
     def __aiter__(self):
         return self
 
     def __anext__(self):
-        cdef list batch = self._batch
-        cdef Py_ssize_t i = self._i
-        cdef _Ready ready
-        if i < len(batch):
-            self._i = i + 1
-            ready = self._ready
-            if ready.pending:  # an earlier __anext__() not awaited yet keeps its item
-                ready = self._ready = _Ready()
-            ready.value = batch[i]
-            ready.pending = True
-            return ready
-        return self._refill()
+        cdef _Next n = _Next.__new__(_Next)
+        n.items = self
+        return n
 
     async def _refill(self):
-        cdef list batch
+        cdef object item
         while True:
-            batch = _as_list(await self._anext())  # StopAsyncIteration ends the iteration
-            if len(batch):
-                self._batch = batch
-                self._i = 1
-                return batch[0]
+            item = _take(self)
+            if item is not _NONE_AT_HAND:  # at hand (another __anext__() read it meanwhile)
+                return item
+            self._batch = _as_list(await self._anext())  # StopAsyncIteration ends the iteration
+            self._i = 0
 
     async def aclose(self):
         """Stop: the items not yet taken are dropped and ``batches`` is closed."""

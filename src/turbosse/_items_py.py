@@ -11,8 +11,8 @@ either closes the iterator of lists (a generator's ``finally`` runs).
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Generator, Iterable, Iterator
-from typing import Generic, TypeVar
+from collections.abc import AsyncGenerator, Awaitable, Coroutine, Generator, Iterable, Iterator
+from typing import Any, Generic, TypeVar
 
 __all__ = ["AsyncItems", "Items"]
 
@@ -63,17 +63,14 @@ class AsyncItems(Generic[_T]):
         return self
 
     def __anext__(self) -> Awaitable[_T]:
-        item = next(self._items, _END)
-        if item is not _END:  # taken now: each __anext__() has its own item
-            return _ready(item)  # type: ignore[arg-type]
-        return self._refill()
+        return _Next(self)
 
     async def _refill(self) -> _T:
         while True:
-            self._items = iter(await self._batches.__anext__())
-            item = next(self._items, _END)
+            item = next(self._items, _END)  # at hand (another __anext__() read it meanwhile)
             if item is not _END:
                 return item  # type: ignore[return-value]
+            self._items = iter(await self._batches.__anext__())
 
     async def aclose(self) -> None:
         """Stop: the items not yet taken are dropped and ``batches`` is closed."""
@@ -81,5 +78,45 @@ class AsyncItems(Generic[_T]):
         await self._batches.aclose()
 
 
-async def _ready(item: _T) -> _T:
-    return item
+class _Next(Coroutine[Any, Any, _T]):
+    """What ``AsyncItems.__anext__`` returns: a coroutine that takes the next
+    item when it is first sent to, as an async generator's ``asend`` does
+    (made and dropped unawaited, it takes nothing and warns of nothing); an
+    item at hand is returned at once, else it drives ``AsyncItems._refill``.
+    Thrown into before it began, it raises and takes nothing."""
+
+    __slots__ = ("_owner", "_steps", "_used")
+
+    def __init__(self, owner: AsyncItems[_T]) -> None:
+        self._owner = owner
+        self._steps: Generator[Any, Any, _T] | None = None  # for send/throw: one __await__, made on first use
+        self._used = False
+
+    def __await__(self) -> Generator[Any, Any, _T]:
+        # a generator: this runs when it is first resumed, and takes the item then
+        if self._used:
+            raise RuntimeError("cannot reuse already awaited __anext__()")
+        self._used = True
+        item = next(self._owner._items, _END)
+        if item is not _END:
+            return item  # type: ignore[return-value]
+        return (yield from self._owner._refill().__await__())
+
+    def _run(self) -> Generator[Any, Any, _T]:
+        if self._steps is None:
+            self._steps = self.__await__()
+        return self._steps
+
+    def send(self, value: Any) -> Any:
+        return self._run().send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        steps = self._run()
+        try:
+            return steps.throw(typ) if val is None and tb is None else steps.throw(typ, val, tb)
+        finally:
+            self._used = True  # thrown into before it began: it is over all the same
+
+    def close(self) -> None:
+        self._run().close()
+        self._used = True
