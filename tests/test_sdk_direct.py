@@ -227,3 +227,35 @@ def test_stream_false_is_refused() -> None:
     _, args = create_args("chat")
     with pytest.raises(ValueError, match="a direct stream always streams"):
         turbosse.openai.stream(sdk_client("chat", [TOOLS.read_bytes()]), stream=False, **args)
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+@pytest.mark.parametrize("sdk", ["openai", "anthropic"])
+def test_deltas_read_with_an_error_event_are_yielded_before_it(sdk: str, is_async: bool) -> None:
+    """A read holding deltas then an in-band error: the caller iterates those
+    deltas, then gets the StreamError (as from the chat clients)."""
+    from turbosse.testing import FakeLLMServer
+
+    with FakeLLMServer(lifetime=60) as server:
+        fake = {"error_after": 4, "events_per_write": 3}
+        if sdk == "openai":
+            base, mod = server.base_url, turbosse.openai
+            args: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "extra_body": {"fake": fake}}
+        else:
+            base, mod = server.base_url.removesuffix("/v1"), turbosse.anthropic
+            args = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}], "extra_body": {"fake": fake}}
+        cls = {("openai", False): openai.OpenAI, ("openai", True): openai.AsyncOpenAI,
+               ("anthropic", False): anthropic.Anthropic, ("anthropic", True): anthropic.AsyncAnthropic}[sdk, is_async]
+        client = cls(api_key="t", base_url=base, max_retries=0, timeout=10)
+        seen: list[str] = []
+        with pytest.raises(StreamError) as info:
+            if is_async:
+                async def main() -> None:
+                    async for d in mod.astream(client, **args):
+                        seen.append(d.content or "")
+
+                asyncio.run(main())
+            else:
+                for d in mod.stream(client, **args):
+                    seen.append(d.content or "")
+        assert "".join(seen) == info.value.partial.content and seen[-1]  # the last read's deltas came first

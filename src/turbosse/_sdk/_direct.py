@@ -51,20 +51,19 @@ class _Base:
         #: The SDK's raw response (``APIResponse``) once the request is made.
         self.response: Any = None
 
-    def _feed(self, chunk: bytes) -> list[Delta]:
+    def _feed(self, chunk: bytes) -> tuple[list[Delta], SSEError | None]:
+        """The deltas of ``chunk``, delivered; and the decoder's error, if it
+        failed, raised by the caller once those deltas (the ones before the
+        error) have been yielded, as the chat clients do."""
         engine = self._engine
-        if engine.passthrough:  # nobody listens: one decoder call, one accumulator call
-            try:
-                deltas: list[Delta] = engine.decoder.feed(chunk)
-            except SSEError as exc:
-                engine.deliver(getattr(exc, "deltas", None) or [])
-                raise engine.fail(exc) from None
-            engine.acc.extend(deltas)
-            return deltas
         try:
-            return engine.feed(chunk)
+            deltas: list[Delta] = engine.decoder.feed(chunk)
         except SSEError as exc:
-            raise engine.fail(exc) from None
+            return engine.deliver(getattr(exc, "deltas", None) or []), exc
+        if engine.passthrough:  # nobody listens: one decoder call, one accumulator call
+            engine.acc.extend(deltas)
+            return deltas, None
+        return engine.deliver(deltas), None
 
     def _end(self) -> list[Delta]:
         engine = self._engine
@@ -97,7 +96,10 @@ class DirectStream(_Base, DeltaStream):
                     break
                 except Exception as exc:  # the body failed: the SDK's transport error
                     raise self._engine.interrupt(exc) from exc
-                yield self._feed(chunk)
+                deltas, error = self._feed(chunk)
+                yield deltas
+                if error is not None:
+                    raise self._engine.fail(error)
                 if self._engine.decoder.done:  # the end marker: a body held open cannot hold the stream
                     try:
                         finish_body(response.http_response, chunks)
@@ -122,7 +124,10 @@ class AsyncDirectStream(_Base, AsyncDeltaStream):
                     break
                 except Exception as exc:  # the body failed: the SDK's transport error
                     raise self._engine.interrupt(exc) from exc
-                yield self._feed(chunk)
+                deltas, error = self._feed(chunk)
+                yield deltas
+                if error is not None:
+                    raise self._engine.fail(error)
                 if self._engine.decoder.done:  # see DirectStream
                     try:
                         await afinish_body(response.http_response, chunks)
