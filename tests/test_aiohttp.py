@@ -98,6 +98,9 @@ async def test_non_event_stream_raises_with_status_and_body(session):
     err = info.value
     assert err.status_code == 429 and err.retry_after == 3.0
     assert "Rate limit reached" in err.body and err.reason == "Too Many Requests"
+    # the provider's fields, as turbosse.httpx and the chat clients read them
+    assert err.message and "Rate limit reached" in err.message and err.type is not None
+    assert err.url is not None and err.url.endswith("/chat/completions")
 
 
 @pytest.mark.parametrize("ctype", ["Text/Event-Stream", "TEXT/EVENT-STREAM; charset=utf-8"])

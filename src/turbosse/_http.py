@@ -228,18 +228,24 @@ async def _adecoded(
 
 def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
     """The APIStatusError for a response that is not a usable event stream."""
-    message, type_, code = error_fields(body)
     try:
         url: str | None = str(response.request.url)
     except RuntimeError:  # a response built without a request
         url = None
+    return status_error_of(response.status_code, response.reason_phrase, response.headers, body, url)
+
+
+def status_error_of(status: int, reason: str, headers: Any, body: bytes, url: str | None) -> APIStatusError:
+    """:func:`status_error` from the parts of any HTTP library's response
+    (``headers``: a case-insensitive mapping, httpx's or aiohttp's)."""
+    message, type_, code = error_fields(body)
     return APIStatusError(
-        response.status_code,
+        status,
         body_snippet(body),
-        reason=response.reason_phrase,
-        content_type=response.headers.get("content-type", ""),
-        retry_after=retry_after_seconds(response.headers),
-        request_id=response.headers.get("x-request-id") or response.headers.get("request-id"),
+        reason=reason,
+        content_type=headers.get("content-type", ""),
+        retry_after=retry_after_seconds(headers),
+        request_id=headers.get("x-request-id") or headers.get("request-id"),
         url=url,
         message=message,
         type=type_,

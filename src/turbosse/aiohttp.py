@@ -14,8 +14,8 @@ The body is read with ``response.content.iter_any()``: whatever aiohttp has
 read, in one piece per wake-up, fed straight to :class:`turbosse.SSEParser`
 (no line splitting, no text decoding; aiohttp undoes gzip and deflate). A
 response that is not ``text/event-stream`` raises
-:class:`turbosse.APIStatusError` with the status and the first 500 characters
-of the body. ``sentinel`` and ``max_event_bytes`` are as in
+:class:`turbosse.APIStatusError` with the status, the provider's error
+message, type and code, and the first 500 characters of the body. ``sentinel`` and ``max_event_bytes`` are as in
 :mod:`turbosse.httpx`; aiohttp's own exceptions (``aiohttp.ClientError``,
 timeouts) pass through unchanged, as httpx's do there.
 
@@ -31,11 +31,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from . import DEFAULT_MAX_EVENT_BYTES, APIStatusError, ServerSentEvent, SSEError, SSEParser
-from ._http import body_snippet, is_event_stream_type, retry_after_seconds
+from ._http import ERROR_BODY_BYTES, is_event_stream_type, status_error_of
 
 __all__ = ["EventSource", "SSEError", "ServerSentEvent", "aconnect_sse"]
-
-_SNIPPET_BYTES = 2000
 
 
 def is_event_stream(headers: Mapping[str, str]) -> bool:
@@ -44,25 +42,18 @@ def is_event_stream(headers: Mapping[str, str]) -> bool:
 
 
 async def status_error(response: Any) -> APIStatusError:
-    """The APIStatusError for a response that is not a usable event stream,
-    with up to 500 characters of its body."""
+    """The APIStatusError for a response that is not a usable event stream:
+    the provider's message, type and code read from up to ERROR_BODY_BYTES
+    of its body, and at most 500 characters of the body."""
     buf = bytearray()
     try:
         async for chunk in response.content.iter_any():
             buf += chunk
-            if len(buf) >= _SNIPPET_BYTES:
+            if len(buf) >= ERROR_BODY_BYTES:
                 break
     except Exception:  # the snippet is best effort; the status is what matters
         pass
-    headers = response.headers
-    return APIStatusError(
-        response.status,
-        body_snippet(bytes(buf)),
-        reason=response.reason or "",
-        content_type=headers.get("content-type", ""),
-        retry_after=retry_after_seconds(headers),
-        request_id=headers.get("x-request-id"),
-    )
+    return status_error_of(response.status, response.reason or "", response.headers, bytes(buf), str(response.url))
 
 
 class EventSource:
