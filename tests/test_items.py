@@ -254,3 +254,20 @@ def test_a_cycle_through_the_generator_is_collected(mod: ModuleType) -> None:
         del h
         gc.collect()
         assert ref() is None
+
+
+def test_a_batch_yielded_in_answer_to_a_throw_gives_its_item(mod: ModuleType) -> None:
+    async def catching() -> AsyncGenerator[list[int]]:
+        try:
+            await asyncio.sleep(0)  # suspended here when the exception comes
+        except KeyError:
+            yield []  # an empty batch: the next one is awaited
+            yield [9, 10]
+
+    it = mod.AsyncItems(catching())
+    nxt = it.__anext__()
+    assert nxt.send(None) is None  # suspended in the generator (sleep(0) yields None)
+    with pytest.raises(StopIteration) as stop:
+        nxt.throw(KeyError("k"))
+    assert stop.value.value == 9
+    assert asyncio.run(collect(it)) == [10]

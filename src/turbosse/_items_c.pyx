@@ -9,7 +9,7 @@
 # PyIter_Send). An empty list a generator yields is skipped.
 
 cimport cython
-from cpython.ref cimport PyObject, Py_INCREF
+from cpython.ref cimport PyObject, Py_DECREF, Py_INCREF
 
 from collections.abc import Coroutine as _Coroutine
 
@@ -61,10 +61,11 @@ cdef class _Next:
     take it as one) that takes the next item when it is first sent to, as an
     async generator's ``asend`` does; made and dropped unawaited, it takes
     nothing. An item at hand is returned at once (through ``am_send``, see
-    the module comment); else it drives ``AsyncItems._refill``, made then."""
+    the module comment); else it drives the generator's own ``__anext__()``
+    until a batch comes, and returns its first item."""
 
     cdef AsyncItems items
-    cdef object inner  # the _refill coroutine, once there was no item at hand
+    cdef object inner  # the generator's __anext__() awaitable being driven
     cdef int state  # 0: not sent to yet, 1: driving inner, 2: finished
 
     def __await__(self):
@@ -77,42 +78,41 @@ cdef class _Next:
         return self.send(None)
 
     def send(self, value):
-        cdef object item
-        if self.state == 0:
-            item = _take(self.items)
-            if item is not _NONE_AT_HAND:
-                self.state = 2
-                raise StopIteration(item)
-            self._start()
-        if self.state == 1:
-            try:
-                return self.inner.send(value)
-            except BaseException:  # StopIteration (the item) or the generator's error
-                self._finish()
-                raise
-        raise RuntimeError("cannot reuse already awaited __anext__()")
+        cdef PyObject* result = NULL
+        cdef int status = _next_send(<PyObject*>self, <PyObject*>value, &result)
+        if status == -1:
+            _raise_set()
+        out = <object>result
+        Py_DECREF(out)  # the reference _next_send gave
+        if status == 1:
+            return out  # what the generator suspended on
+        raise StopIteration(out)
 
     def throw(self, typ, val=None, tb=None):
-        if self.state == 0:
-            self._start()  # thrown into before it began: the exception comes out of _refill's start
-        if self.state == 1:
-            try:
-                if val is None and tb is None:
-                    return self.inner.throw(typ)
-                return self.inner.throw(typ, val, tb)
-            except BaseException:
-                self._finish()
-                raise
-        raise RuntimeError("cannot reuse already awaited __anext__()")
+        if self.state == 0:  # before it began: it raises here and takes nothing
+            self.state = 2
+            if val is None and tb is None:
+                raise typ
+            raise (val if isinstance(val, BaseException) else typ(val)).with_traceback(tb)
+        if self.state != 1:
+            raise RuntimeError("cannot reuse already awaited __anext__()")
+        try:
+            if val is None and tb is None:
+                return self.inner.throw(typ)
+            return self.inner.throw(typ, val, tb)
+        except StopIteration as stop:  # the generator caught it and yielded a batch
+            item = _settle(self, stop.value)
+        except BaseException:
+            self._finish()
+            raise
+        if item is not _NONE_AT_HAND:
+            raise StopIteration(item)
+        return self.send(None)  # an empty batch: on to the next
 
     def close(self):
         if self.state == 1:
             self.inner.close()
         self._finish()
-
-    cdef _start(self):
-        self.inner = self.items._refill()
-        self.state = 1
 
     cdef _finish(self):
         self.inner = None
@@ -132,16 +132,37 @@ cdef inline object _take(AsyncItems items):
     return _NONE_AT_HAND
 
 
+cdef object _settle(_Next n, object batch):
+    """The generator yielded ``batch``: its first item, and ``n`` finished;
+    or, for an empty batch, _NONE_AT_HAND and ``n`` waiting on the next."""
+    items = n.items
+    items._batch = _as_list(batch)
+    items._i = 0
+    item = _take(items)
+    if item is not _NONE_AT_HAND:
+        n._finish()
+    else:
+        n.inner = items._anext()
+    return item
+
+
+cdef int _raise_set() except -1:
+    return -1  # the exception is set already
+
+
 cdef extern from "Python.h":
     int PyIter_Send(PyObject* iter, PyObject* arg, PyObject** presult)
     void PyErr_SetString(object type, const char* message)
+    PyObject* Py_None
 
 
 cdef int _next_send(PyObject* awaitable, PyObject* arg, PyObject** result) noexcept:
-    # PyIter_Send for a _Next: the item at hand as a plain result (no
-    # StopIteration made), else _refill driven the same way.
+    # PyIter_Send for a _Next: an item at hand as a plain result (no
+    # StopIteration made); else the generator's __anext__() driven the same
+    # way, with no coroutine of our own in between.
     cdef _Next n = <_Next>awaitable
     cdef object item
+    cdef object batch
     cdef int status
     if n.state == 0:
         try:
@@ -151,18 +172,37 @@ cdef int _next_send(PyObject* awaitable, PyObject* arg, PyObject** result) noexc
                 Py_INCREF(item)
                 result[0] = <PyObject*>item  # the reference goes to the caller
                 return 0  # PYGEN_RETURN
-            n._start()
+            n.inner = n.items._anext()
+            n.state = 1
         except BaseException:
+            n.state = 2
             result[0] = NULL
             return -1  # PYGEN_ERROR, the exception set
-    if n.state == 1:
+        arg = Py_None  # a fresh __anext__() takes None first
+    elif n.state != 1:
+        PyErr_SetString(RuntimeError, b"cannot reuse already awaited __anext__()")
+        result[0] = NULL
+        return -1
+    while True:
         status = PyIter_Send(<PyObject*>n.inner, arg, result)
-        if status != 1:  # not PYGEN_NEXT (suspended on what it yielded): finished
+        if status == 1:  # PYGEN_NEXT: suspended on what it yielded
+            return 1
+        if status == -1:  # the generator's error (StopAsyncIteration at its end)
             n._finish()
-        return status
-    PyErr_SetString(RuntimeError, b"cannot reuse already awaited __anext__()")
-    result[0] = NULL
-    return -1
+            return -1
+        batch = <object>result[0]
+        Py_DECREF(batch)  # the reference PyIter_Send gave
+        try:
+            item = _settle(n, batch)
+        except BaseException:
+            n._finish()
+            result[0] = NULL
+            return -1
+        if item is not _NONE_AT_HAND:
+            Py_INCREF(item)
+            result[0] = <PyObject*>item
+            return 0
+        arg = Py_None  # an empty batch: the next __anext__()
 
 
 ctypedef int (*_sendfunc)(PyObject*, PyObject*, PyObject**) noexcept
@@ -209,15 +249,6 @@ cdef class AsyncItems:
         cdef _Next n = _Next.__new__(_Next)
         n.items = self
         return n
-
-    async def _refill(self):
-        cdef object item
-        while True:
-            item = _take(self)
-            if item is not _NONE_AT_HAND:  # at hand (another __anext__() read it meanwhile)
-                return item
-            self._batch = _as_list(await self._anext())  # StopAsyncIteration ends the iteration
-            self._i = 0
 
     async def aclose(self):
         """Stop: the items not yet taken are dropped and ``batches`` is closed."""
