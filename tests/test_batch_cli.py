@@ -93,7 +93,9 @@ def test_failed_requests_set_the_exit_status(tmp_path, server):
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--slo", "fast=1"], "unknown SLO"), (["--fake-options", "[1]"], "must be a JSON object"),
-     (["--fake-options", '{"nope": 1}'], "nope"), (["--concurrency", "0"], "must be a number > 0, not 0")],
+     (["--fake-options", '{"nope": 1}'], "nope"), (["--concurrency", "0"], "must be an integer > 0, not 0"),
+     (["--slo", "ttft=nan"], "SLO ttft must be > 0 ms and finite, not nan"),
+     (["--slo", "tpot=inf"], "SLO tpot must be > 0 ms and finite, not inf")],
 )  # fmt: skip
 def test_bad_options(tmp_path, args, message):
     proc = batch(EXAMPLE, "-o", tmp_path / "out.jsonl", *args)
@@ -350,3 +352,12 @@ def test_a_request_line_over_64_mib_gets_its_row_with_workers(tmp_path, server):
     proc = batch(inp, "-o", out, "--url", server.base_url, "--workers", 2)
     assert proc.returncode in (0, 1), proc.stderr  # the server may refuse so large a body: a row says so
     assert sorted(r["custom_id"] for r in rows_of(out)) == ["big", "c0", "c1"]
+
+
+def test_a_key_no_header_can_carry_is_refused_before_any_request(tmp_path):
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_input(inp, 2, lambda i: {"tokens": 2})
+    proc = batch(inp, "-o", out, "--api-key", "sk-\u201cx\u201d", "--quiet")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("turbosse batch: --api-key (or $OPENAI_API_KEY) holds '\u201c' at position 3")
+    assert not out.exists()  # refused before anything ran

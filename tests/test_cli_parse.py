@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from make_golden import CORPUS_DIR, GOLDEN_DIR
@@ -75,7 +76,7 @@ def test_malformed_and_skip(twin: str) -> None:
     proc = run(twin, "parse", "-", stdin=body)
     assert proc.returncode == 1 and b"MalformedChunk: event 2" in proc.stderr
     assert lines(proc) == [{"index": 0, "content": "a"}]
-    proc = run(twin, "parse", "--skip-malformed", "-", stdin=body)
+    proc = run(twin, "parse", "--skip-malformed", "-", stdin=body + b"data: [DONE]\n\n")
     assert proc.returncode == 0 and b"skipped 1" in proc.stderr
 
 
@@ -132,3 +133,75 @@ def test_binary_input_is_quoted_with_its_control_characters_escaped(twin: str) -
     err = proc.stderr.decode()
     assert "\x1b" not in err and "\x00" not in err and "\x07" not in err  # nothing that drives a terminal
     assert "\\x1b[31mred\\x1b[0m \\x00\\x07\ufffd and more" in err
+
+
+def test_the_end_marker_alone_is_a_stream_with_an_empty_result(twin: str) -> None:
+    body = b"data: [DONE]\n\n"
+    proc = run(twin, "parse", "--result", "-", stdin=body)
+    assert proc.returncode == 0 and proc.stderr == b""
+    assert lines(proc) == [{"id": None, "model": None, "choices": [], "usage": None}]
+    proc = run(twin, "parse", "-", stdin=body)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b"")
+
+
+@pytest.mark.parametrize("what", ["--result", "--deltas"])
+def test_a_stream_cut_short_prints_what_arrived_then_fails(twin: str, what: str) -> None:
+    body = PARALLEL.read_bytes()
+    cut = body[: body.index(b'"finish_reason":"tool_calls"')].rpartition(b"\n\n")[0] + b"\n\n"
+    proc = run(twin, "parse", what, "-", stdin=cut)
+    assert proc.returncode == 1
+    assert proc.stderr.decode() == ("turbosse parse: StreamInterrupted: the stream ended before it was complete: "
+                                    "no [DONE] and no finish_reason\n")
+    out = lines(proc)
+    if what == "--result":
+        assert out[0]["choices"][0]["tool_calls"][0]["name"] == "GetWeatherArgs"  # the partial result, printed
+    else:
+        assert out[0] == {"index": 0, "role": "assistant"}
+
+
+@pytest.mark.parametrize("size", ["0", "67108865", "1e11", "100000000000000000000"])
+def test_chunk_size_is_a_usage_error_outside_1_to_64_mib(twin: str, size: str) -> None:
+    proc = run(twin, "parse", "--chunk-size", size, str(PARALLEL))
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert f"argument --chunk-size: must be an integer from 1 to 67108864, not {size}" in proc.stderr.decode()
+    assert b"Traceback" not in proc.stderr
+    assert run(twin, "parse", "--chunk-size", "67108864", "--result", str(PARALLEL)).returncode == 0
+
+
+def _shell(twin: str, redirect: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """``python -m turbosse ARGS REDIRECT`` through sh, for the redirections
+    subprocess cannot make (a closed descriptor)."""
+    env = dict(os.environ)
+    env.pop("TURBOSSE_NO_EXTENSIONS", None)
+    if twin == "python":
+        env["TURBOSSE_NO_EXTENSIONS"] = "1"
+    script = f'exec "$0" -m turbosse "$@" {redirect}'
+    return subprocess.run(["sh", "-c", script, sys.executable, *args], capture_output=True, env=env, timeout=60, check=False)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_1(twin: str) -> None:
+    proc = _shell(twin, ">/dev/full", "parse", str(PARALLEL))
+    assert (proc.returncode, proc.stderr) == (1, b"turbosse parse: cannot write output: No space left on device\n")
+    proc = _shell(twin, ">&-", "parse", str(PARALLEL))
+    assert (proc.returncode, proc.stderr) == (1, b"turbosse parse: cannot write output: no standard output (it is closed)\n")
+    proc = _shell(twin, "<&-", "parse", "-")
+    assert (proc.returncode, proc.stderr) == (1, b"turbosse parse: cannot read input: no standard input (it is closed)\n")
+
+
+def test_a_reader_that_goes_away_is_still_a_quiet_end(twin: str, tmp_path: Path) -> None:
+    body = b'data: {"choices": [{"index": 0, "delta": {"content": "x"}}]}\n\n' * 200_000 + b"data: [DONE]\n\n"
+    env = dict(os.environ)
+    env.pop("TURBOSSE_NO_EXTENSIONS", None)
+    if twin == "python":
+        env["TURBOSSE_NO_EXTENSIONS"] = "1"
+    path = tmp_path / "big.sse"
+    path.write_bytes(body)
+    proc = subprocess.Popen([sys.executable, "-m", "turbosse", "parse", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(100)
+    proc.stdout.close()  # `| head -c 100`
+    assert proc.wait(60) == 0
+    assert proc.stderr.read() == b""
+    proc.stderr.close()

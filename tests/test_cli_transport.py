@@ -342,3 +342,110 @@ def test_run_until_signal_cancels_and_lets_cleanup_run(kind, sig):
         loop.close()
     assert signal.getsignal(signal.SIGTERM) == before
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "70000"], "argument --port: must be an integer from 0 to 65535, not 70000"),
+        (["--port", "-1"], "argument --port: must be an integer from 0 to 65535, not -1"),
+        (["--lifetime", "nan"], "argument --lifetime: must be a number > 0, not nan"),
+        (["--lifetime", "-1"], "argument --lifetime: must be a number > 0, not -1"),
+        (["--tokens", "-5"], "argument --tokens: must be an integer >= 0, not -5"),
+        (["--ttft", "inf"], "argument --ttft: must be a number >= 0, not inf"),
+        (["--tokens-per-second", "nan"], "argument --tokens-per-second: must be a number >= 0, not nan"),
+        (["--tokens-per-second", "-5"], "argument --tokens-per-second: must be a number >= 0, not -5"),
+    ],
+)  # fmt: skip
+def test_serve_refuses_numbers_out_of_range(capsys, args, message):
+    with pytest.raises(SystemExit) as info:
+        main(["serve", "--lifetime", "1", *args])
+    assert info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"turbosse serve: error: {message}"
+
+
+def test_serve_refuses_a_fake_option_out_of_range(capsys):
+    assert main(["serve", "--lifetime", "1", "--options", '{"ttft": -1}']) == 2
+    assert capsys.readouterr().err == "turbosse serve: fake option ttft must be a finite number >= 0, not -1\n"
+
+
+def test_serve_help_and_ready_line_name_every_route(capsys):
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    assert "/v1/chat/completions, /v1/responses and /v1/messages" in " ".join(capsys.readouterr().out.split())
+    proc = run_cli("serve", "--port", "0", "--lifetime", "0.5")
+    assert proc.returncode == 0, proc.stderr
+    assert "(POST /chat/completions, /responses, /messages)" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--idle-timeout", "0"], "argument --idle-timeout: must be a number > 0, not 0"),
+        (["--idle-timeout", "-1"], "argument --idle-timeout: must be a number > 0, not -1"),
+        (["--idle-timeout", "nan"], "argument --idle-timeout: must be a number > 0, not nan"),
+        (["--idle-timeout", "inf"], "argument --idle-timeout: must be a number > 0, not inf"),
+        (["--temperature", "nan"], "argument --temperature: must be a number >= 0, not nan"),
+        (["--max-tokens", "-1"], "argument --max-tokens: must be an integer > 0, not -1"),
+        (["--fake-rate", "nan"], "argument --fake-rate: must be a number >= 0, not nan"),
+    ],
+)  # fmt: skip
+def test_stream_refuses_numbers_out_of_range(capsys, args, message):
+    with pytest.raises(SystemExit) as info:
+        main(["stream", "--json", *args, "hi"])
+    assert info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.splitlines()[-1] == f"turbosse stream: error: {message}"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-tokens", "99999999999999999999999"],
+         "the request body at max_tokens holds the integer 99999999999999999999999, beyond the 64-bit range"),
+        (["--url", "http://[::1"], "base_url: 'http://[::1/chat/completions' is not a valid URL: "),
+        (["--api-key", "sk-\u201cx\u201d"], "--api-key (or $OPENAI_API_KEY) holds '\u201c' at position 3"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("json_output", [False, True])
+def test_stream_refuses_what_no_request_can_carry(capsys, args, message, json_output):
+    with FakeLLMServer(lifetime=60) as server:
+        url = [] if "--url" in args else ["--url", server.base_url]
+        assert main(["stream", *url, *args, *(["--json"] if json_output else []), "hi"]) == 2
+        assert server.requests == []
+    out, err = capsys.readouterr()
+    assert out == ""  # a usage error: no JSON, as for argparse's
+    assert err.startswith(f"turbosse stream: {message}") and err.count("\n") == 1
+
+
+def test_stream_says_why_it_retries_from_the_error(capsys):
+    fake = {"stall_after": 0, "stall": 5, "fail_times": 1, "fail_key": "cli-idle"}
+    with FakeLLMServer(lifetime=60, **fake) as server:
+        assert main(["stream", "--url", server.base_url, "--idle-timeout", "0.5", "--max-tokens", "3", "hi"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == fake_text(3) + "\n"
+    (said,) = [line for line in captured.err.splitlines() if "retrying" in line]
+    assert said.startswith("turbosse stream: retrying after IdleTimeout: no bytes received for 0.5 s (idle timeout) (waited ")
+
+
+def test_stream_reasoning_ends_its_line_before_the_answer_and_quiet_drops_it(capsys):
+    import contextlib
+    import io
+
+    with FakeLLMServer(lifetime=60, reasoning_tokens=3) as server:
+        both = io.StringIO()  # stdout and stderr as a terminal shows them, interleaved
+        with contextlib.redirect_stdout(both), contextlib.redirect_stderr(both):
+            assert main(["stream", "--url", server.base_url, "--max-tokens", "2", "q"]) == 0
+        assert both.getvalue().startswith(f"{fake_text(3)}\n{fake_text(2)}\nusage: ")
+        assert main(["stream", "--url", server.base_url, "--max-tokens", "2", "--quiet", "q"]) == 0
+        assert capsys.readouterr() == (fake_text(2) + "\n", "")
+
+
+def test_stream_output_that_cannot_be_written_is_one_line_and_exit_1():
+    if not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)}
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "turbosse", "stream", "--max-tokens", "3", "--fake-rate", "0", "hi"],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=60, env=env)
+    assert (proc.returncode, proc.stderr) == (1, "turbosse stream: cannot write output: No space left on device\n")

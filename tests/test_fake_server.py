@@ -21,7 +21,7 @@ from turbosse.testing import (
     tool_arguments,
 )
 from turbosse.testing._http1 import decode_chunked
-from turbosse.testing._options import merge_options
+from turbosse.testing._options import OptionError, merge_options
 from turbosse.testing._render import render_stream
 
 
@@ -366,3 +366,39 @@ def test_render_stream_defaults_describe_a_plain_openai_request():
     body = b"".join(decode_chunked(data) for _, data in plan.writes)
     assert text_of(openai_payloads(body)) == fake_text(3)
     assert openai_payloads(body)[-1]["usage"]["completion_tokens"] == 3
+
+
+@pytest.mark.parametrize(
+    ("fake", "message"),
+    [
+        ({"tokens": -5}, "fake option tokens must be a finite number >= 0, not -5"),
+        ({"ttft": float("inf")}, "fake option ttft must be a finite number >= 0, not inf"),
+        ({"tokens_per_second": float("nan")}, "fake option tokens_per_second must be a finite number >= 0, not nan"),
+        ({"tokens_per_second": -5}, "fake option tokens_per_second must be a finite number >= 0, not -5"),
+        ({"stall": -1}, "fake option stall must be a finite number >= 0, not -1"),
+        ({"reasoning_tokens": "3"}, "fake option reasoning_tokens must be a finite number >= 0, not '3'"),
+    ],
+)  # fmt: skip
+def test_a_number_option_out_of_range_is_refused(fake, message):
+    with pytest.raises(OptionError, match=f"^{message}$"):
+        merge_options(fake)
+    with pytest.raises(OptionError, match=f"^{message}$"):
+        FakeLLMServer(lifetime=5, **fake).start()  # the server's defaults, checked as a request's
+
+
+def test_a_request_with_a_bad_number_gets_a_400_with_the_reason(client):
+    r = client.post("/chat/completions", content=json.dumps(chat_body(ttft=-1)))
+    assert r.status_code == 400 and r.json()["error"]["message"] == "fake option ttft must be a finite number >= 0, not -1"
+    for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
+        body = {**chat_body(), name: -1}
+        r = client.post("/chat/completions", json=body)
+        assert r.status_code == 400 and r.json()["error"]["message"] == f"{name} must be >= 0, not -1"
+        r = client.post("/chat/completions", json={**body, "stream": False})
+        assert r.status_code == 400
+    assert client.post("/chat/completions", json={**chat_body(), "max_tokens": 0}).status_code == 200
+
+
+@pytest.mark.parametrize("port", [-1, 65536, 70000])
+def test_a_port_out_of_range_is_refused(port):
+    with pytest.raises(ValueError, match=f"^port must be from 0 to 65535, not {port}$"):
+        FakeLLMServer(port=port, lifetime=5).start()

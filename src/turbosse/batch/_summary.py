@@ -47,8 +47,8 @@ def parse_slo(text: str) -> dict[str, float]:
             slo[name] = float(value)
         except ValueError:
             raise ValueError(f"SLO {name} needs a number of milliseconds, not {value!r}") from None
-        if slo[name] <= 0:
-            raise ValueError(f"SLO {name} must be > 0 ms")
+        if not math.isfinite(slo[name]) or slo[name] <= 0:
+            raise ValueError(f"SLO {name} must be > 0 ms and finite, not {value.strip()}")
     return slo
 
 

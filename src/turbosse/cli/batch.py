@@ -13,22 +13,13 @@ import sys
 from typing import Any
 
 from ._loop import add_loop_option, use_uvloop
+from ._numbers import number
 
 __all__ = ["add_parser", "batch_command"]
 
 #: turbosse.batch._transport.TRANSPORTS, which imports httpx (a test checks they agree)
 TRANSPORTS = ("auto", "turbosse", "aiohttp", "httpx")
 EXAMPLE = "turbosse batch requests.jsonl -o results.jsonl --url http://localhost:8000/v1 --model my-model"
-
-
-def _positive(kind: type) -> Any:
-    def parse(text: str) -> Any:
-        value = kind(text)
-        if not math.isfinite(value) or value <= 0:
-            raise argparse.ArgumentTypeError(f"must be a number > 0, not {text}")
-        return value
-
-    return parse
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -54,18 +45,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     b.add_argument("--model", help="model for requests that name none (default: gpt-fake without --url)")
     b.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
     g = b.add_argument_group("load")
-    g.add_argument("--concurrency", type=_positive(int), default=64, help="requests in flight at most (default 64)")
-    g.add_argument("--rate", type=_positive(float), help="requests/s offered (default: as fast as --concurrency allows)")
+    g.add_argument("--concurrency", type=number(int), default=64, help="requests in flight at most (default 64)")
+    g.add_argument("--rate", type=number(float), help="requests/s offered (default: as fast as --concurrency allows)")
     g.add_argument("--arrival", choices=("poisson", "constant"), default="poisson", help="intervals between arrivals with --rate (default poisson)")
-    g.add_argument("--seed", type=int, help="seed of the Poisson schedule")
-    g.add_argument("--rpm", type=_positive(float), help="requests per minute at most (all workers together)")
-    g.add_argument("--tpm", type=_positive(float), help="tokens per minute at most (estimated, then corrected by usage)")
-    g.add_argument("--workers", type=_positive(int), default=1, help="client processes, each with its own event loop (default 1)")
+    g.add_argument("--seed", type=int, help="seed of the Poisson schedule (any integer)")
+    g.add_argument("--rpm", type=number(float), help="requests per minute at most (all workers together)")
+    g.add_argument("--tpm", type=number(float), help="tokens per minute at most (estimated, then corrected by usage)")
+    g.add_argument("--workers", type=number(int), default=1, help="client processes, each with its own event loop (default 1)")
     r = b.add_argument_group("failures")
-    r.add_argument("--max-retries", type=int, default=2, help="retries before any content arrived (429, 5xx, connection errors; default 2)")
-    r.add_argument("--retry-interrupted", type=int, default=0, metavar="N", help="reissue a stream that broke after content up to N times (default 0)")
-    r.add_argument("--deadline", type=_positive(float), metavar="SECONDS", help="total time a request may take, retries included")
-    r.add_argument("--idle-timeout", type=_positive(float), metavar="SECONDS", help="fail a stream when no byte arrives for this long")
+    r.add_argument("--max-retries", type=number(int, 0, above=False), default=2, help="retries before any content arrived (429, 5xx, connection errors; default 2)")
+    r.add_argument("--retry-interrupted", type=number(int, 0, above=False), default=0, metavar="N", help="reissue a stream that broke after content up to N times (default 0)")
+    r.add_argument("--deadline", type=number(float), metavar="SECONDS", help="total time a request may take, retries included")
+    r.add_argument("--idle-timeout", type=number(float), metavar="SECONDS", help="fail a stream when no byte arrives for this long")
     o = b.add_argument_group("output")
     o.add_argument("--overwrite", action="store_true", help="start OUTPUT afresh instead of resuming it")
     o.add_argument("--retry-failed", action="store_true", help="when resuming, drop the error rows of OUTPUT and run those requests again")
@@ -76,7 +67,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     o.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary text")
     x = b.add_argument_group("client")
     x.add_argument("--transport", choices=TRANSPORTS, default="auto", help="HTTP transport (default: the fastest installed)")
-    x.add_argument("--coalesce-ms", type=_positive(float), metavar="MS", help="read each connection at most once per MS milliseconds (turbosse transport): less CPU, coarser timing metrics")
+    x.add_argument("--coalesce-ms", type=number(float), metavar="MS", help="read each connection at most once per MS milliseconds (turbosse transport): less CPU, coarser timing metrics")
     x.add_argument("--fake-options", default="{}", metavar="JSON", help="options of the embedded fake server (pacing, faults; default {\"tokens_per_second\": 100, \"ttft\": 0.05})")
     add_loop_option(b)  # this process's loop and every worker's
     b.set_defaults(func=batch_command)
@@ -85,18 +76,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def batch_command(args: argparse.Namespace) -> int:
     from .. import SSEError
+    from .._client_settings import check_api_key
     from .._loop import Interrupted, new_event_loop, run_until_signal
     from ..batch import parse_slo
     from ..batch._job import BatchJob
     from ..batch._summary import format_summary
 
     try:
+        check_api_key(args.api_key, name="--api-key")  # every request would fail on it
         slo = parse_slo(args.slo) if args.slo else {}
         fake = json.loads(args.fake_options)
         if not isinstance(fake, dict):
             raise ValueError("--fake-options must be a JSON object")
-        if args.max_retries < 0 or args.retry_interrupted < 0:
-            raise ValueError("--max-retries and --retry-interrupted must be >= 0")
         loop_name = "uvloop" if use_uvloop(args.loop) else "asyncio"
         if args.input != "-" and os.path.exists(args.output) and os.path.exists(args.input) \
                 and os.path.samefile(args.input, args.output):  # fmt: skip

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ._loop import add_loop_option, use_uvloop
+from ._numbers import number
 
 __all__ = ["add_parser", "bench_command"]
 
@@ -32,13 +33,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a short run (about 20 s): 64 streams, fewer tokens, two rounds")
     p.add_argument("--url", help="use a running server (e.g. `turbosse serve`) at this base URL instead of starting one")
     p.add_argument("--variants", default=",".join(names), help=f"comma-separated subset of: {', '.join(names)}")
-    p.add_argument("--unpaced-tokens", type=int, help=f"tokens in the unpaced stream (default {DEFAULTS['unpaced_tokens']})")
-    p.add_argument("--streams", type=int, help=f"concurrent paced streams (default {DEFAULTS['paced_streams']})")
-    p.add_argument("--paced-tokens", type=int, help=f"tokens per paced stream (default {DEFAULTS['paced_tokens']})")
-    p.add_argument("--rate", type=float, help=f"tokens/s of each paced stream (default {DEFAULTS['rate']:g})")
-    p.add_argument("--rounds", type=int, help=f"interleaved rounds; medians and ranges are reported (default {DEFAULTS['rounds']})")
+    p.add_argument("--unpaced-tokens", type=number(int), help=f"tokens in the unpaced stream (default {DEFAULTS['unpaced_tokens']})")
+    p.add_argument("--streams", type=number(int), help=f"concurrent paced streams (default {DEFAULTS['paced_streams']})")
+    p.add_argument("--paced-tokens", type=number(int), help=f"tokens per paced stream (default {DEFAULTS['paced_tokens']})")
+    p.add_argument("--rate", type=number(float), help=f"tokens/s of each paced stream (default {DEFAULTS['rate']:g})")
+    p.add_argument("--rounds", type=number(int), help=f"interleaved rounds; medians and ranges are reported (default {DEFAULTS['rounds']})")
     p.add_argument(
-        "--lockstep-rounds", type=int,
+        "--lockstep-rounds", type=number(int, 0, above=False),
         help=f"rounds of the lockstep scenario (the paced workload, one event per read, no clock); 0: none (default {DEFAULTS['lockstep_rounds']})",
     )  # fmt: skip
     add_loop_option(p, default=None, help_default="each client its own (uvloop for the aiohttp row, asyncio for the others)")

@@ -11,8 +11,12 @@ from typing import IO, Any
 import orjson
 
 from .._errors import printable
+from ._numbers import number
 
-__all__ = ["add_parser", "delta_json", "parse_command"]
+__all__ = ["MAX_CHUNK_SIZE", "add_parser", "delta_json", "parse_command"]
+
+#: The largest --chunk-size: each read allocates a buffer that large.
+MAX_CHUNK_SIZE = 64 * 1024 * 1024
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -24,8 +28,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description=(
             "Read a text/event-stream body from FILE (or - for stdin, as it arrives) and print "
             "one JSON object per line: the SSE events, the decoded deltas (default), or the "
-            "final result. On an in-band error or malformed data, what was decoded is printed, "
-            "then the error goes to stderr and the exit status is 1."
+            "final result. On an in-band error, malformed data or a stream that ends before it is "
+            "complete (no end marker and no finish reason), what was decoded is printed, then the "
+            "error goes to stderr and the exit status is 1."
         ),
     )
     p.add_argument("file", metavar="FILE", help="the stream body, or - for standard input")
@@ -40,10 +45,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="wire format (default: auto, from the first event)")
     p.add_argument("--skip-malformed", action="store_true",
                    help="skip events that are not valid chunks instead of stopping")
-    p.add_argument("--chunk-size", type=int, default=65536, metavar="N",
-                   help="read at most N bytes at a time (default 65536)")
+    p.add_argument("--chunk-size", type=number(int, 1, above=False, high=MAX_CHUNK_SIZE), default=65536, metavar="N",
+                   help=f"read at most N bytes at a time, 1 to {MAX_CHUNK_SIZE} (64 MiB; default 65536)")
     p.set_defaults(func=parse_command, what="deltas")
     return p
+
+
+class InputError(Exception):
+    """Reading the input failed (an OSError, kept apart from those of writing
+    the output)."""
 
 
 class _Input:
@@ -61,7 +71,10 @@ class _Input:
         # prints each event as it arrives instead of waiting for a full buffer
         read = getattr(self.stream, "read1", self.stream.read)
         while True:
-            chunk = read(self.size)
+            try:
+                chunk = read(self.size)
+            except OSError as exc:
+                raise InputError(f"cannot read input: {exc.strerror or exc}") from exc
             if not chunk:
                 return
             if len(self.head) < self.HEAD:
@@ -95,17 +108,23 @@ def delta_json(delta: Any) -> dict[str, Any]:
 
 
 def parse_command(args: argparse.Namespace) -> int:
-    from .. import ChatAccumulator, ChatDecoder, SSEError, SSEParser
-
-    if args.chunk_size < 1:
-        print("turbosse parse: --chunk-size must be >= 1", file=sys.stderr)
-        return 2
-    out = sys.stdout.buffer
     try:
         source: IO[bytes] = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")
     except OSError as exc:
         print(f"turbosse parse: {exc}", file=sys.stderr)
         return 2
+    out = sys.stdout.buffer
+    try:
+        with source:
+            return _parse(args, source, out)
+    except InputError as exc:
+        print(f"turbosse parse: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parse(args: argparse.Namespace, source: IO[bytes], out: IO[bytes]) -> int:
+    from .. import ChatDecoder, SSEError, SSEParser
+    from .._handler import Engine
 
     def emit(obj: Any) -> None:
         out.write(orjson.dumps(obj) + b"\n")
@@ -117,53 +136,56 @@ def parse_command(args: argparse.Namespace) -> int:
 
     status = 0
     chunks = _Input(source, args.chunk_size)
-    with source:
-        if args.what == "events":
-            parser = SSEParser()
-            seen = 0
-            try:
-                for chunk in chunks:
-                    seen += emit_events(parser.feed(chunk))
-                    out.flush()
-                seen += emit_events(parser.close())
-            except SSEError as exc:
-                seen += emit_events(getattr(exc, "events", []))
-                print(f"turbosse parse: {type(exc).__name__}: {exc}", file=sys.stderr)
-                status = 1
-            out.flush()
-            if not seen and not status:
-                print(f"turbosse parse: {chunks.not_a_stream()}", file=sys.stderr)
-                status = 1
-            return status
-        decoder = ChatDecoder(args.format, on_malformed="skip" if args.skip_malformed else "raise")
-        acc = ChatAccumulator()
-        error: SSEError | None = None
+    if args.what == "events":
+        parser = SSEParser()
+        seen = 0
         try:
             for chunk in chunks:
-                deltas = decoder.feed(chunk)
-                acc.extend(deltas)
-                if args.what == "deltas":
-                    for d in deltas:
-                        emit(delta_json(d))
-                    out.flush()
-            decoder.close()
+                seen += emit_events(parser.feed(chunk))
+                out.flush()
+            seen += emit_events(parser.close())
         except SSEError as exc:
-            error = exc
-            deltas = getattr(exc, "deltas", [])
+            seen += emit_events(getattr(exc, "events", []))
+            print(f"turbosse parse: {type(exc).__name__}: {exc}", file=sys.stderr)
+            status = 1
+        out.flush()
+        if not seen and not status:
+            print(f"turbosse parse: {chunks.not_a_stream()}", file=sys.stderr)
+            status = 1
+        return status
+    decoder = ChatDecoder(args.format, on_malformed="skip" if args.skip_malformed else "raise")
+    engine = Engine()  # what the clients and accumulate() know of a stream's end
+    engine.attach(decoder)
+    acc = engine.acc
+    error: SSEError | None = None
+    try:
+        for chunk in chunks:
+            deltas = decoder.feed(chunk)
             acc.extend(deltas)
             if args.what == "deltas":
                 for d in deltas:
                     emit(delta_json(d))
-        if error is None and not decoder.events:
-            print(f"turbosse parse: {chunks.not_a_stream()}", file=sys.stderr)
-            return 1
-        if args.what == "result":
-            acc.model, acc.id = decoder.model, decoder.id
-            emit(acc.result().to_dict())
-        out.flush()
-        if error is not None:
-            print(f"turbosse parse: {type(error).__name__}: {error}", file=sys.stderr)
-            status = 1
-        if decoder.skipped:
-            print(f"turbosse parse: skipped {decoder.skipped} malformed event(s)", file=sys.stderr)
+                out.flush()
+        decoder.close()
+    except SSEError as exc:
+        error = exc
+        deltas = getattr(exc, "deltas", [])
+        acc.extend(deltas)
+        if args.what == "deltas":
+            for d in deltas:
+                emit(delta_json(d))
+    if error is None and not decoder.events and not decoder.done:  # the end marker alone is a stream
+        print(f"turbosse parse: {chunks.not_a_stream()}", file=sys.stderr)
+        return 1
+    if error is None:
+        error = engine.incomplete()  # the body ended before the stream did
+    if args.what == "result":
+        acc.model, acc.id = decoder.model, decoder.id
+        emit(acc.result().to_dict())
+    out.flush()
+    if error is not None:
+        print(f"turbosse parse: {type(error).__name__}: {error}", file=sys.stderr)
+        status = 1
+    if decoder.skipped:
+        print(f"turbosse parse: skipped {decoder.skipped} malformed event(s)", file=sys.stderr)
     return status

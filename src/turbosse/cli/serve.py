@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from ._loop import add_loop_option, use_uvloop
+from ._numbers import number, tcp_port
 
 __all__ = ["add_parser", "serve_command"]
 
@@ -19,20 +20,23 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "serve",
         help="run the fake OpenAI/Anthropic-compatible streaming server (for tests and benchmarks)",
         description=(
-            "Serve POST /v1/chat/completions and /v1/messages on 127.0.0.1 with deterministic "
+            "Serve POST /v1/chat/completions, /v1/responses and /v1/messages on 127.0.0.1 with deterministic "
             "streamed tokens. Each request may choose its behaviour with a \"fake\" object in its "
             "JSON body or an x-fake header (see turbosse.testing); the options below set the "
             "defaults."
         ),
     )
     s.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)")
-    s.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
-    s.add_argument("--tokens", type=int, help="tokens per response (default: the request's max_tokens, else 32)")
-    s.add_argument("--tokens-per-second", type=float, default=0.0, help="pacing (default 0: unpaced)")
-    s.add_argument("--ttft", type=float, default=0.0, help="seconds before the first token")
+    s.add_argument("--port", type=tcp_port, default=8000, help="port, 0 to 65535 (default 8000; 0 picks a free one)")
+    s.add_argument("--tokens", type=number(int, 0, above=False),
+                   help="tokens per response (default: the request's max_tokens, else 32)")
+    s.add_argument("--tokens-per-second", type=number(float, 0, above=False), default=0.0,
+                   help="pacing (default 0: unpaced)")
+    s.add_argument("--ttft", type=number(float, 0, above=False), default=0.0, help="seconds before the first token")
     s.add_argument("--options", default="{}", metavar="JSON", help="more default options, as a JSON object")
     s.add_argument("--corpus-dir", help="directory for the replay option's file names")
-    s.add_argument("--lifetime", type=float, help="stop after this many seconds (default: run until interrupted)")
+    s.add_argument("--lifetime", type=number(float), metavar="SECONDS",
+                   help="stop after this many seconds (default: run until interrupted)")
     add_loop_option(s)
     s.add_argument("--no-uvloop", dest="loop", action="store_const", const="asyncio", help="the same as --loop asyncio")
     s.set_defaults(func=serve_command)
@@ -63,7 +67,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
     def ready(port: int) -> None:
         host = f"[{args.host}]" if ":" in args.host else args.host
-        print(f"turbosse fake LLM server on http://{host}:{port}/v1 (POST /chat/completions, /messages); Ctrl-C stops it", flush=True)
+        print(f"turbosse fake LLM server on http://{host}:{port}/v1 (POST /chat/completions, /responses, /messages); Ctrl-C stops it", flush=True)
 
     started = time.monotonic()
     try:

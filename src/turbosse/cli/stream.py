@@ -4,9 +4,12 @@ usage and speed."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from typing import Any
+
+from ._numbers import number
 
 __all__ = ["add_parser", "stream_command"]
 
@@ -26,11 +29,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument("--model", default=None, help="model name (default: gpt-4o-mini with --url, gpt-fake without)")
     t.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
     t.add_argument("--system", help="a system message to send first")
-    t.add_argument("--max-tokens", type=int, help="max_tokens for the request (default: the embedded server's 40)")
-    t.add_argument("--temperature", type=float)
-    t.add_argument("--idle-timeout", type=float, default=60.0, help="give up when no byte arrives for this long (default 60 s)")
-    t.add_argument("--fake-rate", type=float, default=50.0, help="tokens/s of the embedded fake server (default 50)")
-    t.add_argument("--quiet", "-q", action="store_true", help="print the answer only: no usage, speed or retry lines")
+    t.add_argument("--max-tokens", type=number(int), help="max_tokens for the request (default: the embedded server's 40)")
+    t.add_argument("--temperature", type=number(float, 0, above=False))
+    t.add_argument("--idle-timeout", type=number(float), default=60.0, metavar="SECONDS",
+                   help="give up when no byte arrives for this long (default 60 s)")
+    t.add_argument("--fake-rate", type=number(float, 0, above=False), default=50.0,
+                   help="tokens/s of the embedded fake server (default 50; 0: unpaced)")
+    t.add_argument("--quiet", "-q", action="store_true",
+                   help="print the answer only: no reasoning, usage, speed or retry lines")
     t.add_argument("--json", action="store_true",
                    help="print one JSON object at the end instead of the text as it arrives: the result, "
                         "its timing, or the error and the partial result")
@@ -38,25 +44,33 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return t
 
 
-def _watch_retries(http: Any, stream: Any, say: Any) -> None:
-    """Say on stderr, through ``say``, each time the client tries again, and why."""
-    hooks = getattr(http, "event_hooks", None)
+def _watch_retries(client: Any, stream: Any, say: Any) -> None:
+    """Say on stderr, through ``say``, each time the client tries again, and
+    why: the error of the attempt that failed."""
+    hooks = getattr(client.http_client, "event_hooks", None)
     if hooks is None:  # not an httpx client: nothing to watch
         return
-    state: dict[str, Any] = {"sent": 0, "why": "a connection error"}
+    from .. import APIStatusError, SSEError
+
+    settings = client._settings
+    state: dict[str, Any] = {"sent": 0, "why": "an error"}
+
+    def on_retry(error: BaseException) -> None:
+        if isinstance(error, APIStatusError):
+            state["why"] = f"HTTP {error.status_code}"
+            return
+        if not isinstance(error, SSEError):  # a transport's: the error the stream would have raised
+            error = settings.interrupted(error, None, math.inf)
+        state["why"] = f"{type(error).__name__}: {error}"
 
     def on_request(request: Any) -> None:
         state["sent"] += 1
         if state["sent"] > 1:
             waited = stream.retry_delays[-1] if stream.retry_delays else 0.0
             say(f"turbosse stream: retrying after {state['why']} (waited {waited:.1f} s; attempt {state['sent']})")
-        state["why"] = "a connection error"
 
-    def on_response(response: Any) -> None:
-        state["why"] = f"HTTP {response.status_code}" if response.status_code >= 400 else "a stream that ended early"
-
+    settings.on_retry = on_retry
     hooks["request"].append(on_request)
-    hooks["response"].append(on_response)
 
 
 def stream_command(args: argparse.Namespace) -> int:
@@ -68,6 +82,13 @@ def stream_command(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(line, file=sys.stderr, flush=True)
 
+    from .._client_settings import check_api_key
+
+    try:
+        check_api_key(args.api_key, name="--api-key")  # before the embedded server starts
+    except ValueError as exc:
+        print(f"turbosse stream: {exc}", file=sys.stderr)
+        return 2
     server = None
     url = args.url
     model = args.model
@@ -90,11 +111,28 @@ def stream_command(args: argparse.Namespace) -> int:
     live = not args.json  # the text as it arrives
     first: float | None = None
     pieces = 0
-    thought = False  # reasoning went to stderr
+    thinking = False  # a line of reasoning is open on stderr
+
+    def end_reasoning() -> None:
+        nonlocal thinking
+        if thinking:  # what follows starts on a line of its own
+            thinking = False
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
     try:
-        with ChatClient(base_url=url, api_key=args.api_key, model=model, idle_timeout=args.idle_timeout) as client:
-            stream = client.stream(messages, **params)
-            _watch_retries(client.http_client, stream, say)
+        try:  # what no request can carry (the key, the URL, a number JSON cannot send) is a usage error
+            client = ChatClient(base_url=url, api_key=args.api_key, model=model, idle_timeout=args.idle_timeout)
+        except ValueError as exc:
+            print(f"turbosse stream: {exc}", file=sys.stderr)
+            return 2
+        with client:
+            try:
+                stream = client.stream(messages, **params)
+            except ValueError as exc:
+                print(f"turbosse stream: {exc}", file=sys.stderr)
+                return 2
+            _watch_retries(client, stream, say)
             start = time.perf_counter()
             try:
                 with stream:
@@ -103,18 +141,20 @@ def stream_command(args: argparse.Namespace) -> int:
                             continue
                         if d.reasoning is not None:
                             first = first or time.perf_counter()
-                            if live:
-                                thought = True
+                            if live and not args.quiet:
+                                thinking = True
                                 sys.stderr.write(d.reasoning)
                                 sys.stderr.flush()
                         if d.content is not None:
                             first = first or time.perf_counter()
                             pieces += 1
+                            end_reasoning()
                             if live:
                                 out.write(d.content)
                                 out.flush()
                 result = stream.result()
             except SSEError as exc:
+                end_reasoning()
                 partial = getattr(exc, "partial", None) or stream.partial
                 if live:
                     out.write("\n")
@@ -126,6 +166,7 @@ def stream_command(args: argparse.Namespace) -> int:
                     print(f"turbosse stream: kept {len(partial.content)} characters of partial answer", file=sys.stderr)
                 return 1
     except KeyboardInterrupt:
+        end_reasoning()
         if live and pieces:
             out.write("\n")  # the interruption's line starts on a line of its own
             out.flush()
@@ -147,8 +188,7 @@ def stream_command(args: argparse.Namespace) -> int:
     for call in result.tool_calls:
         out.write(f"tool call {call.id}: {call.name}({call.arguments})\n")
     out.flush()
-    if thought:
-        sys.stderr.write("\n")  # the reasoning's line ends before anything else is said
+    end_reasoning()  # a reasoning with no answer after it
     if usage is not None:
         say(f"usage: prompt {usage.prompt_tokens}, completion {usage.completion_tokens}, total {usage.total_tokens} tokens")
     else:

@@ -8,9 +8,10 @@ with a 400, so that a typo does not pass silently.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-__all__ = ["FAULTS", "OPTION_DEFAULTS", "OptionError", "merge_options"]
+__all__ = ["FAULTS", "OPTION_DEFAULTS", "OptionError", "merge_options", "request_max_tokens"]
 
 #: Every per-request option and its default. Times are in seconds unless
 #: the name ends in ``_ms``.
@@ -63,8 +64,15 @@ FAULTS = (
     "hang_after_done", "trickle_ms", "invalid_chunk_after", "endless_headers", "respond_before_body",
 )  # fmt: skip
 
-# Bounds that keep one request from tying up the server's loop or memory.
-_LIMITS = {"gzip_bomb": 1024, "header_line_bytes": 64 * 1024 * 1024, "trickle_bytes": 64 * 1024 * 1024}
+# Numbers: each must be a finite number from 0 to its bound (None: no bound);
+# the bounds keep one request from tying up the server's loop or memory.
+_LIMITS: dict[str, float | None] = {
+    "gzip_bomb": 1024, "header_line_bytes": 64 * 1024 * 1024, "trickle_bytes": 64 * 1024 * 1024,
+    "tokens": None, "tokens_per_second": None, "ttft": None, "reasoning_tokens": None, "tool_calls": None,
+    "stall": None,
+}  # fmt: skip
+#: The request members that may give the number of tokens, first found first.
+_MAX_TOKENS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 
 _CHOICES = {
     "framing": ("chunked", "content-length", "close"),
@@ -98,10 +106,28 @@ def merge_options(*layers: dict[str, Any] | None, base: dict[str, Any] | None = 
     return opts
 
 
+def request_max_tokens(request: dict[str, Any]) -> int | None:
+    """The request's ``max_completion_tokens``, ``max_tokens`` or
+    ``max_output_tokens`` (the first given), None when it gives none that is
+    an integer; OptionError for one below 0."""
+    for name in _MAX_TOKENS:
+        if name in request:
+            value = request[name]
+            if not isinstance(value, int):
+                return None
+            if value < 0:
+                raise OptionError(f"{name} must be >= 0, not {value}")
+            return value
+    return None
+
+
 def _check(name: str, value: Any) -> None:
     if name in _LIMITS:
         limit = _LIMITS[name]
-        if value is not None and (type(value) not in (int, float) or not 0 <= value <= limit):
-            raise OptionError(f"fake option {name} must be between 0 and {limit}, not {value!r}")
+        if value is None:
+            return
+        if type(value) not in (int, float) or not (math.isfinite(value) and 0 <= value <= (math.inf if limit is None else limit)):
+            rule = "a finite number >= 0" if limit is None else f"between 0 and {limit}"
+            raise OptionError(f"fake option {name} must be {rule}, not {value!r}")
     elif value not in _CHOICES[name]:
         raise OptionError(f"fake option {name} must be one of {', '.join(map(repr, _CHOICES[name]))}, not {value!r}")

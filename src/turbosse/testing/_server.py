@@ -26,7 +26,7 @@ import orjson
 
 from ._faults import error_status, fault_applies
 from ._http1 import Request, RequestReader, json_response
-from ._options import OptionError, merge_options
+from ._options import OptionError, merge_options, request_max_tokens
 from ._render import Plan, render_completion, render_stream
 
 __all__ = ["FakeServerCore", "Reply"]
@@ -73,6 +73,8 @@ class FakeServerCore:
         self.port = 0
 
     async def start(self, host: str, port: int) -> int:
+        if not 0 <= port <= 65535:  # the resolver would take 70000 for 4464
+            raise ValueError(f"port must be from 0 to 65535, not {port}")
         self.loop = asyncio.get_running_loop()
         self._server = await self.loop.create_server(lambda: _Connection(self), host, port, backlog=1024)
         self.port = self._server.sockets[0].getsockname()[1]
@@ -148,6 +150,7 @@ class FakeServerCore:
                 raise OptionError("the request body must be a JSON object")
             header_opts = orjson.loads(headers["x-fake"]) if "x-fake" in headers else None
             opts = merge_options(req.get("fake"), header_opts, base=self.defaults)
+            max_tokens = request_max_tokens(req)
         except (orjson.JSONDecodeError, OptionError) as exc:
             return self._reply(json_response(400, {"error": {"message": str(exc), "type": "invalid_request_error"}}))
         if isinstance(req.get("fake"), dict) and req["fake"].get("respond_before_body"):
@@ -167,8 +170,6 @@ class FakeServerCore:
         model = str(req.get("model") or "gpt-fake")
         prompt = req.get("messages") or req.get("input") or []
         prompt_tokens = max(1, len(orjson.dumps(prompt)) // 4)
-        max_tokens = req.get("max_completion_tokens", req.get("max_tokens", req.get("max_output_tokens")))
-        max_tokens = max_tokens if isinstance(max_tokens, int) else None
         try:
             if not req.get("stream"):
                 return self._reply(render_completion(opts, api=api, model=model, prompt_tokens=prompt_tokens, max_tokens=max_tokens), None, opts)
