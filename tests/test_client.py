@@ -124,6 +124,26 @@ def test_constructor_validation():
 
 
 @pytest.mark.parametrize("client", [ChatClient, AsyncChatClient])
+@pytest.mark.parametrize("name", ["idle_timeout", "deadline", "timeout", "max_bytes_without_event"])
+def test_a_limit_of_nan_is_refused_and_infinity_is_no_limit(client, name):
+    url = "http://127.0.0.1:9"
+    with pytest.raises(ValueError, match=f"^{name} must be > 0 or None, not nan$"):
+        client(base_url=url, **{name: float("nan")})
+    with pytest.raises(ValueError, match=f"^{name} must be > 0 or None, not -inf$"):
+        client(base_url=url, **{name: -float("inf")})
+    settings = client(base_url=url, **{name: float("inf")})._settings
+    none = client(base_url=url, **{name: None})._settings
+    assert (settings.timeout, settings.deadline, settings.idle_timeout, settings.max_bytes_without_event) == (
+        none.timeout, none.deadline, none.idle_timeout, none.max_bytes_without_event)
+
+
+@pytest.mark.parametrize("client", [ChatClient, AsyncChatClient])
+def test_a_base_url_that_is_not_a_url_is_refused_at_once(client):
+    with pytest.raises(ValueError, match=r"^base_url: 'http://\[::1/chat/completions' is not a valid URL: "):
+        client(base_url="http://[::1")
+
+
+@pytest.mark.parametrize("client", [ChatClient, AsyncChatClient])
 def test_header_text_an_http_header_cannot_carry(client, monkeypatch):
     # said at once, naming the character, instead of a bare UnicodeEncodeError
     # from inside the transport at the first request

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -25,7 +26,7 @@ from ._errors import (
 from ._impl import ChatDecoder
 from ._version import __version__
 
-__all__ = ["DEFAULT_LIMITS", "DEFAULT_MAX_BYTES_WITHOUT_EVENT", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "Settings"]
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_MAX_BYTES_WITHOUT_EVENT", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "Settings", "check_api_key"]
 
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_MAX_RETRIES = 2
@@ -66,15 +67,17 @@ class Settings:
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, not {max_retries}")
-        if idle_timeout is not None and idle_timeout <= 0:
-            raise ValueError(f"idle_timeout must be > 0 or None, not {idle_timeout}")
-        if deadline is not None and deadline <= 0:
-            raise ValueError(f"deadline must be > 0 or None, not {deadline}")
-        if max_bytes_without_event is not None and max_bytes_without_event <= 0:
-            raise ValueError(f"max_bytes_without_event must be > 0 or None, not {max_bytes_without_event}")
+        idle_timeout = _limit("idle_timeout", idle_timeout)
+        deadline = _limit("deadline", deadline)
+        max_bytes_without_event = _limit("max_bytes_without_event", max_bytes_without_event)
+        if not isinstance(timeout, httpx.Timeout):
+            timeout = _limit("timeout", timeout)
         self.api = api_for(format)
         self.url = self.api.url(base_url)
-        self._http_url: httpx.URL | None = None
+        try:  # a URL no request can go to is said now, not at the first request
+            self._http_url: httpx.URL | None = httpx.URL(self.url)
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"base_url: {self.url!r} is not a valid URL: {exc}") from None
         self.model = model
         self.max_retries = max_retries
         self.idle_timeout = idle_timeout
@@ -85,6 +88,8 @@ class Settings:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.retry_after_max = retry_after_max
+        #: Called with the error of each attempt that is to be retried.
+        self.on_retry: Callable[[BaseException], None] | None = None
         base = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         # idle_timeout is the read timeout: httpx applies it to every read.
         self.timeout = base if idle_timeout is None else httpx.Timeout(
@@ -96,13 +101,14 @@ class Settings:
             "user-agent": f"turbosse/{__version__}",
         }
         auth = self.api.auth_headers(api_key)
+        extra = {k.lower(): v for k, v in (headers or {}).items()}
         hdrs.update(auth)
-        hdrs.update({k.lower(): v for k, v in (headers or {}).items()})
-        for name, value in hdrs.items():
-            if name in auth and auth[name] == value:  # the key, from api_key= or the environment
-                _check_header(value.removeprefix("Bearer "), f"api_key (or ${self.api.api_key_env})")
-            else:
+        hdrs.update(extra)
+        for name, value in extra.items():
+            if auth.get(name) != value:
                 _check_header(value, f"header {name!r}")
+        # the key, from api_key= or the environment, unless a header replaced it
+        _check_key({k: v for k, v in auth.items() if extra.get(k, v) == v}, _key_name(self.api))
         self.headers = hdrs
 
     @property
@@ -155,7 +161,11 @@ class Settings:
                 return None
         else:
             wait = min(self.backoff_max, self.backoff_initial * 2.0**attempt) * (1.0 - 0.25 * random.random())
-        return wait if time.monotonic() + wait < deadline_at else None
+        if time.monotonic() + wait >= deadline_at:
+            return None
+        if self.on_retry is not None:
+            self.on_retry(error)
+        return wait
 
     def interrupted(self, error: BaseException, partial: ChatResult, deadline_at: float) -> SSEError:
         """The error for a failed transport, carrying the partial result."""
@@ -174,6 +184,33 @@ class Settings:
 _NO_LIMIT = 2**63
 #: The default max_bytes_without_event: four events of the decoder's largest.
 DEFAULT_MAX_BYTES_WITHOUT_EVENT = 4 * DEFAULT_MAX_EVENT_BYTES
+
+
+def check_api_key(api_key: str | None, format: str = "auto", name: str = "api_key") -> None:
+    """The ValueError a client would raise for ``api_key`` (None: the API's
+    environment variable), said before any client is made; ``name`` is the
+    key's in the message (``--api-key (or $OPENAI_API_KEY) holds ...``)."""
+    api = api_for(format)
+    _check_key(api.auth_headers(api_key), _key_name(api, name))
+
+
+def _key_name(api: Any, name: str = "api_key") -> str:
+    return f"{name} (or ${api.api_key_env})"
+
+
+def _check_key(auth: dict[str, str], what: str) -> None:
+    for value in auth.values():
+        _check_header(value.removeprefix("Bearer "), what)
+
+
+def _limit(name: str, value: Any) -> Any:
+    """A limit given as a number (seconds, bytes): None or infinity is no
+    limit (None); NaN, zero and below are a ValueError."""
+    if value is None or value == math.inf:
+        return None
+    if math.isnan(value) or value <= 0:
+        raise ValueError(f"{name} must be > 0 or None, not {value}")
+    return value
 
 
 def _check_header(value: str, what: str) -> None:
