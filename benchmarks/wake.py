@@ -10,7 +10,10 @@ iteration, as a socket read would bring it, and read four ways:
 - ``woken``: the sink queues what it decoded and the coroutine reading the
   response is woken by a future once per read (``next_batch``);
 - ``woken + generator``: the same, the reader an async generator that yields
-  each item to an ``async for`` (the shape of ``async for d in stream``).
+  each item to an ``async for``;
+- ``woken + AsyncItems``: the same, an async generator yielding each read's
+  list, its items handed to the ``async for`` by ``turbosse._impl.AsyncItems``
+  (what ``async for d in stream`` runs).
 
 The difference between the ``woken`` rows and ``sink`` is the price of a
 reader coroutine per read on that loop (a future, a loop handle, a task step,
@@ -28,6 +31,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from turbosse._impl import AsyncItems
 from turbosse._loop import new_event_loop
 from turbosse._transport.protocol import Connection, Response
 
@@ -127,7 +131,24 @@ async def woken_generator(reads: int) -> int:
     return n
 
 
-ROWS = (("floor", floor), ("sink", sink), ("woken", woken), ("woken + generator", woken_generator))
+async def _batches(response: Response) -> AsyncIterator[list[bytes]]:
+    while batch := await response.next_batch():
+        yield batch
+
+
+async def woken_items(reads: int) -> int:
+    conn, response = _response(asyncio.get_running_loop())
+    response.set_sink(lambda data: [data])
+    fed = _feed(asyncio.get_running_loop(), reads, conn.data_received)
+    n = 0
+    async for _item in AsyncItems(_batches(response)):  # type: ignore[arg-type]
+        n += 1
+    await fed
+    return n
+
+
+ROWS = (("floor", floor), ("sink", sink), ("woken", woken), ("woken + generator", woken_generator),
+        ("woken + AsyncItems", woken_items))
 
 
 def measure(loop_name: str, reads: int, rounds: int) -> dict[str, float]:

@@ -18,7 +18,7 @@ def test_every_row_reads_every_event(bench, loop: str) -> None:
     if loop == "uvloop":
         pytest.importorskip("uvloop")
     best = bench.measure(loop, 300, 1)
-    assert set(best) == {"floor", "sink", "woken", "woken + generator"}
+    assert set(best) == {"floor", "sink", "woken", "woken + generator", "woken + AsyncItems"}
     assert all(0 < v < float("inf") for v in best.values())
 
 
@@ -39,6 +39,6 @@ def test_report(bench, capsys) -> None:
     assert bench.main(["--reads", "200", "--rounds", "1", "--loop", "asyncio"]) == 0
     out = capsys.readouterr().out
     assert "200 reads of one event each" in out
-    for row in ("floor", "sink", "woken", "woken + generator"):
+    for row in ("floor", "sink", "woken", "woken + generator", "woken + AsyncItems"):
         assert f"    {row} " in out
     assert "over sink" in out
