@@ -120,15 +120,19 @@ async def _items(response: Response) -> AsyncIterator[bytes]:
             yield item
 
 
-async def woken_generator(reads: int) -> int:
+async def _count_items(reads: int, items: Callable[[Response], AsyncIterator[bytes]]) -> int:
     conn, response = _response(asyncio.get_running_loop())
     response.set_sink(lambda data: [data])
     fed = _feed(asyncio.get_running_loop(), reads, conn.data_received)
     n = 0
-    async for _item in _items(response):
+    async for _item in items(response):
         n += 1
     await fed
     return n
+
+
+async def woken_generator(reads: int) -> int:
+    return await _count_items(reads, _items)
 
 
 async def _batches(response: Response) -> AsyncIterator[list[bytes]]:
@@ -137,14 +141,7 @@ async def _batches(response: Response) -> AsyncIterator[list[bytes]]:
 
 
 async def woken_items(reads: int) -> int:
-    conn, response = _response(asyncio.get_running_loop())
-    response.set_sink(lambda data: [data])
-    fed = _feed(asyncio.get_running_loop(), reads, conn.data_received)
-    n = 0
-    async for _item in AsyncItems(_batches(response)):  # type: ignore[arg-type]
-        n += 1
-    await fed
-    return n
+    return await _count_items(reads, lambda response: AsyncItems(_batches(response)))  # type: ignore[arg-type]
 
 
 ROWS = (("floor", floor), ("sink", sink), ("woken", woken), ("woken + generator", woken_generator),

@@ -191,6 +191,20 @@ def test_body_ending_early_is_not_a_result() -> None:
     assert info.value.partial.choices[0].content
 
 
+def sdk_call(server: Any, sdk: str, is_async: bool, fake: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+    """(turbosse's module for ``sdk``, an SDK client on the fake server, the
+    create() arguments asking it for ``fake``)."""
+    if sdk == "openai":
+        base, mod = server.base_url, turbosse.openai
+        args: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "extra_body": {"fake": fake}}
+    else:
+        base, mod = server.base_url.removesuffix("/v1"), turbosse.anthropic
+        args = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}], "extra_body": {"fake": fake}}
+    cls = {("openai", False): openai.OpenAI, ("openai", True): openai.AsyncOpenAI,
+           ("anthropic", False): anthropic.Anthropic, ("anthropic", True): anthropic.AsyncAnthropic}[sdk, is_async]
+    return mod, cls(api_key="t", base_url=base, max_retries=0, timeout=10), args
+
+
 @pytest.mark.parametrize("is_async", [False, True])
 @pytest.mark.parametrize("sdk", ["openai", "anthropic"])
 def test_a_body_held_open_after_the_end_marker_does_not_hold_the_stream(sdk: str, is_async: bool) -> None:
@@ -201,16 +215,7 @@ def test_a_body_held_open_after_the_end_marker_does_not_hold_the_stream(sdk: str
     from turbosse.testing import FakeLLMServer
 
     with FakeLLMServer(lifetime=60) as server:
-        fake = {"tokens": 3, "hang_after_done": 30}
-        if sdk == "openai":
-            base, mod = server.base_url, turbosse.openai
-            args: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "extra_body": {"fake": fake}}
-        else:
-            base, mod = server.base_url.removesuffix("/v1"), turbosse.anthropic
-            args = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}], "extra_body": {"fake": fake}}
-        cls = {("openai", False): openai.OpenAI, ("openai", True): openai.AsyncOpenAI,
-               ("anthropic", False): anthropic.Anthropic, ("anthropic", True): anthropic.AsyncAnthropic}[sdk, is_async]
-        client = cls(api_key="t", base_url=base, max_retries=0, timeout=10)
+        mod, client, args = sdk_call(server, sdk, is_async, {"tokens": 3, "hang_after_done": 30})
         start = time.monotonic()
         if is_async:
             async def main() -> Any:
@@ -237,16 +242,7 @@ def test_deltas_read_with_an_error_event_are_yielded_before_it(sdk: str, is_asyn
     from turbosse.testing import FakeLLMServer
 
     with FakeLLMServer(lifetime=60) as server:
-        fake = {"error_after": 4, "events_per_write": 3}
-        if sdk == "openai":
-            base, mod = server.base_url, turbosse.openai
-            args: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "extra_body": {"fake": fake}}
-        else:
-            base, mod = server.base_url.removesuffix("/v1"), turbosse.anthropic
-            args = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}], "extra_body": {"fake": fake}}
-        cls = {("openai", False): openai.OpenAI, ("openai", True): openai.AsyncOpenAI,
-               ("anthropic", False): anthropic.Anthropic, ("anthropic", True): anthropic.AsyncAnthropic}[sdk, is_async]
-        client = cls(api_key="t", base_url=base, max_retries=0, timeout=10)
+        mod, client, args = sdk_call(server, sdk, is_async, {"error_after": 4, "events_per_write": 3})
         seen: list[str] = []
         with pytest.raises(StreamError) as info:
             if is_async:
