@@ -5,8 +5,12 @@
 # result: an async generator (or an awaitable raising StopIteration(item))
 # makes an exception object per item, which costs more than the item took
 # to decode. Cython declares no ``am_send`` of its own, so the slot is set on
-# the type once, at import (CPython reads it on every ``await``:
-# PyIter_Send). An empty list a generator yields is skipped.
+# the type once, at import; CPython 3.10 and 3.11 read it on every ``await``
+# (PyIter_Send). 3.12 and later call ``tp_iternext`` instead, which must
+# raise StopIteration(item): that slot is set too, to a C function that
+# makes the exception as an async generator does, so an ``async for`` costs
+# there what it costs over an async generator. An empty list a generator
+# yields is skipped.
 
 cimport cython
 from cpython.ref cimport PyObject, Py_DECREF, Py_INCREF
@@ -205,23 +209,47 @@ cdef int _next_send(PyObject* awaitable, PyObject* arg, PyObject** result) noexc
         arg = Py_None  # an empty batch: the next __anext__()
 
 
-ctypedef int (*_sendfunc)(PyObject*, PyObject*, PyObject**) noexcept
+cdef PyObject* _next_iternext(PyObject* awaitable) noexcept:
+    # tp_iternext for a _Next, what CPython 3.12+ calls where 3.10 and 3.11
+    # call am_send: the result must travel in a StopIteration, made here as
+    # an async generator's asend makes it (an instance: the item may be a
+    # tuple), without the traceback a raise in Cython code would add.
+    cdef PyObject* result = NULL
+    cdef int status = _next_send(awaitable, Py_None, &result)
+    if status == 1:
+        return result  # what the generator suspended on
+    if status == 0:
+        _set_stop_iteration(result)
+        Py_DECREF(<object>result)
+    return NULL
+
 
 cdef extern from *:
     """
-    static int __turbosse_set_am_send(PyObject *type, void *send) {
-        PyAsyncMethods *am = ((PyTypeObject *)type)->tp_as_async;
-        if (am == NULL) {
+    static int __turbosse_set_slots(PyObject *type, void *send, void *iternext) {
+        PyTypeObject *t = (PyTypeObject *)type;
+        if (t->tp_as_async == NULL) {
             PyErr_SetString(PyExc_SystemError, "_Next has no async slots");
             return -1;
         }
-        am->am_send = (sendfunc)send;
+        t->tp_as_async->am_send = (sendfunc)send;
+        t->tp_iternext = (iternextfunc)iternext;
+        PyType_Modified(t);
         return 0;
     }
-    """
-    int __turbosse_set_am_send(object type, void* send) except -1
 
-__turbosse_set_am_send(_Next, <void*>_next_send)
+    static void __turbosse_set_stop_iteration(PyObject *value) {
+        PyObject *exc = PyObject_CallOneArg(PyExc_StopIteration, value);
+        if (exc != NULL) {
+            PyErr_SetObject(PyExc_StopIteration, exc);
+            Py_DECREF(exc);
+        }
+    }
+    """
+    int __turbosse_set_slots(object type, void* send, void* iternext) except -1
+    void _set_stop_iteration "__turbosse_set_stop_iteration"(PyObject* value)
+
+__turbosse_set_slots(_Next, <void*>_next_send, <void*>_next_iternext)
 _Coroutine.register(_Next)
 
 
