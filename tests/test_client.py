@@ -138,6 +138,15 @@ def test_a_limit_of_nan_is_refused_and_infinity_is_no_limit(client, name):
 
 
 @pytest.mark.parametrize("client", [ChatClient, AsyncChatClient])
+def test_a_timeout_as_httpx_takes_it(client):
+    url = "http://127.0.0.1:9"
+    assert client(base_url=url, timeout=(5, 60, 5, 5))._settings.timeout == httpx.Timeout(connect=5, read=60, write=5, pool=5)
+    assert client(base_url=url, timeout=httpx.Timeout(5, read=float("inf")))._settings.timeout == httpx.Timeout(5, read=None)
+    with pytest.raises(ValueError, match=r"^timeout\.read must be > 0 or None, not nan$"):
+        client(base_url=url, timeout=httpx.Timeout(5, read=float("nan")))
+
+
+@pytest.mark.parametrize("client", [ChatClient, AsyncChatClient])
 def test_a_base_url_that_is_not_a_url_is_refused_at_once(client):
     with pytest.raises(ValueError, match=r"^base_url: 'http://\[::1/chat/completions' is not a valid URL: "):
         client(base_url="http://[::1")

@@ -27,7 +27,7 @@ from turbosse._transport import (
     UnsupportedRequest,
 )
 from turbosse._transport.pool import StreamTransport, Timeouts
-from turbosse._transport.protocol import MAX_HEADER_BYTES, MAX_HEADER_LINE, MAX_QUEUED
+from turbosse._transport.protocol import MAX_HEADER_BYTES, MAX_HEADER_LINE, MAX_INTERIM, MAX_QUEUED
 
 pytestmark = pytest.mark.anyio
 
@@ -522,6 +522,43 @@ async def test_a_head_request_has_no_body_and_keeps_the_connection(framing: byte
         assert loop.time() - start < 1  # not the read timeout
         assert await read_all(t, srv.url) == (200, BODY)
         assert srv.connections == 1  # kept alive across the HEAD
+        await t.aclose()
+
+
+async def test_the_head_limit_is_each_heads_and_interim_heads_are_counted():
+    def head(status: bytes, n: int) -> bytes:
+        return b"HTTP/1.1 " + status + b"\r\n" + b"".join(b"link: <https://cdn/%d>%s\r\n" % (i, b"a" * 180) for i in range(n))
+
+    early, final = head(b"103 Early Hints", 200) + b"\r\n", head(b"200 OK", 150) + b"content-length: 2\r\n\r\nok"
+    assert len(early) < MAX_HEADER_BYTES and len(final) < MAX_HEADER_BYTES < len(early) + len(final)
+    async with ScriptedServer(replying([early, final], pause=0.02)) as srv:
+        t = StreamTransport()
+        assert await read_all(t, srv.url) == (200, b"ok")
+        await t.aclose()
+    flood = [b"HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n"] * (MAX_INTERIM + 1) + [final]
+    async with ScriptedServer(replying(flood)) as srv:
+        t = StreamTransport()
+        with pytest.raises(HTTPProtocolError, match=f"more than {MAX_INTERIM} interim") as info:
+            await read_all(t, srv.url)
+        assert info.value.limit == MAX_INTERIM
+        await t.aclose()
+
+
+async def test_the_total_timeout_bounds_waiting_for_room():
+    async def slow(ex: Exchange) -> None:
+        while await ex.request() is not None:
+            await ex.send(*sse_response(BODY), pause=0.05)
+
+    async with ScriptedServer(slow) as srv:
+        t = StreamTransport(max_connections=1)
+        first = asyncio.ensure_future(read_all(t, srv.url))
+        await asyncio.sleep(0.05)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(TotalTimedOut, match=r"total timeout of 0\.3 s"):
+            await read_all(t, srv.url, Timeouts(5, 5, 10, total=0.3))
+        assert loop.time() - start < 1
+        assert await first == (200, BODY)
         await t.aclose()
 
 

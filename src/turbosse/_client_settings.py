@@ -70,7 +70,12 @@ class Settings:
         idle_timeout = _limit("idle_timeout", idle_timeout)
         deadline = _limit("deadline", deadline)
         max_bytes_without_event = _limit("max_bytes_without_event", max_bytes_without_event)
-        if not isinstance(timeout, httpx.Timeout):
+        if isinstance(timeout, tuple):  # (connect, read, write, pool), as httpx takes it
+            timeout = httpx.Timeout(timeout)
+        if isinstance(timeout, httpx.Timeout):
+            timeout = httpx.Timeout(**{part: _limit(f"timeout.{part}", getattr(timeout, part))
+                                       for part in ("connect", "read", "write", "pool")})
+        else:
             timeout = _limit("timeout", timeout)
         self.api = api_for(format)
         self.url = self.api.url(base_url)

@@ -76,6 +76,17 @@ class _Coalescer:
             conn.resume()
 
 
+def _bounded(limit: float | None, deadline: float | None, loop: asyncio.AbstractEventLoop) -> tuple[float | None, bool]:
+    """A step's timeout (``limit``) cut to the time left before the request's
+    ``deadline`` (its total timeout); and whether the deadline is what bounds it."""
+    if deadline is None:
+        return limit, False
+    left = max(0.0, deadline - loop.time())
+    if limit is None or left < limit:
+        return left, True
+    return limit, False
+
+
 class StreamTransport:
     """An asyncio HTTP/1.1 client for streaming responses; bound to the event
     loop of its first request.
@@ -257,9 +268,13 @@ class StreamTransport:
                 continue
             waiter = loop.create_future()
             self._waiters.append(waiter)
+            wait, by_total = _bounded(timeouts.pool, deadline, loop)
             try:
-                await asyncio.wait_for(waiter, timeouts.pool)
+                await asyncio.wait_for(waiter, wait)
             except (asyncio.TimeoutError, TimeoutError):
+                if by_total:
+                    assert timeouts.total is not None
+                    raise TotalTimedOut.of(timeouts.total) from None
                 raise PoolTimedOut(
                     f"all {self.max_connections} connections stayed busy for the pool timeout of {timeouts.pool:g} s"
                 ) from None
@@ -271,12 +286,7 @@ class StreamTransport:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
         self._opening += 1
-        connect = timeouts.connect
-        by_total = False  # the time left before the total timeout bounds connecting
-        if deadline is not None:
-            left = max(0.0, deadline - loop.time())
-            by_total = connect is None or left < connect
-            connect = left if connect is None else min(connect, left)
+        connect, by_total = _bounded(timeouts.connect, deadline, loop)
         try:
             ctx = self.ssl_context() if origin.scheme == "https" else None
             conn = await open_connection(loop, origin, proxy, ctx, self._factory(loop, origin), connect)

@@ -48,10 +48,11 @@ from .errors import (
 
 __all__ = ["MAX_HEADER_BYTES", "MAX_HEADER_LINE", "MAX_QUEUED", "BufferedConnection", "Connection", "Response", "Stale", "read_buffer"]
 
-#: Limits on a response's head: all header bytes (1xx included), one header line.
+#: Limits on a response's head: the bytes of each head (a 1xx one too), one header line, headers, 1xx heads.
 MAX_HEADER_BYTES = 64 * 1024
 MAX_HEADER_LINE = 16 * 1024
 MAX_HEADERS = 256
+MAX_INTERIM = 64  # 1xx responses before the real one
 #: Queued items (sink results, or body bytes without a sink) before reading pauses.
 MAX_QUEUED = 64 * 1024
 #: Decompressed bytes handed on per step, so a small compressed read cannot
@@ -153,8 +154,11 @@ class Response:
         if 100 <= status < 200:
             if status == 101:
                 raise UnsupportedRequest("the server switched protocols (HTTP 101); this transport speaks HTTP/1.1 only")
+            if self._heads > MAX_INTERIM:
+                raise HTTPProtocolError(f"the server sent more than {MAX_INTERIM} interim (1xx) responses", MAX_INTERIM)
             self._interim = True  # 100 Continue, 103 Early Hints: the real response follows
             self._names = []
+            self._head_bytes = 0  # the limit is each head's
             return
         headers: dict[str, str] = {}
         for raw_name, raw_value in self._names:
