@@ -497,6 +497,11 @@ async def test_pool_limit_waits_then_times_out():
         await asyncio.sleep(0.05)
         with pytest.raises(PoolTimedOut, match="all 1 connections stayed busy"):
             await read_all(t, srv.url, Timeouts(5, 5, 0.1))
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(TotalTimedOut, match=r"total timeout of 0\.3 s"):  # it cuts the wait for room short
+            await read_all(t, srv.url, Timeouts(5, 5, 10, total=0.3))
+        assert loop.time() - start < 1
         assert await first == (200, BODY)
         assert await read_all(t, srv.url) == (200, BODY)  # the freed connection serves the next one
         assert srv.connections == 1
@@ -544,8 +549,7 @@ async def test_the_head_limit_is_each_heads_and_interim_heads_are_counted():
         await t.aclose()
 
 
-async def test_the_total_timeout_bounds_waiting_for_room():
-    async def slow(ex: Exchange) -> None:
+async def slow(ex: Exchange) -> None:
         while await ex.request() is not None:
             await ex.send(*sse_response(BODY), pause=0.05)
 
