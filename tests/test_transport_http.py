@@ -549,23 +549,6 @@ async def test_the_head_limit_is_each_heads_and_interim_heads_are_counted():
         await t.aclose()
 
 
-async def slow(ex: Exchange) -> None:
-        while await ex.request() is not None:
-            await ex.send(*sse_response(BODY), pause=0.05)
-
-    async with ScriptedServer(slow) as srv:
-        t = StreamTransport(max_connections=1)
-        first = asyncio.ensure_future(read_all(t, srv.url))
-        await asyncio.sleep(0.05)
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        with pytest.raises(TotalTimedOut, match=r"total timeout of 0\.3 s"):
-            await read_all(t, srv.url, Timeouts(5, 5, 10, total=0.3))
-        assert loop.time() - start < 1
-        assert await first == (200, BODY)
-        await t.aclose()
-
-
 async def test_the_request_target_is_percent_encoded():
     async with ScriptedServer(replying(sse_response(BODY), requests=3)) as srv:
         t = StreamTransport()
