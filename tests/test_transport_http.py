@@ -343,11 +343,16 @@ async def test_a_head_over_the_limit_that_ends_in_the_read_crossing_it(cut: int)
     head = (b"HTTP/1.1 200 OK\r\n" + b"".join(b"x-big-%d: %s\r\n" % (i, b"v" * 10_000) for i in range(7))
             + b"content-length: 2\r\n\r\nok")  # 70 KB
     async with ScriptedServer(replying([head[:cut], head[cut:]], pause=0.02)) as srv:
-        t = StreamTransport()
-        with pytest.raises(HTTPProtocolError, match=f"head exceeds {MAX_HEADER_BYTES} bytes") as info:
-            await read_all(t, srv.url)
-        assert info.value.limit == MAX_HEADER_BYTES
-        await t.aclose()
+        await refused_at_limit(srv.url, f"head exceeds {MAX_HEADER_BYTES} bytes", MAX_HEADER_BYTES)
+
+
+async def refused_at_limit(url: str, match: str, limit: int) -> None:
+    """The response is an HTTPProtocolError naming ``limit``."""
+    t = StreamTransport()
+    with pytest.raises(HTTPProtocolError, match=match) as info:
+        await read_all(t, url)
+    assert info.value.limit == limit
+    await t.aclose()
 
 
 async def test_a_response_before_the_request_was_written():
@@ -542,11 +547,7 @@ async def test_the_head_limit_is_each_heads_and_interim_heads_are_counted():
         await t.aclose()
     flood = [b"HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n"] * (MAX_INTERIM + 1) + [final]
     async with ScriptedServer(replying(flood)) as srv:
-        t = StreamTransport()
-        with pytest.raises(HTTPProtocolError, match=f"more than {MAX_INTERIM} interim") as info:
-            await read_all(t, srv.url)
-        assert info.value.limit == MAX_INTERIM
-        await t.aclose()
+        await refused_at_limit(srv.url, f"more than {MAX_INTERIM} interim", MAX_INTERIM)
 
 
 async def test_the_request_target_is_percent_encoded():
