@@ -171,6 +171,12 @@ def test_accelerate_undo_and_context_manager() -> None:
     with turbosse.openai.accelerate(client):  # already on: stays on after the block
         pass
     assert turbosse.openai.is_accelerated(client)
+    with turbosse.openai.accelerate(client, False):  # off for the block, on again after it
+        assert not turbosse.openai.is_accelerated(client)
+        assert not isinstance(client._make_sse_decoder(), turbosse.openai.SSEDecoder)
+    assert turbosse.openai.is_accelerated(client)
+    assert isinstance(client._make_sse_decoder(), turbosse.openai.SSEDecoder)
+    assert list(client.chat.completions.create(model="m", messages=[], stream=True))  # and it still streams
     assert not turbosse.openai.is_accelerated(client.with_options(timeout=5))  # a copy starts stock
 
 
@@ -179,6 +185,10 @@ def test_accelerate_anthropic_undo() -> None:
     with turbosse.anthropic.accelerate(client):
         assert turbosse.anthropic.is_accelerated(client)
     assert not turbosse.anthropic.is_accelerated(client)
+    turbosse.anthropic.accelerate(client)
+    with turbosse.anthropic.accelerate(client, False):
+        assert not turbosse.anthropic.is_accelerated(client)
+    assert turbosse.anthropic.is_accelerated(client)
 
 
 def test_accelerate_rejects_other_clients() -> None:

@@ -64,9 +64,10 @@ class Acceleration:
     """What :func:`accelerate` returns: the change is made already; as a
     context manager it puts the client back as it was on exit."""
 
-    def __init__(self, client: Any, was: bool) -> None:
+    def __init__(self, client: Any, was: bool, install: Callable[[], None]) -> None:
         self.client = client
-        self._was = was
+        self._was = was  # accelerated before the call
+        self._install = install
 
     def __enter__(self) -> Any:
         return self.client
@@ -74,7 +75,10 @@ class Acceleration:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if not self._was:
+        now = is_accelerated(self.client)
+        if self._was and not now:  # accelerate(client, False) on an accelerated client
+            self._install()
+        elif now and not self._was:
             _remove(self.client)
 
     def __repr__(self) -> str:
@@ -94,4 +98,4 @@ def accelerate(
         _install(client, builder, event_types)
     elif not enable:
         _remove(client)
-    return Acceleration(client, was if enable else True)
+    return Acceleration(client, was, lambda: _install(client, builder, event_types))
