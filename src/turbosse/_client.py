@@ -174,15 +174,16 @@ class ChatStream(_StreamBase, DeltaStream):
                     if not (200 <= response.status_code < 300 and is_event_stream(response)):
                         raise status_error(response, read_snippet(response, deadline))
                     # The hot loop: once content was delivered and no handler
-                    # listens, a batch costs one accumulator call and one yield.
-                    extend, deliver = engine.acc.extend, engine.deliver
+                    # listens, a batch costs one accumulator call and one yield
+                    # (no bound methods kept in locals: each is one more object
+                    # per stream in flight for the collector to scan).
                     batches = decoded_body(response, engine, settings.max_bytes_without_event, quiet, deadline)
                     for deltas in batches:
                         if engine.passthrough:
-                            extend(deltas)  # what arrived is in the result, also if the caller stops mid-batch
+                            engine.acc.extend(deltas)  # what arrived is in the result, also if the caller stops mid-batch
                             yield deltas
                         else:
-                            yield deliver(deltas)
+                            yield engine.deliver(deltas)
                         if deadline is not None:
                             deadline.check()
                     tail = engine.end()
@@ -250,15 +251,16 @@ class AsyncChatStream(_StreamBase, AsyncDeltaStream):
                     if not (200 <= response.status_code < 300 and is_event_stream(response)):
                         raise status_error(response, await aread_snippet(response, deadline))
                     # The hot loop: once content was delivered and no handler
-                    # listens, a batch costs one accumulator call and one yield.
-                    extend, deliver = engine.acc.extend, engine.deliver
+                    # listens, a batch costs one accumulator call and one yield
+                    # (no bound methods kept in locals: each is one more object
+                    # per stream in flight for the collector to scan).
                     batches = adecoded_body(response, engine, settings.max_bytes_without_event, quiet, deadline)
                     async for deltas in batches:
                         if engine.passthrough:
-                            extend(deltas)  # what arrived is in the result, also if the caller stops mid-batch
+                            engine.acc.extend(deltas)  # what arrived is in the result, also if the caller stops mid-batch
                             yield deltas
                         else:
-                            yield deliver(deltas)
+                            yield engine.deliver(deltas)
                         if deadline is not None:
                             deadline.check()
                     tail = engine.end()
@@ -382,8 +384,11 @@ class ChatClient(_ClientBase):
 
     def complete(self, messages: Any, *, model: str | None = None, handler: Callbacks | None = None, **params: Any) -> ChatResult:
         """Stream a chat completion to its end and return the ChatResult."""
-        with self.stream(messages, model=model, handler=handler, **params) as s:
+        s = self.stream(messages, model=model, handler=handler, **params)
+        try:  # a with block would hold its exit method (an object) as long as the stream
             return s.result()
+        finally:
+            s.close()
 
     def close(self) -> None:
         """Close the httpx client if this ChatClient made it."""
@@ -411,8 +416,11 @@ class AsyncChatClient(_ClientBase):
 
     async def complete(self, messages: Any, *, model: str | None = None, handler: Callbacks | None = None, **params: Any) -> ChatResult:
         """Stream a chat completion to its end and return the ChatResult."""
-        async with self.stream(messages, model=model, handler=handler, **params) as s:
+        s = self.stream(messages, model=model, handler=handler, **params)
+        try:  # a with block would hold its exit method (an object) as long as the stream
             return await s.result()
+        finally:
+            await s.aclose()
 
     async def aclose(self) -> None:
         if self._own:

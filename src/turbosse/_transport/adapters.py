@@ -75,23 +75,24 @@ class _DecodingSink:
     per stream, where a closure would hold a cell per variable (objects the
     collector scans while streams are in flight)."""
 
-    __slots__ = ("response", "feed", "decoder", "deliver", "max_quiet", "quiet_bytes", "ended")
+    # the engine and decoder, not bound methods of theirs: a bound method is
+    # one more object per stream for the collector to scan
+    __slots__ = ("response", "decoder", "engine", "max_quiet", "quiet_bytes", "ended")
 
     def __init__(self, response: Response, engine: Any, max_quiet: int, quiet: bool) -> None:
         self.response = response
         self.decoder = engine.decoder
-        self.feed = self.decoder.feed
-        self.deliver = engine.deliver if quiet else None
+        self.engine = engine if quiet else None
         self.max_quiet = max_quiet
         self.quiet_bytes = 0  # body bytes since the last delta
         self.ended = False  # the decoder saw the end marker
 
     def take(self, data: bytes) -> Any:
-        deltas = self.feed(data)  # a decoder error ends the response: the reader raises it
+        deltas = self.decoder.feed(data)  # a decoder error ends the response: the reader raises it
         if deltas:
             self.quiet_bytes = 0
-            if self.deliver is not None:
-                self.deliver(deltas)
+            if self.engine is not None:
+                self.engine.deliver(deltas)
                 deltas = None
         else:
             self.quiet_bytes += len(data)
@@ -289,13 +290,7 @@ class DirectClient(httpx.AsyncClient):
     ) -> httpx.Response:
         """A streamed POST of ``body``, with ``total`` seconds for all of it
         (None: no limit beyond ``timeout``)."""
-
-        def make_request() -> httpx.Request:
-            request = self.build_request("POST", url, content=body, headers=headers, timeout=timeout)
-            if total is not None:  # read by the turbosse transport, ignored by others
-                request.extensions["timeout"]["total"] = total
-            return request
-
+        make_request = _RequestMaker(self, url, headers, body, timeout, total)
         transport = self._transport
         plain = self._auth is None and not any(self._event_hooks.values())
         if isinstance(transport, TurbosseTransport) and plain and _on_asyncio():
@@ -329,6 +324,27 @@ class DirectClient(httpx.AsyncClient):
             raise
         response.request = request
         return response
+
+
+class _RequestMaker:
+    """Builds the httpx.Request of a :meth:`DirectClient.post_stream`, if
+    anything asks for it. One object per request where a closure would be
+    eight (a function, its cells and their tuple), each one more for the
+    collector to scan while the stream is in flight."""
+
+    __slots__ = ("client", "url", "headers", "body", "timeout", "total")
+
+    def __init__(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], body: bytes, timeout: httpx.Timeout,
+        total: float | None,
+    ) -> None:  # fmt: skip
+        self.client, self.url, self.headers, self.body, self.timeout, self.total = client, url, headers, body, timeout, total
+
+    def __call__(self) -> httpx.Request:
+        request = self.client.build_request("POST", self.url, content=self.body, headers=self.headers, timeout=self.timeout)
+        if self.total is not None:  # read by the turbosse transport, ignored by others
+            request.extensions["timeout"]["total"] = self.total
+        return request
 
 
 class _AiohttpBody(httpx.AsyncByteStream):
